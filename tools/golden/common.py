@@ -1,0 +1,90 @@
+"""Shared helpers for the golden-output generators (Debian's python3-torch).
+
+The seeded generator below is implemented identically in src/tensor/random.ts:
+  state = fnv1a(name) ^ seed;  mulberry32 step -> uint32 u;  uniform = (u >> 8) / 2**24
+  synthetic_tensor(name, shape, scale) = float32(scale * (2 * uniform - 1))
+so TS tests can rebuild large synthetic weights instead of reading them from fixtures.
+"""
+import json
+import os
+import struct
+
+import numpy as np
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIXTURES = os.path.join(ROOT, "test", "fixtures")
+M32 = 0xFFFFFFFF
+
+
+def fnv1a(text: str) -> int:
+    h = 0x811C9DC5
+    for byte in text.encode("utf-8"):
+        h ^= byte
+        h = (h * 0x01000193) & M32
+    return h
+
+
+class Mulberry32:
+    def __init__(self, seed: int):
+        self.state = seed & M32
+
+    def next_uint32(self) -> int:
+        self.state = (self.state + 0x6D2B79F5) & M32
+        t = self.state
+        t = ((t ^ (t >> 15)) * (t | 1)) & M32
+        t ^= (t + (((t ^ (t >> 7)) * (t | 61)) & M32)) & M32
+        return (t ^ (t >> 14)) & M32
+
+    def uniform(self) -> float:
+        return (self.next_uint32() >> 8) / 16777216.0
+
+
+def uniform_array(seed: int, count: int) -> np.ndarray:
+    """`count` uniforms of Mulberry32(seed), vectorised (same values as the loop)."""
+    s = (seed + 0x6D2B79F5 * np.arange(1, count + 1, dtype=np.uint64)) & M32
+    t = s
+    t = ((t ^ (t >> 15)) * (t | 1)) & M32
+    t = t ^ ((t + (((t ^ (t >> 7)) * (t | 61)) & M32)) & M32)
+    t = (t ^ (t >> 14)) & M32
+    return (t >> 8).astype(np.float64) / 16777216.0
+
+
+def synthetic_tensor(name: str, shape, scale: float, seed: int = 0) -> torch.Tensor:
+    count = int(np.prod(shape)) if len(shape) else 1
+    u = uniform_array((fnv1a(name) ^ seed) & M32, count)
+    values = (scale * (2.0 * u - 1.0)).astype(np.float32)
+    return torch.from_numpy(values.reshape(shape))
+
+
+def save_fixture(name: str, tensors: dict, metadata: dict | None = None) -> str:
+    """Writes test/fixtures/<name>.safetensors (float32, names sorted, 8-byte aligned)."""
+    os.makedirs(FIXTURES, exist_ok=True)
+    header = {}
+    if metadata:
+        header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
+    blobs = []
+    offset = 0
+    for key in sorted(tensors):
+        value = tensors[key]
+        arr = value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+        arr = np.ascontiguousarray(arr.astype("<f4"))
+        blob = arr.tobytes()
+        header[key] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header, separators=(",", ":"))
+    while (8 + len(text.encode())) % 8:
+        text += " "
+    path = os.path.join(FIXTURES, name + ".safetensors")
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text.encode())))
+        f.write(text.encode())
+        for blob in blobs:
+            f.write(blob)
+    return path
+
+
+def rand(name: str, shape, scale: float = 1.0) -> torch.Tensor:
+    """Fixture inputs: small, seeded by name."""
+    return synthetic_tensor(name, shape, scale)
