@@ -88,3 +88,35 @@ def save_fixture(name: str, tensors: dict, metadata: dict | None = None) -> str:
 def rand(name: str, shape, scale: float = 1.0) -> torch.Tensor:
     """Fixture inputs: small, seeded by name."""
     return synthetic_tensor(name, shape, scale)
+
+
+def synthetic_parameter(name: str, shape, seed: int = 0) -> torch.Tensor:
+    """Mirror of syntheticParameter in src/models/synthetic.ts (same rule, same float32 values)."""
+    shape = list(shape)
+    if name.endswith("running_var"):
+        return 1.0 + synthetic_tensor(name, shape, 0.5, seed)
+    if name.endswith("running_mean"):
+        return synthetic_tensor(name, shape, 0.1, seed)
+    if name.endswith(".weight") and len(shape) == 1:
+        return 1.0 + synthetic_tensor(name, shape, 0.1, seed)
+    if name.endswith(".bias"):
+        return synthetic_tensor(name, shape, 0.05, seed)
+    if name.endswith(".weight") and len(shape) >= 2:
+        fan_in = int(np.prod(shape[1:]))
+        return synthetic_tensor(name, shape, float(np.sqrt(3.0 / fan_in)), seed)
+    return synthetic_tensor(name, shape, 0.1, seed)
+
+
+def load_synthetic(module: torch.nn.Module, seed: int = 0, skip=("num_batches_tracked",)) -> dict:
+    """Fills every parameter and buffer of `module` by the shared rule; returns {name: shape}."""
+    state = module.state_dict()
+    spec = {}
+    new_state = {}
+    for name, value in state.items():
+        if any(name.endswith(s) for s in skip):
+            new_state[name] = value
+            continue
+        spec[name] = list(value.shape)
+        new_state[name] = synthetic_parameter(name, value.shape, seed).reshape(value.shape)
+    module.load_state_dict(new_state)
+    return spec
