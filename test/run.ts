@@ -21,10 +21,16 @@ function listTests(dir: string): string[] {
 
 const filters = process.argv.slice(2);
 const files = listTests(root).filter((f) => filters.length === 0 || filters.some((w) => relative(root, f).includes(w)));
+const brokenFiles: string[] = [];
 for (const [index, file] of files.entries()) {
   uvuGlobals.UVU_INDEX = index;
   uvuGlobals.UVU_QUEUE.push([relative(root, file)]);
-  await import(pathToFileURL(file).href);
+  try {
+    await import(pathToFileURL(file).href);
+  } catch (error) {
+    brokenFiles.push(relative(root, file));
+    console.error(`cannot load ${relative(root, file)}: ${(error as Error).stack ?? error}`);
+  }
 }
 
 // uvu prints "Total / Passed / Skipped"; keep its output and read the numbers from it.
@@ -42,7 +48,10 @@ const total = count("Total:");
 const passed = count("Passed:");
 const skipped = count("Skipped:");
 process.stdout.write = write;
-console.log(`tests: ${passed} passed, ${total - passed - skipped} failed, ${skipped} skipped`);
+const failed = total - passed - skipped + brokenFiles.length;
+if (brokenFiles.length) console.error(`test files that failed to load: ${brokenFiles.join(", ")}`);
+console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+if (failed > 0) process.exitCode = 1;
 if (total === 0) {
   console.error("no tests ran");
   process.exitCode = 1;

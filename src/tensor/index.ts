@@ -1,0 +1,19 @@
+// The tensor engine: the Tensor type and every kernel (contracts in docs/ARCHITECTURE.md).
+export * from "./tensor.ts";
+export * from "./checks.ts";
+export * from "./random.ts";
+export * from "./safetensors.ts";
+export * from "./macs.ts";
+// kernels
+export * from "./linear.ts";
+export * from "./elementwise.ts";
+export * from "./softmax.ts";
+export * from "./norm.ts";
+export * from "./shape.ts";
+export * from "./window.ts";
+export * from "./conv.ts";
+export * from "./pool.ts";
+export * from "./se.ts";
+export * from "./resize.ts";
+export * from "./attention.ts";
+export * from "./sort.ts";
