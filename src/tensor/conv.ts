@@ -10,6 +10,7 @@
 //     matrix product over contiguous rows.
 import { Tensor, ShapeError, expectRank, shapeStr } from "./tensor.ts";
 import { linearInto } from "./linear.ts";
+import { addMacs } from "./macs.ts";
 import { windowGeometry, type Pair, type PaddingSpec, type WindowGeometry } from "./window.ts";
 
 export type { Pair, PaddingSpec } from "./window.ts";
@@ -51,6 +52,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     stride: opts.stride ?? 1, padding: opts.padding ?? 0, dilation: opts.dilation ?? 1, ceilMode: false,
   });
   const out = new Float32Array(N * O * geometry.outH * geometry.outW);
+  addMacs(out.length * Cg * kh * kw);
   if (Cg === 1) depthwiseInto(x, weight, bias, geometry, out);
   else im2colConvInto(x, weight, bias, groups, geometry, out);
   return new Tensor(out, [N, O, geometry.outH, geometry.outW]);

@@ -6,6 +6,7 @@ import { conv2d, type Conv2dOptions } from "../../src/tensor/conv.ts";
 import { samePadding } from "../../src/tensor/window.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
 import { tensor, zeros } from "../../src/tensor/tensor.ts";
+import { countMacs } from "../../src/tensor/macs.ts";
 import { assertClose, fixture } from "../golden.ts";
 import { assertSameCases, throwsShapeError } from "./engine_b_helpers.ts";
 
@@ -56,6 +57,12 @@ test("TF SAME padding: known TensorFlow values (pad after on even sizes with str
   assert.equal(samePadding(7, 4, 1), [1, 2]);
   assert.equal(samePadding(224, 1, 2), [0, 0]);
   assert.equal(samePadding(9, 3, 1, 2), [2, 2]); // dilated span 5
+});
+
+test("conv2d reports out_elements * (C/groups) * kh * kw MACs (depthwise and grouped too)", () => {
+  const x = zeros([1, 4, 9, 9]);
+  assert.is(countMacs(() => conv2d(x, zeros([6, 2, 3, 3]), null, { groups: 2, stride: 2, padding: 1 })).macs, 6 * 5 * 5 * 2 * 9);
+  assert.is(countMacs(() => conv2d(x, zeros([4, 1, 3, 3]), null, { groups: 4, padding: 1 })).macs, 4 * 9 * 9 * 9);
 });
 
 test("conv2d does not modify its inputs", () => {
