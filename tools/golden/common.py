@@ -68,7 +68,7 @@ def save_fixture(name: str, tensors: dict, metadata: dict | None = None) -> str:
     for key in sorted(tensors):
         value = tensors[key]
         arr = value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
-        arr = np.ascontiguousarray(arr.astype("<f4"))
+        arr = np.require(arr.astype("<f4"), requirements="C")
         blob = arr.tobytes()
         header[key] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [offset, offset + len(blob)]}
         blobs.append(blob)
