@@ -1,0 +1,5 @@
+export * from "./image.ts";
+export * from "./decode.ts";
+export * from "./resize.ts";
+export * from "./preprocess.ts";
+export * from "./encode.ts";
