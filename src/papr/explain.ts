@@ -1,13 +1,8 @@
 // The --explain picture: three panels side by side,
 //   [ input | patch significance heatmap | input with pruned patches dimmed ]
 // drawn into an RGB buffer (no Node built-ins, so it also runs in a browser).
+import type { RgbImage } from "../image/image.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-
-export interface RgbImage {
-  width: number;
-  height: number;
-  data: Uint8Array; // RGB, row-major
-}
 
 const GAP = 8; // pixels between panels
 

@@ -8,6 +8,7 @@
 //   x --backbone.embed--> tokens [prefix + H*W, D] --gather prefix + kept--> [prefix + k, D]
 //     --blocks--> --head--> logits
 import { countMacs } from "../tensor/macs.ts";
+import type { Vit } from "../models/vit.ts";
 import { ShapeError, type Tensor } from "../tensor/tensor.ts";
 import { vitCost, type CostBreakdown, type VitCostConfig } from "./macs.ts";
 import { proposalMap } from "./proposal.ts";
@@ -21,15 +22,16 @@ export interface Proposer {
   readonly imageSize?: number;
 }
 
-/** What PaPr needs from a ViT backbone: the forward pass split at the pruning point. */
-export interface Backbone {
-  readonly cost: VitCostConfig; // geometry for the MAC count (imageSize, patchSize, embedDim, depth, ...)
-  readonly grid: [number, number]; // patch grid [H, W]
-  readonly numPrefixTokens: number;
-  readonly numBlocks: number;
-  embed(x: Tensor): Tensor; // [1, 3, S, S] -> [prefix + H*W, D]
-  block(i: number, tokens: Tensor): Tensor; // [n, D] -> [n, D]
-  head(tokens: Tensor): Tensor; // [n, D] -> [numClasses]
+/** What PaPr needs from a ViT backbone: the forward pass split at the pruning point (see src/models/vit.ts). */
+export type Backbone = Pick<Vit, "config" | "numBlocks" | "embed" | "block" | "head">;
+
+/** The geometry the MAC count needs, from a backbone's config. */
+export function costConfig(backbone: Backbone): VitCostConfig {
+  const c = backbone.config;
+  return {
+    imageSize: c.imageSize, patchSize: c.patchSize, inChannels: c.inChannels, embedDim: c.embedDim, depth: c.depth,
+    mlpRatio: c.mlpRatio, numClasses: c.numClasses, numPrefixTokens: c.numPrefixTokens, distillToken: c.distillToken,
+  };
 }
 
 export interface PaprOptions {
@@ -61,10 +63,13 @@ export interface PaprResult {
 }
 
 export class Papr {
+  readonly cost: VitCostConfig;
+
   constructor(readonly backbone: Backbone, readonly proposer: Proposer) {
-    if (proposer.imageSize !== undefined && proposer.imageSize !== backbone.cost.imageSize) {
+    this.cost = costConfig(backbone);
+    if (proposer.imageSize !== undefined && proposer.imageSize !== this.cost.imageSize) {
       throw new Error(
-        `PaPr: proposer input size ${proposer.imageSize} differs from backbone input size ${backbone.cost.imageSize}; ` +
+        `PaPr: proposer input size ${proposer.imageSize} differs from backbone input size ${this.cost.imageSize}; ` +
           "both must see the same preprocessed tensor",
       );
     }
@@ -74,8 +79,9 @@ export class Papr {
   predict(x: Tensor, options: PaprOptions = {}): PaprResult {
     const { z = 0.5, convention = "official", order = "significance", trace = false } = options;
     const { backbone } = this;
-    const numPatches = backbone.grid[0] * backbone.grid[1];
-    const k = keepCount(z, numPatches, backbone.numPrefixTokens, convention);
+    const { numPatches, numPrefixTokens, gridSize } = backbone.config;
+    const grid: [number, number] = [gridSize, gridSize];
+    const k = keepCount(z, numPatches, numPrefixTokens, convention);
     const clock = stopwatch();
 
     // 1. Proposer: F = last conv stage; 2. R = channel mean; 3. P = bicubic to the grid; 4. ranking.
@@ -90,7 +96,7 @@ export class Papr {
       ({ result: features, macs: proposerMacs } = countMacs(() => this.runProposer(x)));
       proposerTime = clock();
       proposal = proposalMap(features);
-      significance = patchSignificance(proposal, backbone.grid);
+      significance = patchSignificance(proposal, grid);
       ranking = rankPatches(significance);
       rankingTime = clock();
     } else {
@@ -101,7 +107,7 @@ export class Papr {
 
     // 5. Backbone: embed -> keep prefix + kept patches -> blocks -> head.
     const embedded = backbone.embed(x);
-    let tokens = k === numPatches ? embedded : pruneTokens(embedded, backbone.numPrefixTokens, kept);
+    let tokens = k === numPatches ? embedded : pruneTokens(embedded, numPrefixTokens, kept);
     const embedTime = clock();
     const tokensPerBlock: number[] = [];
     const blockTimes: number[] = [];
@@ -113,14 +119,14 @@ export class Papr {
     const logits = backbone.head(tokens);
     const headTime = clock();
 
-    const allTokens = backbone.numPrefixTokens + numPatches;
+    const allTokens = numPrefixTokens + numPatches;
     const result: PaprResult = {
       logits,
       kept,
       keptCount: k,
       numPatches,
-      macs: vitCost(backbone.cost, tokensPerBlock, proposerMacs),
-      unprunedMacs: vitCost(backbone.cost, new Array(backbone.numBlocks).fill(allTokens)),
+      macs: vitCost(this.cost, tokensPerBlock, proposerMacs),
+      unprunedMacs: vitCost(this.cost, new Array(backbone.numBlocks).fill(allTokens)),
       timeMs: {
         proposer: proposerTime,
         ranking: rankingTime,

@@ -1,0 +1,168 @@
+// Every architecture the project can build, by preset name: its family, its config, the
+// preprocessing it expects, how to build it from canonical weights, and how checkpoints in
+// other naming schemes (torchvision, Hugging Face, TF.js) map onto the canonical names.
+//
+// A converted model directory holds `model.safetensors` (canonical names) and `config.json`
+// (a ModelFile). `buildModel(file, weights)` turns the pair into a runnable model.
+import { IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, type PreprocessConfig } from "../image/preprocess.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import { checkWeights, type ModelSpec } from "./conv_common.ts";
+import { createDarknet, darknetSpec, type DarknetConfig } from "./darknet.ts";
+import { darknetFromTfjs, mobilenetV1FromTfjs } from "./load/tfjs_models.ts";
+import { canonicalResnetWeights } from "./load/names_resnet.ts";
+import { hfToCanonicalVit, timmToCanonicalVit } from "./load/names_vit.ts";
+import {
+  timmToCanonicalMobileNet,
+  torchvisionToCanonicalMobileNetV2,
+  torchvisionToCanonicalMobileNetV3,
+} from "./load/names_mobilenet.ts";
+import type { TfjsLayersModel } from "./load/tfjs.ts";
+import { createMobileNetV1, mobilenetV1Spec, type MobileNetV1Config } from "./mobilenetv1.ts";
+import { createMobileNetV2, mobilenetV2Spec, type MobileNetV2Config } from "./mobilenetv2.ts";
+import { createMobileNetV3, mobilenetV3Spec, type MobileNetV3Config } from "./mobilenetv3.ts";
+import { createMobileOne, mobileoneSpec, type MobileOneConfig } from "./mobileone.ts";
+import { createResNet, resnetSpec, type ResNetConfig } from "./resnet.ts";
+import { VIT_PRESETS, createVit, vitSpec, type Vit, type VitConfig } from "./vit.ts";
+
+export type Family = "vit" | "mobilenetv3" | "mobilenetv2" | "resnet" | "mobileone" | "mobilenetv1" | "darknet";
+export type Naming = "canonical" | "timm" | "torchvision" | "hf" | "tfjs";
+
+/** config.json of a converted model directory. */
+export interface ModelFile {
+  format: "papr-ts/1";
+  arch: string; // preset name, e.g. "deit_small_patch16_224"
+  family: Family;
+  model: Record<string, unknown>; // the family's config object
+  preprocess: PreprocessConfig;
+  labels?: string[];
+  source?: string; // where the weights came from
+}
+
+/** A ConvNet as PaPr and the classifier commands use it. */
+export interface ConvNet {
+  readonly imageSize: number;
+  features(x: Tensor): Tensor; // [1, 3, S, S] -> [1, K, h, w], last conv stage after its activation
+  forward(x: Tensor): Tensor; // [1, 3, S, S] -> [1, numClasses]
+}
+
+export type LoadedModel = { family: "vit"; file: ModelFile; vit: Vit } | { family: Exclude<Family, "vit">; file: ModelFile; convnet: ConvNet };
+
+const INCEPTION: Pick<PreprocessConfig, "mean" | "std"> = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
+const IMAGENET: Pick<PreprocessConfig, "mean" | "std"> = { mean: IMAGENET_DEFAULT_MEAN, std: IMAGENET_DEFAULT_STD };
+const crop = (cropPct: number, interpolation: PreprocessConfig["interpolation"] = "bicubic", size = 224) => ({ inputSize: size, cropPct, interpolation });
+
+interface Preset {
+  family: Family;
+  model: Record<string, unknown>;
+  preprocess: PreprocessConfig;
+}
+
+function vitPreset(name: string, config: VitConfig): Preset {
+  const augreg = name.startsWith("vit_");
+  return { family: "vit", model: { ...config }, preprocess: { ...crop(augreg ? 0.9 : 0.875, "bicubic", config.imageSize), ...(augreg ? INCEPTION : IMAGENET) } };
+}
+
+export const PRESETS: Record<string, Preset> = {
+  ...Object.fromEntries(Object.entries(VIT_PRESETS).map(([name, config]) => [name, vitPreset(name, config)])),
+  mobilenetv3_small_100: { family: "mobilenetv3", model: { variant: "small", width: 1 }, preprocess: { ...crop(0.875), ...IMAGENET } },
+  mobilenetv3_large_100: { family: "mobilenetv3", model: { variant: "large", width: 1 }, preprocess: { ...crop(0.875), ...IMAGENET } },
+  mobilenetv2_100: { family: "mobilenetv2", model: {}, preprocess: { ...crop(0.875), ...IMAGENET } },
+  resnet18: { family: "resnet", model: { depth: 18 }, preprocess: { ...crop(0.875, "bilinear"), ...IMAGENET } },
+  resnet50: { family: "resnet", model: { depth: 50 }, preprocess: { ...crop(0.875, "bilinear"), ...IMAGENET } },
+  mobileone_s0: { family: "mobileone", model: {}, preprocess: { ...crop(0.875, "bilinear"), ...IMAGENET } },
+  "mobilenet_v1_0.25_224": { family: "mobilenetv1", model: { widthMultiplier: 0.25 }, preprocess: { ...crop(0.875), ...INCEPTION } },
+  darknet_tiny: { family: "darknet", model: {}, preprocess: { ...crop(1, "bilinear"), mean: [0, 0, 0], std: [1, 1, 1] } },
+};
+
+export function preset(arch: string): Preset {
+  const p = PRESETS[arch];
+  if (!p) throw new Error(`unknown architecture '${arch}'; known: ${Object.keys(PRESETS).join(", ")}`);
+  return p;
+}
+
+/** name -> shape of every canonical parameter of a family with a config. */
+export function familySpec(family: Family, model: Record<string, unknown>): ModelSpec {
+  switch (family) {
+    case "vit": return vitSpec(model as unknown as VitConfig);
+    case "mobilenetv3": return mobilenetV3Spec(model as unknown as MobileNetV3Config);
+    case "mobilenetv2": return mobilenetV2Spec(model as MobileNetV2Config);
+    case "resnet": return resnetSpec(model as unknown as ResNetConfig);
+    case "mobileone": return mobileoneSpec(model as MobileOneConfig);
+    case "mobilenetv1": return mobilenetV1Spec(model as MobileNetV1Config);
+    case "darknet": return darknetSpec(model as DarknetConfig);
+  }
+}
+
+/** Builds a runnable model from a config file and canonical weights (names and shapes are checked). */
+export function buildModel(file: ModelFile, weights: Map<string, Tensor>): LoadedModel {
+  const m = file.model;
+  switch (file.family) {
+    case "vit": return { family: "vit", file, vit: createVit(m as unknown as VitConfig, weights) };
+    case "mobilenetv3": return { family: file.family, file, convnet: createMobileNetV3(m as unknown as MobileNetV3Config, weights) };
+    case "mobilenetv2": return { family: file.family, file, convnet: createMobileNetV2(m as MobileNetV2Config, weights) };
+    case "resnet": return { family: file.family, file, convnet: createResNet(m as unknown as ResNetConfig, weights) };
+    case "mobileone": return { family: file.family, file, convnet: createMobileOne(m as MobileOneConfig, weights) };
+    case "mobilenetv1": return { family: file.family, file, convnet: createMobileNetV1(m as MobileNetV1Config, weights) };
+    case "darknet": return { family: file.family, file, convnet: createDarknet(m as DarknetConfig, weights) };
+    default: throw new Error(`config.json: unknown model family '${String((file as ModelFile).family)}'`);
+  }
+}
+
+/** Guesses the naming scheme of a state dict from its keys. */
+export function detectNaming(family: Family, names: string[]): Naming {
+  const has = (re: RegExp) => names.some((n) => re.test(n));
+  if (family === "vit") return has(/^(vit\.|deit\.)?(embeddings\.|encoder\.layer\.)/) ? "hf" : "timm";
+  if (family === "mobilenetv3" || family === "mobilenetv2") return has(/^(module\.|model\.)*features\.\d/) ? "torchvision" : "timm";
+  if (family === "resnet") return "torchvision";
+  return "timm";
+}
+
+export interface ConvertInput {
+  tensors: Map<string, Tensor>;
+  tfjs?: TfjsLayersModel; // for TF.js layers models
+  source: string; // file name, for messages
+}
+
+/**
+ * Maps a checkpoint onto an architecture's canonical names and checks every tensor against the
+ * spec: one error lists every missing, unexpected and mis-shaped tensor.
+ */
+export function convertCheckpoint(input: ConvertInput, arch: string, options: { naming?: Naming; numClasses?: number; labels?: string[] } = {}): { file: ModelFile; weights: Map<string, Tensor> } {
+  const p = preset(arch);
+  const model: Record<string, unknown> = { ...p.model };
+  let weights: Map<string, Tensor>;
+  if (p.family === "mobilenetv1" || p.family === "darknet") {
+    if (!input.tfjs) throw new Error(`convert ${input.source}: ${arch} is converted from a TF.js layers model (model.json)`);
+    const converted = p.family === "mobilenetv1" ? mobilenetV1FromTfjs(input.tfjs, input.source) : darknetFromTfjs(input.tfjs, input.source);
+    Object.assign(model, converted.config);
+    weights = converted.weights;
+  } else {
+    const naming = options.naming ?? detectNaming(p.family, [...input.tensors.keys()]);
+    weights = toCanonical(p.family, naming, input.tensors, model);
+  }
+  const numClasses = options.numClasses ?? inferNumClasses(p.family, weights);
+  if (numClasses !== undefined) model.numClasses = numClasses;
+  const spec = familySpec(p.family, model);
+  checkWeights(`convert ${input.source} as ${arch}`, spec, weights);
+  const file: ModelFile = { format: "papr-ts/1", arch, family: p.family, model, preprocess: p.preprocess, source: input.source };
+  if (options.labels) file.labels = options.labels;
+  return { file, weights };
+}
+
+function toCanonical(family: Family, naming: Naming, tensors: Map<string, Tensor>, model: Record<string, unknown>): Map<string, Tensor> {
+  const stripped = () => new Map([...tensors].map(([name, t]) => [name.replace(/^(module\.|model\.)+/, ""), t] as [string, Tensor]));
+  switch (family) {
+    case "vit": return naming === "hf" ? hfToCanonicalVit(tensors) : timmToCanonicalVit(tensors);
+    case "mobilenetv3":
+      return naming === "torchvision" ? torchvisionToCanonicalMobileNetV3(tensors, model.variant as "small" | "large") : timmToCanonicalMobileNet(tensors);
+    case "mobilenetv2": return naming === "torchvision" ? torchvisionToCanonicalMobileNetV2(tensors) : timmToCanonicalMobileNet(tensors);
+    case "resnet": return canonicalResnetWeights(tensors);
+    default: return stripped();
+  }
+}
+
+/** The classifier's output size, read from the head weight, so fine-tuned heads (10 classes...) convert too. */
+function inferNumClasses(family: Family, weights: Map<string, Tensor>): number | undefined {
+  const head = { vit: "head.weight", mobilenetv3: "classifier.weight", mobilenetv2: "classifier.weight", resnet: "fc.weight", mobileone: "head.fc.weight", mobilenetv1: "conv_preds.weight", darknet: "head.weight" }[family];
+  return weights.get(head)?.shape[0];
+}
