@@ -3,8 +3,15 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { blockMacs, vitCost, type VitCostConfig } from "../../src/papr/macs.ts";
 import { keepCount } from "../../src/papr/ranking.ts";
+import { createMobileOne, mobileoneSpec } from "../../src/models/mobileone.ts";
+import { syntheticWeights } from "../../src/models/synthetic.ts";
+import { countMacs } from "../../src/tensor/macs.ts";
+import { zeros } from "../../src/tensor/tensor.ts";
 
-const MOBILEONE_S0 = 0.275e9; // the paper's proposer cost at 224
+// The proposer's cost as PaPr runs it (features only), counted by the kernels of our MobileOne-S0.
+const mobileone = createMobileOne({}, syntheticWeights(mobileoneSpec({})));
+const input = zeros([1, 3, 224, 224]);
+const MOBILEONE_S0 = countMacs(() => mobileone.features(input)).macs;
 
 function augreg(embedDim: number, depth: number, patchSize: number): VitCostConfig {
   return { imageSize: 224, patchSize, inChannels: 3, embedDim, depth, mlpRatio: 4, numClasses: 1000, numPrefixTokens: 1 };
@@ -25,6 +32,11 @@ const within = (actual: number, expected: number, what: string, tol = 0.05) =>
 
 test("block MACs = 12 N D^2 + 2 N^2 D (+ 10 N D for the two layer norms)", () => {
   assert.is(blockMacs(197, 768), 12 * 197 * 768 ** 2 + 2 * 197 ** 2 * 768 + 10 * 197 * 768);
+});
+
+test("MobileOne-S0 counts the paper's 0.275 GMACs (whole classifier; PaPr runs its features only)", () => {
+  within(countMacs(() => mobileone.forward(input)).macs / 1e9, 0.275, "MobileOne-S0 forward", 0.001);
+  within(MOBILEONE_S0 / 1e9, 0.274, "MobileOne-S0 features", 0.001);
 });
 
 test("ViT-B/16 unpruned: 17.56-17.59 G", () => {
