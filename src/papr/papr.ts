@@ -48,7 +48,6 @@ export interface PaprTrace {
   significance: Tensor; // P [H, W]
   ranking: Int32Array; // all patch indices, most significant first
   mask: Uint8Array; // [H * W], 1 = kept
-  tokensPerBlock: number[]; // tokens entering each block
 }
 
 export interface PaprResult {
@@ -56,6 +55,7 @@ export interface PaprResult {
   kept: Int32Array; // kept patch indices (row-major over the grid), in the order they entered the blocks
   keptCount: number;
   numPatches: number;
+  tokensPerBlock: number[]; // tokens entering each block
   macs: CostBreakdown; // this forward, proposer included
   unprunedMacs: CostBreakdown; // the plain backbone (no proposer, all tokens)
   timeMs: { proposer: number; ranking: number; embed: number; blocks: number[]; head: number; total: number };
@@ -125,6 +125,7 @@ export class Papr {
       kept,
       keptCount: k,
       numPatches,
+      tokensPerBlock,
       macs: vitCost(this.cost, tokensPerBlock, proposerMacs),
       unprunedMacs: vitCost(this.cost, new Array(backbone.numBlocks).fill(allTokens)),
       timeMs: {
@@ -144,7 +145,6 @@ export class Papr {
         significance: significance!,
         ranking,
         mask: keepMask(kept, numPatches),
-        tokensPerBlock,
       };
     }
     return result;
