@@ -213,8 +213,10 @@ function withSuffix(path: string, suffix: string): string {
 try {
   main(process.argv.slice(2));
 } catch (e) {
-  const error = e as Error;
-  const known = error instanceof UserError || ["ImageError", "ShapeError", "CheckpointError", "SafetensorsError", "PthError", "PickleError", "TfjsError", "RangeError"].includes(error.name);
-  console.error(`papr: ${known ? error.message : error.stack}`);
-  process.exitCode = error instanceof UserError && /usage:/.test(error.message) ? 2 : 1;
+  // Every failure is reported as one line naming the problem; PAPR_DEBUG=1 adds the stack.
+  const error = e as Error & { code?: string };
+  const usage = error instanceof UserError && /usage:/.test(error.message);
+  const badFlag = typeof error.code === "string" && error.code.startsWith("ERR_PARSE_ARGS");
+  console.error(`papr: ${process.env.PAPR_DEBUG ? error.stack : error.message}${badFlag ? `\n${USAGE}` : ""}`);
+  process.exitCode = usage || badFlag ? 2 : 1;
 }

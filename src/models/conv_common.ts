@@ -22,6 +22,10 @@ export function checkWeights(op: string, spec: ModelSpec, weights: Map<string, T
   const unexpected = [...weights.keys()].filter((name) => !spec.has(name)).map((name) => `${name} ${shapeStr(weights.get(name)!.shape)}`);
   if (missing.length + misShaped.length + unexpected.length === 0) return;
   const parts = [];
+  const found = spec.size - missing.length;
+  if (found < spec.size / 10) {
+    parts.push(`only ${found} of the ${spec.size} expected tensors are present: is this checkpoint for another architecture or naming scheme?`);
+  }
   if (missing.length) parts.push(`missing (${missing.length}): ${missing.join(", ")}`);
   if (unexpected.length) parts.push(`unexpected (${unexpected.length}): ${unexpected.join(", ")}`);
   if (misShaped.length) parts.push(`wrong shape (${misShaped.length}): ${misShaped.join("; ")}`);
