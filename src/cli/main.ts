@@ -33,9 +33,12 @@ const USAGE = `usage:
   papr classify <image...> [--weights DIR] [--proposer DIR] [--z 0.5] [--topk 5]
                 [--convention official|patches] [--order significance|spatial]
                 [--trace out.json] [--explain out.png]
-  papr convert <checkpoint> --arch NAME --out DIR [--naming auto|timm|torchvision|hf] [--labels FILE]
+  papr convert <checkpoint> --arch NAME --out DIR [--naming auto|timm|torchvision|hf] [--labels FILE] [--heads N]
   papr eval-folder DIR --weights DIR [--classes FILE] [--limit N] [--proposer DIR --z Z]
-  papr archs`;
+  papr archs
+
+convert reads a ViT's width, depth, patch and image size from the checkpoint (--arch gives the family
+and the preprocessing; --heads overrides the preset's head count).`;
 
 function main(argv: string[]): void {
   const [command, ...rest] = argv;
@@ -176,7 +179,7 @@ function convert(argv: string[]): void {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { arch: { type: "string" }, out: { type: "string" }, naming: { type: "string", default: "auto" }, labels: { type: "string" } },
+    options: { arch: { type: "string" }, out: { type: "string" }, naming: { type: "string", default: "auto" }, labels: { type: "string" }, heads: { type: "string" } },
   });
   if (positionals.length !== 1) throw new UserError(`convert: give exactly one checkpoint\n${USAGE}`);
   if (!values.arch) throw new UserError(`convert: --arch is required (see 'papr archs')`);
@@ -188,7 +191,7 @@ function convert(argv: string[]): void {
   const { file, weights } = convertCheckpoint(
     { tensors: checkpoint.tensors, tfjs: checkpoint.tfjs, source: basename(positionals[0]) },
     values.arch,
-    { naming: naming === "auto" ? undefined : (naming as Naming), labels },
+    { naming: naming === "auto" ? undefined : (naming as Naming), labels, numHeads: values.heads ? parseNumber("--heads", values.heads) : undefined },
   );
   if (labels && labels.length !== file.model.numClasses) {
     throw new UserError(`--labels ${values.labels}: ${labels.length} labels for a ${String(file.model.numClasses)}-class head`);

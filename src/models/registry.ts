@@ -10,7 +10,7 @@ import { checkWeights, type ModelSpec } from "./conv_common.ts";
 import { createDarknet, darknetSpec, type DarknetConfig } from "./darknet.ts";
 import { darknetFromTfjs, mobilenetV1FromTfjs } from "./load/tfjs_models.ts";
 import { canonicalResnetWeights } from "./load/names_resnet.ts";
-import { hfToCanonicalVit, timmToCanonicalVit } from "./load/names_vit.ts";
+import { hfToCanonicalVit, timmToCanonicalVit, torchvisionToCanonicalVit } from "./load/names_vit.ts";
 import {
   timmToCanonicalMobileNet,
   torchvisionToCanonicalMobileNetV2,
@@ -111,7 +111,10 @@ export function buildModel(file: ModelFile, weights: Map<string, Tensor>): Loade
 /** Guesses the naming scheme of a state dict from its keys. */
 export function detectNaming(family: Family, names: string[]): Naming {
   const has = (re: RegExp) => names.some((n) => re.test(n));
-  if (family === "vit") return has(/^(vit\.|deit\.)?(embeddings\.|encoder\.layer\.)/) ? "hf" : "timm";
+  if (family === "vit") {
+    if (has(/^(module\.|model\.)*(conv_proj\.|encoder\.layers\.encoder_layer_)/)) return "torchvision";
+    return has(/^(vit\.|deit\.)?(embeddings\.|encoder\.layer\.)/) ? "hf" : "timm";
+  }
   if (family === "mobilenetv3" || family === "mobilenetv2") return has(/^(module\.|model\.)*features\.\d/) ? "torchvision" : "timm";
   if (family === "resnet") return "torchvision";
   return "timm";
@@ -127,7 +130,13 @@ export interface ConvertInput {
  * Maps a checkpoint onto an architecture's canonical names and checks every tensor against the
  * spec: one error lists every missing, unexpected and mis-shaped tensor.
  */
-export function convertCheckpoint(input: ConvertInput, arch: string, options: { naming?: Naming; numClasses?: number; labels?: string[] } = {}): { file: ModelFile; weights: Map<string, Tensor> } {
+export interface ConvertOptions {
+  naming?: Naming; // default: detected from the names
+  numHeads?: number; // ViT: heads cannot be read from the weights; default = the preset's
+  labels?: string[];
+}
+
+export function convertCheckpoint(input: ConvertInput, arch: string, options: ConvertOptions = {}): { file: ModelFile; weights: Map<string, Tensor> } {
   const p = preset(arch);
   const model: Record<string, unknown> = { ...p.model };
   let weights: Map<string, Tensor>;
@@ -140,8 +149,9 @@ export function convertCheckpoint(input: ConvertInput, arch: string, options: { 
     const naming = options.naming ?? detectNaming(p.family, [...input.tensors.keys()]);
     weights = toCanonical(p.family, naming, input.tensors, model);
   }
-  const numClasses = options.numClasses ?? inferNumClasses(p.family, weights);
+  const numClasses = inferNumClasses(p.family, weights);
   if (numClasses !== undefined) model.numClasses = numClasses;
+  if (p.family === "vit") Object.assign(model, inferVitGeometry(weights), options.numHeads ? { numHeads: options.numHeads } : {});
   const spec = familySpec(p.family, model);
   checkWeights(`convert ${input.source} as ${arch}`, spec, weights);
   const file: ModelFile = { format: "papr-ts/1", arch, family: p.family, model, preprocess: p.preprocess, source: input.source };
@@ -152,13 +162,35 @@ export function convertCheckpoint(input: ConvertInput, arch: string, options: { 
 function toCanonical(family: Family, naming: Naming, tensors: Map<string, Tensor>, model: Record<string, unknown>): Map<string, Tensor> {
   const stripped = () => new Map([...tensors].map(([name, t]) => [name.replace(/^(module\.|model\.)+/, ""), t] as [string, Tensor]));
   switch (family) {
-    case "vit": return naming === "hf" ? hfToCanonicalVit(tensors) : timmToCanonicalVit(tensors);
+    case "vit": return naming === "hf" ? hfToCanonicalVit(tensors) : naming === "torchvision" ? torchvisionToCanonicalVit(tensors) : timmToCanonicalVit(tensors);
     case "mobilenetv3":
       return naming === "torchvision" ? torchvisionToCanonicalMobileNetV3(tensors, model.variant as "small" | "large") : timmToCanonicalMobileNet(tensors);
     case "mobilenetv2": return naming === "torchvision" ? torchvisionToCanonicalMobileNetV2(tensors) : timmToCanonicalMobileNet(tensors);
     case "resnet": return canonicalResnetWeights(tensors);
     default: return stripped();
   }
+}
+
+/**
+ * A ViT's geometry read from its weights (width, depth, patch and image size, MLP ratio, prefix tokens),
+ * so checkpoints of any size convert under their family's preset; only the head count comes from the preset.
+ */
+function inferVitGeometry(weights: Map<string, Tensor>): Partial<VitConfig> {
+  const proj = weights.get("patch_embed.proj.weight");
+  const pos = weights.get("pos_embed");
+  const fc1 = weights.get("blocks.0.mlp.fc1.weight");
+  if (!proj || !pos || !fc1) return {}; // checkWeights reports what is missing
+  const embedDim = proj.shape[0];
+  const patchSize = proj.shape[2];
+  const prefix = (weights.has("cls_token") ? 1 : 0) + (weights.has("dist_token") ? 1 : 0);
+  const grid = Math.round(Math.sqrt(pos.shape[1] - prefix));
+  let depth = 0;
+  while (weights.has(`blocks.${depth}.norm1.weight`)) depth++;
+  return {
+    embedDim, patchSize, depth, imageSize: grid * patchSize, inChannels: proj.shape[1], mlpRatio: fc1.shape[0] / embedDim,
+    qkvBias: weights.has("blocks.0.attn.qkv.bias"), classToken: weights.has("cls_token"), distillToken: weights.has("dist_token"),
+    fcNorm: weights.has("fc_norm.weight"), globalPool: weights.has("fc_norm.weight") || !weights.has("cls_token") ? "avg" : "token",
+  };
 }
 
 /** The classifier's output size, read from the head weight, so fine-tuned heads (10 classes...) convert too. */

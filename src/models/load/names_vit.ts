@@ -129,3 +129,44 @@ export function timmToCanonicalVit(weights: Map<string, Tensor>): Map<string, Te
   }
   return out;
 }
+
+// torchvision.models.vision_transformer (vit_b_16 ...):
+//   class_token -> cls_token; conv_proj.* -> patch_embed.proj.*; encoder.pos_embedding -> pos_embed
+//   encoder.layers.encoder_layer_i.ln_1 / ln_2 -> blocks.i.norm1 / norm2
+//   encoder.layers.encoder_layer_i.self_attention.in_proj_{weight,bias} -> blocks.i.attn.qkv.* (already fused q,k,v)
+//   encoder.layers.encoder_layer_i.self_attention.out_proj.* -> blocks.i.attn.proj.*
+//   encoder.layers.encoder_layer_i.mlp.{0,3}.* (mlp.linear_{1,2} in older releases) -> blocks.i.mlp.fc1 / fc2
+//   encoder.ln.* -> norm.*; heads.head.* -> head.*
+const TV_TOP = new Map(Object.entries({
+  class_token: "cls_token",
+  "conv_proj.weight": "patch_embed.proj.weight",
+  "conv_proj.bias": "patch_embed.proj.bias",
+  "encoder.pos_embedding": "pos_embed",
+  "encoder.ln.weight": "norm.weight",
+  "encoder.ln.bias": "norm.bias",
+  "heads.head.weight": "head.weight",
+  "heads.head.bias": "head.bias",
+}));
+const TV_LAYER = /^encoder\.layers\.encoder_layer_(\d+)\.(.+)$/;
+const TV_LAYER_RENAMES = new Map(Object.entries({
+  "ln_1.weight": "norm1.weight", "ln_1.bias": "norm1.bias", "ln_2.weight": "norm2.weight", "ln_2.bias": "norm2.bias",
+  "self_attention.in_proj_weight": "attn.qkv.weight", "self_attention.in_proj_bias": "attn.qkv.bias",
+  "self_attention.out_proj.weight": "attn.proj.weight", "self_attention.out_proj.bias": "attn.proj.bias",
+  "mlp.0.weight": "mlp.fc1.weight", "mlp.0.bias": "mlp.fc1.bias", "mlp.3.weight": "mlp.fc2.weight", "mlp.3.bias": "mlp.fc2.bias",
+  "mlp.linear_1.weight": "mlp.fc1.weight", "mlp.linear_1.bias": "mlp.fc1.bias", "mlp.linear_2.weight": "mlp.fc2.weight", "mlp.linear_2.bias": "mlp.fc2.bias",
+}));
+
+/** torchvision VisionTransformer state dict -> canonical names (unknown names listed in one error). */
+export function torchvisionToCanonicalVit(weights: Map<string, Tensor>): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  const unknown: string[] = [];
+  for (const [source, value] of weights) {
+    const name = source.replace(TIMM_WRAPPERS, "");
+    const layer = TV_LAYER.exec(name);
+    const canonical = TV_TOP.get(name) ?? (layer && TV_LAYER_RENAMES.has(layer[2]) ? `blocks.${layer[1]}.${TV_LAYER_RENAMES.get(layer[2])}` : null);
+    if (canonical === null) unknown.push(`${source} ${shapeStr(value.shape)}`);
+    else out.set(canonical, value);
+  }
+  if (unknown.length) throw new Error(`torchvisionToCanonicalVit: unknown names (${unknown.length}): ${unknown.join(", ")}`);
+  return out;
+}
