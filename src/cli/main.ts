@@ -23,6 +23,7 @@ import { softmax } from "../tensor/softmax.ts";
 import { topk } from "../tensor/sort.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { evalFolder } from "./eval_folder.ts";
+import { gallery } from "./gallery.ts";
 import { UserError, loadModelDir, parseNumber, readImageFile, readLabels, saveModelDir } from "./files.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -35,6 +36,7 @@ const USAGE = `usage:
                 [--trace out.json] [--explain out.png]
   papr convert <checkpoint> --arch NAME --out DIR [--naming auto|timm|torchvision|hf] [--labels FILE] [--heads N]
   papr eval-folder DIR --weights DIR [--classes FILE] [--limit N] [--proposer DIR --z Z]
+  papr gallery [--proposer DIR] [--images DIR...] [--z 0.5] [--out out/gallery] [--limit 24]
   papr archs
 
 convert reads a ViT's width, depth, patch and image size from the checkpoint (--arch gives the family
@@ -46,6 +48,7 @@ function main(argv: string[]): void {
     case "classify": return classify(rest);
     case "convert": return convert(rest);
     case "eval-folder": return evalFolder(rest);
+    case "gallery": return gallery(rest);
     case "archs": return console.log(Object.entries(PRESETS).map(([name, p]) => `${name.padEnd(34)} ${p.family}`).join("\n"));
     case undefined: case "help": case "--help": case "-h": return console.log(USAGE);
     default: throw new UserError(`unknown command '${command}'\n${USAGE}`);
