@@ -51,3 +51,65 @@ export function colormap(t: number): [number, number, number] {
   const [a, b] = [STOPS[i], STOPS[i + 1]];
   return [0, 1, 2].map((c) => Math.round(a[c] + f * (b[c] - a[c]))) as [number, number, number];
 }
+
+// ---- token merging / in-block pruning (src/papr/token_reduction.ts) ----------------------------------
+
+/**
+ * The input with the final token groups of a token-reduction run: a patch held alone by its token is
+ * shown as is, patches merged into one token are tinted in that group's colour and outlined along the
+ * group's border, pruned patches (PaPr or in-block) are dimmed.
+ * groupOf [H * W]: per patch, the token holding it at the end, -1 = pruned (ReductionRun.groupOf without
+ * its prefix rows: groupOf.subarray(numPrefixTokens)).
+ */
+export function mergedGroupsPanel(image: RgbImage, groupOf: Int32Array, grid: [number, number], dim = 0.25): RgbImage {
+  const { width: S, height: T } = image;
+  const [H, W] = grid;
+  if (groupOf.length !== H * W) throw new Error(`mergedGroupsPanel: groupOf has ${groupOf.length} entries for a ${H}x${W} patch grid`);
+  const members = new Map<number, number>();
+  for (const g of groupOf) if (g >= 0) members.set(g, (members.get(g) ?? 0) + 1);
+  const out: RgbImage = { width: S, height: T, data: new Uint8Array(S * T * 3) };
+  const patchAt = (y: number, x: number) => Math.min(H - 1, Math.floor((y * H) / T)) * W + Math.min(W - 1, Math.floor((x * W) / S));
+  for (let y = 0; y < T; y++) {
+    for (let x = 0; x < S; x++) {
+      const patch = patchAt(y, x);
+      const group = groupOf[patch];
+      const merged = group >= 0 && members.get(group)! > 1;
+      // a border pixel: the next pixel right or below (or the previous, left or above) is in another group
+      const border = merged && [[y, x + 1], [y + 1, x], [y, x - 1], [y - 1, x]].some(([yy, xx]) =>
+        yy >= 0 && yy < T && xx >= 0 && xx < S && groupOf[patchAt(yy, xx)] !== group);
+      const tint = merged ? groupColour(group) : null;
+      for (let c = 0; c < 3; c++) {
+        const v = image.data[(y * S + x) * 3 + c];
+        let value = v;
+        if (group < 0) value = Math.round(v * dim);
+        else if (border) value = 0;
+        else if (tint) value = Math.round(0.5 * v + 0.5 * tint[c]);
+        out.data[(y * S + x) * 3 + c] = value;
+      }
+    }
+  }
+  return out;
+}
+
+/** explainPicture's three panels plus mergedGroupsPanel as a fourth. */
+export function explainPictureWithGroups(image: RgbImage, significance: Tensor, mask: Uint8Array, groupOf: Int32Array, dim = 0.25): RgbImage {
+  const three = explainPicture(image, significance, mask, dim);
+  const panel = mergedGroupsPanel(image, groupOf, [significance.shape[0], significance.shape[1]], dim);
+  const width = three.width + GAP + panel.width;
+  const out: RgbImage = { width, height: three.height, data: new Uint8Array(width * three.height * 3).fill(255) };
+  for (let y = 0; y < three.height; y++) {
+    out.data.set(three.data.subarray(y * three.width * 3, (y + 1) * three.width * 3), y * width * 3);
+    out.data.set(panel.data.subarray(y * panel.width * 3, (y + 1) * panel.width * 3), (y * width + three.width + GAP) * 3);
+  }
+  return out;
+}
+
+/** A distinct saturated colour per group id (hues spaced by the golden angle). */
+function groupColour(group: number): [number, number, number] {
+  const hue = (group * 137.508) % 360;
+  const f = (n: number) => {
+    const k = (n + hue / 60) % 6;
+    return Math.round(255 * (1 - Math.max(0, Math.min(k, 4 - k, 1))));
+  };
+  return [f(5), f(3), f(1)];
+}
