@@ -3,8 +3,7 @@
 // Three fast paths, each summing in float64 (JS numbers) and storing float32 once, with the bias
 // and an optional activation fused into the store:
 //   - depthwise (one input channel per output channel, C/groups = 1): `depthwiseFast`, a direct loop
-//     over the kh x kw taps; rows of taps outside the image are skipped up front, and the columns
-//     whose taps are all inside the image run without per-tap column tests.
+//     over the kh x kw taps, a row of outputs per tap, with no per-pixel bounds tests.
 //   - pointwise (1x1, stride 1, no padding): per image and group, one GEMM
 //       out_g[Og, H*W] = weight_g[Og, Cg] @ x_g[Cg, H*W]        (x read in place: no im2col)
 //   - everything else: im2col into cols[K, P] (K = Cg*kh*kw taps, P = outH*outW pixels, reused
@@ -73,9 +72,11 @@ function isPointwise(g: WindowGeometry): boolean {
 }
 
 /**
- * Depthwise: output channel o reads only input channel floor(o / (O / C)). Per output row the valid
- * kernel rows are found once; columns [inLo, inHi] have every tap inside the image and skip the tests.
- * Sums start at the bias and add taps in (ky, kx) order, like conv2dReference.
+ * Depthwise: output channel o reads only input channel floor(o / (O / C)). One output row at a time:
+ * a float64 row of sums starts at the bias; each kernel row ky inside the image adds its kw taps, for
+ * 3- and 5-wide kernels with the weights in registers over the columns where every tap is inside
+ * (no per-pixel tests), and tap by tap with tests at the borders. Each sum adds the taps in (ky, kx)
+ * order, like conv2dReference.
  */
 function depthwiseFast(x: Tensor, weight: Tensor, bias: Tensor | null, g: WindowGeometry, activation: FusedActivation, out: Float32Array): void {
   const [N, C, H, W] = x.shape;
@@ -84,14 +85,17 @@ function depthwiseFast(x: Tensor, weight: Tensor, bias: Tensor | null, g: Window
   const [sh, sw] = g.stride;
   const [dh, dw] = g.dilation;
   const { outH, outW } = g;
-  const left = g.pad.left;
+  const { top, left } = g.pad;
   const xs = x.data;
   const ws = weight.data;
   const act = activationCode(activation);
   const multiplier = O / C;
-  // output columns whose taps ox*sw - left + kx*dw all lie in [0, W)
-  const inLo = Math.min(outW, Math.ceil(left / sw));
-  const inHi = Math.min(outW - 1, Math.floor((W - 1 - (kw - 1) * dw + left) / sw));
+  if (rowScratch.length < outW) rowScratch = new Float64Array(outW);
+  const sums = rowScratch;
+  // per kernel column kx: the output columns [lo, hi] whose tap ox*sw - left + kx*dw lies in [0, W)
+  const lo = Array.from({ length: kw }, (_, kx) => Math.max(0, Math.ceil((left - kx * dw) / sw)));
+  const hi = Array.from({ length: kw }, (_, kx) => Math.min(outW - 1, Math.floor((W - 1 + left - kx * dw) / sw)));
+  const innerLo = Math.max(...lo), innerHi = Math.min(...hi); // columns where every tap is inside
   let at = 0;
   for (let n = 0; n < N; n++) {
     for (let o = 0; o < O; o++) {
@@ -99,32 +103,61 @@ function depthwiseFast(x: Tensor, weight: Tensor, bias: Tensor | null, g: Window
       const wBase = o * kh * kw;
       const b = bias === null ? 0 : bias.data[o];
       for (let oy = 0; oy < outH; oy++) {
-        const y0 = oy * sh - g.pad.top;
-        const kyLo = Math.max(0, Math.ceil(-y0 / dh)); // first tap row inside the image
-        const kyHi = Math.min(kh - 1, Math.floor((H - 1 - y0) / dh)); // last
-        for (let ox = 0; ox < outW; ox++) {
-          const x0 = ox * sw - left;
-          let sum = b;
-          if (ox >= inLo && ox <= inHi) {
-            for (let ky = kyLo; ky <= kyHi; ky++) {
-              const row = xPlane + (y0 + ky * dh) * W + x0;
-              const wRow = wBase + ky * kw;
-              for (let kx = 0; kx < kw; kx++) sum += xs[row + kx * dw] * ws[wRow + kx];
+        const y0 = oy * sh - top;
+        sums.fill(b, 0, outW);
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = y0 + ky * dh;
+          if (iy < 0 || iy >= H) continue;
+          const row = xPlane + iy * W - left;
+          const wRow = wBase + ky * kw;
+          if (kw === 3 && innerLo <= innerHi) { // the common 3-wide row: all three taps per pixel, weights in registers
+            const w0 = ws[wRow], w1 = ws[wRow + 1], w2 = ws[wRow + 2];
+            for (let ox = innerLo; ox <= innerHi; ox++) {
+              const i = row + ox * sw;
+              let v = sums[ox];
+              v += xs[i] * w0;
+              v += xs[i + dw] * w1;
+              v += xs[i + 2 * dw] * w2;
+              sums[ox] = v;
             }
+            addTaps(xs, ws, sums, row, wRow, 0, kw, lo, hi, 0, innerLo - 1, sw, dw); // left border
+            addTaps(xs, ws, sums, row, wRow, 0, kw, lo, hi, innerHi + 1, outW - 1, sw, dw); // right border
+          } else if (kw === 5 && innerLo <= innerHi) {
+            const w0 = ws[wRow], w1 = ws[wRow + 1], w2 = ws[wRow + 2], w3 = ws[wRow + 3], w4 = ws[wRow + 4];
+            for (let ox = innerLo; ox <= innerHi; ox++) {
+              const i = row + ox * sw;
+              let v = sums[ox];
+              v += xs[i] * w0;
+              v += xs[i + dw] * w1;
+              v += xs[i + 2 * dw] * w2;
+              v += xs[i + 3 * dw] * w3;
+              v += xs[i + 4 * dw] * w4;
+              sums[ox] = v;
+            }
+            addTaps(xs, ws, sums, row, wRow, 0, kw, lo, hi, 0, innerLo - 1, sw, dw);
+            addTaps(xs, ws, sums, row, wRow, 0, kw, lo, hi, innerHi + 1, outW - 1, sw, dw);
           } else {
-            for (let ky = kyLo; ky <= kyHi; ky++) {
-              const row = xPlane + (y0 + ky * dh) * W;
-              const wRow = wBase + ky * kw;
-              for (let kx = 0; kx < kw; kx++) {
-                const ix = x0 + kx * dw;
-                if (ix >= 0 && ix < W) sum += xs[row + ix] * ws[wRow + kx];
-              }
-            }
+            addTaps(xs, ws, sums, row, wRow, 0, kw, lo, hi, 0, outW - 1, sw, dw);
           }
-          out[at++] = act === 0 ? sum : applyActivation(Math.fround(sum), act);
         }
+        if (act === 0) for (let ox = 0; ox < outW; ox++) out[at++] = sums[ox];
+        else for (let ox = 0; ox < outW; ox++) out[at++] = applyActivation(Math.fround(sums[ox]), act);
       }
     }
+  }
+}
+
+let rowScratch = new Float64Array(0); // depthwise: one output row of sums, reused
+
+/** sums[ox] += taps kx in [kx0, kx1) of one kernel row, for output columns [from, to] (each tap only where inside). */
+function addTaps(
+  xs: Float32Array, ws: Float32Array, sums: Float64Array, row: number, wRow: number, kx0: number, kx1: number,
+  lo: number[], hi: number[], from: number, to: number, sw: number, dw: number,
+): void {
+  for (let ox = from; ox <= to; ox++) {
+    let v = sums[ox];
+    for (let kx = kx0; kx < kx1; kx++) if (ox >= lo[kx] && ox <= hi[kx]) v += xs[row + ox * sw + kx * dw] * ws[wRow + kx];
+    sums[ox] = v;
   }
 }
 

@@ -1,0 +1,18 @@
+// Types of scripts/build-web.mjs (for the tests that import it).
+export declare const ROOT: string;
+export declare const DEMO_PATH: string;
+export interface BuildWebOptions {
+  entry?: string; // default src/index.ts
+  name?: string; // output name, default "papr"
+  outdir?: string; // default dist/
+  minify?: boolean;
+  quiet?: boolean; // print nothing; a failed build still throws with every message
+}
+/** Builds the browser bundle; resolves to the absolute paths of the written .js files. */
+export declare function buildWeb(options?: BuildWebOptions): Promise<string[]>;
+export interface StaticServer {
+  url: string; // the demo page's URL
+  port: number;
+  close(): Promise<void>;
+}
+export declare function serveStatic(root?: string, options?: { port?: number; host?: string; log?: boolean }): Promise<StaticServer>;

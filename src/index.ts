@@ -1,0 +1,38 @@
+// papr-ts public API. Everything here is platform-neutral: no Node built-ins, so the same code runs in
+// Node and, bundled by scripts/build-web.mjs (dist/papr.js), in a web page or Web Worker. File and
+// process I/O live in Node-only adapters outside this API (src/cli/files.ts, src/models/load/node.ts).
+//
+//   const { tensors } = readSafetensors(bytes);                    // bytes: Uint8Array (fetch, fs, ...)
+//   const backbone = buildModel(configJson, tensors);                // a ModelFile + canonical weights
+//   const x = preprocess(decodeImage(imageBytes), backbone.file.preprocess);
+//   const result = new Papr(backbone.vit, proposer.convnet).predict(x, { z: 0.5 });
+
+// the engine: Tensor, kernels, safetensors, seeded random numbers, MAC counting
+export * from "./tensor/index.ts";
+export { availableThreads, setThreads, stopThreads, threadCount } from "./tensor/workers/pool.ts";
+
+// images: PNG/JPEG/BMP decoding, PIL-exact resize, timm eval transform, PNG encoding
+export * from "./image/index.ts";
+
+// models: the registry (presets, model files, buildModel, checkpoint conversion) and every architecture
+export * from "./models/registry.ts";
+export { syntheticParameter, syntheticWeights } from "./models/synthetic.ts";
+export { VIT_PRESETS, createVit, gridSize, numPrefixTokens, vitConfig, vitSpec, type Vit, type VitConfig } from "./models/vit.ts";
+export { createMobileNetV3, mobilenetV3Spec, type MobileNetV3, type MobileNetV3Config } from "./models/mobilenetv3.ts";
+export { createMobileNetV2, mobilenetV2Spec, type MobileNetV2, type MobileNetV2Config } from "./models/mobilenetv2.ts";
+export { createMobileNetV1, mobilenetV1Spec, type MobileNetV1, type MobileNetV1Config } from "./models/mobilenetv1.ts";
+export { createResNet, resnetSpec, type ResNet, type ResNetConfig } from "./models/resnet.ts";
+export { createMobileOne, mobileoneSpec, type MobileOne, type MobileOneConfig } from "./models/mobileone.ts";
+export { createDarknet, darknetSpec, type Darknet, type DarknetConfig } from "./models/darknet.ts";
+// checkpoint readers over bytes (.pth zip archives, TF.js layers models)
+export { readPth, readPthCheckpoint, PthError, type PthCheckpoint } from "./models/load/pth.ts";
+export { readTfjsLayersModel, TfjsError, type TfjsLayersModel } from "./models/load/tfjs.ts";
+
+// PaPr: proposal map -> significance -> ranking -> keep count -> gather, MAC counting, explain picture
+export * from "./papr/papr.ts";
+export * from "./papr/proposal.ts";
+export * from "./papr/significance.ts";
+export * from "./papr/ranking.ts";
+export * from "./papr/prune.ts";
+export * from "./papr/macs.ts";
+export * from "./papr/explain.ts";

@@ -1,0 +1,7 @@
+// Entry of a browser pool worker (a module Web Worker started by pool_browser.ts): runs each job message.
+import { createJobRunner, type JobMessage } from "./jobs.ts";
+
+const run = createJobRunner();
+const scope = globalThis as unknown as { onmessage: ((event: { data: JobMessage }) => void) | null; postMessage(m: unknown): void };
+scope.onmessage = (event) => run(event.data);
+scope.postMessage("ready");

@@ -1,0 +1,8 @@
+// Entry of a Node pool worker (started by pool_node.ts): runs each job message, see jobs.ts.
+import { parentPort } from "node:worker_threads";
+import { createJobRunner } from "./jobs.ts";
+
+const port = parentPort;
+if (port === null) throw new Error("worker_node.ts runs only as a worker thread (started by the worker pool)");
+port.on("message", createJobRunner());
+port.postMessage("ready");

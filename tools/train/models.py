@@ -1,0 +1,118 @@
+"""The two models trained on the scenes task.
+
+ViT: a DeiT-style VisionTransformer written out with timm's parameter names exactly
+  patch_embed.proj, cls_token, pos_embed, blocks.{i}.norm1, blocks.{i}.attn.qkv (with bias),
+  blocks.{i}.attn.proj, blocks.{i}.norm2, blocks.{i}.mlp.fc1, blocks.{i}.mlp.fc2, norm, head
+  (LayerNorm eps 1e-6, exact erf GELU, mlp ratio 4, one class token, pre-norm blocks, head on the class token).
+Proposer: torchvision's mobilenet_v3_small.
+"""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torchvision
+
+
+class PatchEmbed(nn.Module):
+    def __init__(self, patch: int, dim: int):
+        super().__init__()
+        self.proj = nn.Conv2d(3, dim, kernel_size=patch, stride=patch)
+
+    def forward(self, x):  # [B, 3, H, W] -> [B, N, D]
+        return self.proj(x).flatten(2).transpose(1, 2)
+
+
+class Attention(nn.Module):
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim, bias=True)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):  # [B, N, D]
+        b, n, d = x.shape
+        qkv = self.qkv(x).reshape(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]  # [B, heads, N, hd]
+        attn = (q @ k.transpose(-2, -1)) * (d // self.heads) ** -0.5
+        x = attn.softmax(dim=-1) @ v
+        return self.proj(x.transpose(1, 2).reshape(b, n, d))
+
+
+class Mlp(nn.Module):
+    def __init__(self, dim: int, hidden: int):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.fc2 = nn.Linear(hidden, dim)
+
+    def forward(self, x):
+        return self.fc2(F.gelu(self.fc1(x)))
+
+
+class Block(nn.Module):
+    def __init__(self, dim: int, heads: int, mlp_ratio: int = 4, eps: float = 1e-6):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=eps)
+        self.attn = Attention(dim, heads)
+        self.norm2 = nn.LayerNorm(dim, eps=eps)
+        self.mlp = Mlp(dim, mlp_ratio * dim)
+
+    def forward(self, x):
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class VisionTransformer(nn.Module):
+    def __init__(self, img_size=224, patch=16, dim=192, depth=6, heads=3, mlp_ratio=4, num_classes=10, eps=1e-6):
+        super().__init__()
+        n = (img_size // patch) ** 2
+        self.patch_embed = PatchEmbed(patch, dim)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos_embed = nn.Parameter(torch.zeros(1, n + 1, dim))
+        self.blocks = nn.ModuleList([Block(dim, heads, mlp_ratio, eps) for _ in range(depth)])
+        self.norm = nn.LayerNorm(dim, eps=eps)
+        self.head = nn.Linear(dim, num_classes)
+        self._init()
+
+    def _init(self):
+        nn.init.trunc_normal_(self.pos_embed, std=0.02)
+        nn.init.trunc_normal_(self.cls_token, std=0.02)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=0.02)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        w = self.patch_embed.proj.weight
+        nn.init.trunc_normal_(w.view(w.shape[0], -1), std=math.sqrt(1.0 / w[0].numel()))
+        nn.init.zeros_(self.patch_embed.proj.bias)
+
+    def position(self, grid: int) -> torch.Tensor:
+        """pos_embed for a grid x grid input; a coarser grid (low-res warm-up) averages the full grid's blocks."""
+        side = math.isqrt(self.pos_embed.shape[1] - 1)
+        if grid == side:
+            return self.pos_embed
+        if side % grid:
+            raise ValueError(f"VisionTransformer: a {grid}x{grid} patch grid does not divide the {side}x{side} one")
+        d = self.pos_embed.shape[2]
+        patches = self.pos_embed[:, 1:].transpose(1, 2).reshape(1, d, side, side)
+        pooled = F.avg_pool2d(patches, side // grid).flatten(2).transpose(1, 2)
+        return torch.cat([self.pos_embed[:, :1], pooled], dim=1)
+
+    def forward(self, x):  # [B, 3, 224, 224] -> [B, classes]  (also [B, 3, 112, 112] in the warm-up phase)
+        x = self.patch_embed(x)
+        grid = math.isqrt(x.shape[1])
+        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + self.position(grid)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x)[:, 0])
+
+
+def make_vit(cfg: dict) -> VisionTransformer:
+    return VisionTransformer(cfg["img_size"], cfg["patch_size"], cfg["embed_dim"], cfg["depth"], cfg["num_heads"],
+                             cfg["mlp_ratio"], cfg["num_classes"], cfg["layer_norm_eps"])
+
+
+def make_proposer(cfg: dict) -> nn.Module:
+    return torchvision.models.mobilenet_v3_small(num_classes=cfg["num_classes"], width_mult=cfg["width_mult"])
