@@ -35,6 +35,7 @@ const USAGE = `usage:
                 [--convention official|patches] [--order significance|spatial]
                 [--trace out.json] [--explain out.png]
   papr convert <checkpoint> --arch NAME --out DIR [--naming auto|timm|torchvision|hf] [--labels FILE] [--heads N]
+               [--preprocess '{"cropPct":1,"mean":[0.5,0.5,0.5],"std":[0.5,0.5,0.5]}']
   papr eval-folder DIR --weights DIR [--classes FILE] [--limit N] [--proposer DIR --z Z]
   papr gallery [--proposer DIR] [--images DIR...] [--z 0.5] [--out out/gallery] [--limit 24]
   papr archs
@@ -182,7 +183,7 @@ function convert(argv: string[]): void {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { arch: { type: "string" }, out: { type: "string" }, naming: { type: "string", default: "auto" }, labels: { type: "string" }, heads: { type: "string" } },
+    options: { arch: { type: "string" }, out: { type: "string" }, naming: { type: "string", default: "auto" }, labels: { type: "string" }, heads: { type: "string" }, preprocess: { type: "string" } },
   });
   if (positionals.length !== 1) throw new UserError(`convert: give exactly one checkpoint\n${USAGE}`);
   if (!values.arch) throw new UserError(`convert: --arch is required (see 'papr archs')`);
@@ -198,6 +199,13 @@ function convert(argv: string[]): void {
   );
   if (labels && labels.length !== file.model.numClasses) {
     throw new UserError(`--labels ${values.labels}: ${labels.length} labels for a ${String(file.model.numClasses)}-class head`);
+  }
+  if (values.preprocess) {
+    try {
+      file.preprocess = { ...file.preprocess, ...JSON.parse(values.preprocess) };
+    } catch (e) {
+      throw new UserError(`--preprocess: not valid JSON (${(e as Error).message})`);
+    }
   }
   saveModelDir(values.out, file, weights);
   const count = [...weights.values()].reduce((n, t) => n + t.size, 0);
