@@ -21,6 +21,7 @@ import { checkKeepRatio, type KeepConvention } from "../papr/ranking.ts";
 import { writeSafetensors } from "../tensor/safetensors.ts";
 import { softmax } from "../tensor/softmax.ts";
 import { topk } from "../tensor/sort.ts";
+import { setThreads, stopThreads } from "../tensor/workers/pool.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { evalFolder } from "./eval_folder.ts";
 import { gallery } from "./gallery.ts";
@@ -33,7 +34,7 @@ export const DEFAULT_PROPOSER = join(ROOT, "weights", "mobilenetv3-scenes");
 const USAGE = `usage:
   papr classify <image...> [--weights DIR] [--proposer DIR] [--z 0.5] [--topk 5]
                 [--convention official|patches] [--order significance|spatial]
-                [--trace out.json] [--explain out.png]
+                [--trace out.json] [--explain out.png] [--threads N]
   papr convert <checkpoint> --arch NAME --out DIR [--naming auto|timm|torchvision|hf] [--labels FILE] [--heads N]
                [--preprocess '{"cropPct":1,"mean":[0.5,0.5,0.5],"std":[0.5,0.5,0.5]}']
   papr eval-folder DIR --weights DIR [--classes FILE] [--limit N] [--proposer DIR --z Z]
@@ -43,7 +44,7 @@ const USAGE = `usage:
 convert reads a ViT's width, depth, patch and image size from the checkpoint (--arch gives the family
 and the preprocessing; --heads overrides the preset's head count).`;
 
-function main(argv: string[]): void {
+async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
     case "classify": return classify(rest);
@@ -58,7 +59,7 @@ function main(argv: string[]): void {
 
 // ---- classify -------------------------------------------------------------------------------
 
-function classify(argv: string[]): void {
+async function classify(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -71,9 +72,12 @@ function classify(argv: string[]): void {
       order: { type: "string", default: "significance" },
       trace: { type: "string" },
       explain: { type: "string" },
+      threads: { type: "string" },
     },
   });
   if (positionals.length === 0) throw new UserError(`classify: no image given\n${USAGE}`);
+  // Worker threads split GEMM rows and attention heads (same results); default = available cores.
+  await setThreads(values.threads === undefined ? undefined : parseNumber("--threads", values.threads));
   const z = parseNumber("--z", values.z);
   try {
     checkKeepRatio(z);
@@ -225,7 +229,7 @@ function withSuffix(path: string, suffix: string): string {
 }
 
 try {
-  main(process.argv.slice(2));
+  await main(process.argv.slice(2));
 } catch (e) {
   // Every failure is reported as one line naming the problem; PAPR_DEBUG=1 adds the stack.
   const error = e as Error & { code?: string };
@@ -233,4 +237,6 @@ try {
   const badFlag = typeof error.code === "string" && error.code.startsWith("ERR_PARSE_ARGS");
   console.error(`papr: ${process.env.PAPR_DEBUG ? error.stack : error.message}${badFlag ? `\n${USAGE}` : ""}`);
   process.exitCode = usage || badFlag ? 2 : 1;
+} finally {
+  stopThreads();
 }
