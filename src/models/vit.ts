@@ -153,7 +153,7 @@ interface Linear {
   weight: Tensor;
   bias: Tensor | null;
 }
-interface Block {
+export interface Block {
   norm1: Norm;
   qkv: Linear;
   proj: Linear;
@@ -167,6 +167,7 @@ export interface Vit {
   readonly numBlocks: number;
   embed(x: Tensor): Tensor; // [1, 3, H, W] -> [prefix + patches, D]
   block(i: number, tokens: Tensor): Tensor; // [n, D] -> [n, D]
+  blockParams(i: number): Block; // block i's weights, for methods that run a block in parts (ToMe)
   blocks(tokens: Tensor): Tensor; // all blocks in order
   head(tokens: Tensor): Tensor; // [n, D] -> [numClasses]
   forward(x: Tensor): Tensor; // [1, 3, H, W] -> [numClasses]
@@ -257,6 +258,10 @@ export function createVit(config: VitConfig, weights: Map<string, Tensor>): Vit 
     numBlocks: config.depth,
     embed,
     block,
+    blockParams(i: number): Block {
+      if (!Number.isInteger(i) || i < 0 || i >= config.depth) throw new RangeError(`blockParams: index ${i} is not in [0, ${config.depth})`);
+      return blockWeights[i];
+    },
     blocks,
     head,
     forward: (x) => head(blocks(embed(x))),

@@ -18,7 +18,7 @@
 // of the ToMe paper. The matching / scoring itself (ToMe's cosine similarities, the sort) is not
 // counted, as in the ToMe paper; BlockRecord.overheadMacs says what ToMe's similarity matmul would add.
 import type { Vit } from "../models/vit.ts";
-import { vitSpec } from "../models/vit.ts";
+import { createVit, vitSpec } from "../models/vit.ts";
 import { checkWeights } from "../models/conv_common.ts";
 import { multiHeadSelfAttentionEx, type AttentionOutputs, type AttentionTaps } from "../tensor/attention_variants.ts";
 import { add, gelu } from "../tensor/elementwise.ts";
@@ -58,29 +58,13 @@ export type ReducibleBackbone = Backbone & { blockParams(i: number): VitBlockPar
 
 /**
  * The backbone plus its block weights, from the same timm-named weights createVit was given (checked
- * against vitSpec, one error listing every problem). Not needed once Vit exposes blockParams itself.
+ * against vitSpec, one error listing every problem). A Vit from createVit already has blockParams.
  */
 export function withBlockParams(backbone: Backbone | Vit, weights: Map<string, Tensor>): ReducibleBackbone {
   checkWeights("withBlockParams", vitSpec(backbone.config), weights);
-  const w = (name: string) => weights.get(name)!;
-  const norm = (name: string): NormParams => ({ weight: w(`${name}.weight`), bias: w(`${name}.bias`) });
-  const fc = (name: string): LinearParams => ({ weight: w(`${name}.weight`), bias: weights.get(`${name}.bias`) ?? null });
-  const params = Array.from({ length: backbone.numBlocks }, (_, i): VitBlockParams => ({
-    norm1: norm(`blocks.${i}.norm1`),
-    qkv: fc(`blocks.${i}.attn.qkv`),
-    proj: fc(`blocks.${i}.attn.proj`),
-    norm2: norm(`blocks.${i}.norm2`),
-    fc1: fc(`blocks.${i}.mlp.fc1`),
-    fc2: fc(`blocks.${i}.mlp.fc2`),
-  }));
+  const { blockParams } = createVit(backbone.config, weights);
   const { config, numBlocks, embed, block, head } = backbone;
-  return {
-    config, numBlocks, embed, block, head,
-    blockParams(i: number): VitBlockParams {
-      if (!Number.isInteger(i) || i < 0 || i >= numBlocks) throw new RangeError(`blockParams: index ${i} is not in [0, ${numBlocks})`);
-      return params[i];
-    },
-  };
+  return { config, numBlocks, embed, block, head, blockParams };
 }
 
 /** First half of block i: tokens + attention(norm1(tokens)), with the taps the method asked for. */
