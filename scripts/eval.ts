@@ -1,137 +1,147 @@
-// npm run eval [-- --scenes 2000 --z 1,0.9,...,0.1 --out docs/eval]
+// npm run eval [-- --scenes 2000 --workers 2 --out docs/eval]
 // Accuracy vs. MACs of the default pair (weights/vit-scenes + weights/mobilenetv3-scenes) on held-out
-// Fashion-MNIST scenes (test split), for several ways of choosing which patch tokens enter the ViT:
-//   papr      the proposer's significance ranking (PaPr)
-//   random    uniformly random patches (3 seeds)
-//   centre    patches nearest the image centre first
-//   oracle    patches overlapping the ground-truth box first (by overlap area)
-// plus the proposer's own accuracy and PaPr's object-patch recall (kept box patches / box patches).
-// Writes <out>/eval.md (table) and <out>/eval.png (accuracy vs. GMACs).
+// Fashion-MNIST scenes (test split 0..scenes-1), for every way of cutting the ViT's tokens that
+// src/eval/scene_eval.ts implements: PaPr, random (3 seeds), centre prior, class-attention pruning,
+// oracle box, ToMe over r, PaPr + ToMe over (z, r); plus the proposer's own accuracy and PaPr's
+// object-patch recall. Scenes are spread over worker threads (one single-threaded engine each).
+// Writes <out>/eval.md (tables), <out>/eval.png (accuracy vs. GMACs, Pareto front marked) and
+// <out>/eval.json (every number), and prints the tables.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { availableParallelism, cpus } from "node:os";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { loadFashionItems } from "../src/data/fashion_mnist_node.ts";
-import { makeScene, type Box } from "../src/data/scenes.ts";
-import { loadModelDir } from "../src/cli/files.ts";
 import { encodePng } from "../src/image/encode.ts";
-import { preprocess } from "../src/image/preprocess.ts";
-import { vitCost } from "../src/papr/macs.ts";
-import { costConfig } from "../src/papr/papr.ts";
-import { proposalMap } from "../src/papr/proposal.ts";
-import { pruneTokens } from "../src/papr/prune.ts";
-import { keepCount, rankPatches } from "../src/papr/ranking.ts";
-import { patchSignificance } from "../src/papr/significance.ts";
-import { lineChart } from "../src/plot/chart.ts";
-import { Mulberry32 } from "../src/tensor/random.ts";
-import { argsortDescending } from "../src/tensor/sort.ts";
-import { countMacs } from "../src/tensor/macs.ts";
-import type { Tensor } from "../src/tensor/tensor.ts";
+import { EvalTotals, accuracyAt, paretoFront, settingName, type EvalSetting, type SceneResult } from "../src/eval/scene_eval.ts";
+import { keepCount } from "../src/papr/ranking.ts";
+import { lineChart, type Series } from "../src/plot/chart.ts";
+import { startWorker } from "../src/tensor/workers/pool_node.ts";
 
 const { values } = parseArgs({ options: {
   scenes: { type: "string", default: "2000" },
   z: { type: "string", default: "1,0.9,0.8,0.7,0.6,0.5,0.4,0.3,0.2,0.1" },
+  "tome-r": { type: "string", default: "8,16,24,32,40" },
+  "papr-tome-z": { type: "string", default: "0.7,0.5,0.3,0.2" },
+  "papr-tome-r": { type: "string", default: "8,16" },
+  workers: { type: "string", default: String(availableParallelism()) },
+  backbone: { type: "string", default: "weights/vit-scenes" },
+  proposer: { type: "string", default: "weights/mobilenetv3-scenes" },
   out: { type: "string", default: "docs/eval" },
 } });
+const list = (s: string) => (s.trim() === "" ? [] : s.split(",").map(Number));
 const numScenes = Number(values.scenes);
-const zs = values.z.split(",").map(Number);
-
-const backbone = loadModelDir("weights/vit-scenes", "backbone");
-const proposer = loadModelDir("weights/mobilenetv3-scenes", "proposer");
-if (backbone.family !== "vit" || proposer.family === "vit") throw new Error("weights/: expected a ViT backbone and a ConvNet proposer");
-const vit = backbone.vit;
-const { gridSize: G, numPatches, numPrefixTokens } = vit.config;
-const items = loadFashionItems();
-const S = vit.config.imageSize;
-
-/** Patch order for each method (most wanted first). */
-function centreOrder(): Int32Array {
-  const d = new Float32Array(numPatches);
-  for (let i = 0; i < numPatches; i++) d[i] = -Math.hypot((i % G) - (G - 1) / 2, Math.floor(i / G) - (G - 1) / 2);
-  return argsortDescending(d);
+const numWorkers = Math.max(1, Math.min(Number(values.workers), numScenes));
+const zs = list(values.z);
+const tomeRs = list(values["tome-r"]);
+const paprTomeZs = list(values["papr-tome-z"]);
+const paprTomeRs = list(values["papr-tome-r"]);
+for (const [name, ok] of [["--scenes", Number.isInteger(numScenes) && numScenes > 0], ["--workers", Number.isInteger(numWorkers)],
+  ["--z", zs.every((z) => z > 0 && z <= 1)], ["--tome-r", tomeRs.every((r) => Number.isInteger(r) && r > 0)],
+  ["--papr-tome-z", paprTomeZs.every((z) => z > 0 && z < 1)], ["--papr-tome-r", paprTomeRs.every((r) => Number.isInteger(r) && r > 0)]] as const) {
+  if (!ok) throw new Error(`eval: bad ${name} value`);
 }
-function boxOverlap(box: Box): Float32Array {
-  const p = S / G;
-  const overlap = new Float32Array(numPatches);
-  for (let i = 0; i < numPatches; i++) {
-    const x0 = (i % G) * p, y0 = Math.floor(i / G) * p;
-    overlap[i] = Math.max(0, Math.min(x0 + p, box[2]) - Math.max(x0, box[0])) * Math.max(0, Math.min(y0 + p, box[3]) - Math.max(y0, box[1]));
-  }
-  return overlap;
-}
-function randomOrder(seed: number, scene: number): Int32Array {
-  const rng = new Mulberry32((seed * 1000003 + scene) >>> 0);
-  const order = Int32Array.from({ length: numPatches }, (_, i) => i);
-  for (let i = numPatches - 1; i > 0; i--) { const j = Math.floor(rng.uniform() * (i + 1)); [order[i], order[j]] = [order[j], order[i]]; }
-  return order;
-}
-const CENTRE = centreOrder();
-const argmax = (t: Tensor) => t.data.indexOf(Math.max(...t.data));
 
-const methods = ["papr", "random-0", "random-1", "random-2", "centre", "oracle"];
-const correct = new Map(methods.map((m) => [m, zs.map(() => 0)]));
-const recall = zs.map(() => 0);
-let proposerCorrect = 0;
-let proposerMacs = 0;
+const SEEDS = [0, 1, 2];
+const settings: EvalSetting[] = [
+  ...zs.flatMap((z): EvalSetting[] => [
+    { method: "papr", z }, ...SEEDS.map((seed): EvalSetting => ({ method: "random", z, seed })),
+    { method: "centre", z }, { method: "attention", z }, { method: "oracle", z },
+  ]),
+  ...tomeRs.map((r): EvalSetting => ({ method: "tome", r })),
+  ...paprTomeRs.flatMap((r) => paprTomeZs.map((z): EvalSetting => ({ method: "papr+tome", z, r }))),
+];
+const totals = new EvalTotals(settings, zs);
+
+// ---- run: scene s goes to worker s mod W --------------------------------------------------------
 const start = performance.now();
-for (let s = 0; s < numScenes; s++) {
-  const scene = makeScene(items, "test", s);
-  const x = preprocess(scene.image, backbone.file.preprocess);
-  const counted = countMacs(() => proposer.convnet.features(x));
-  proposerMacs = counted.macs;
-  const features = counted.result;
-  if (argmax(proposer.convnet.forward(x)) === scene.label) proposerCorrect++;
-  const ranking = rankPatches(patchSignificance(proposalMap(features), [G, G]));
-  const overlap = boxOverlap(scene.box);
-  const orders: Record<string, Int32Array> = {
-    papr: ranking, "random-0": randomOrder(0, s), "random-1": randomOrder(1, s), "random-2": randomOrder(2, s),
-    centre: CENTRE, oracle: argsortDescending(overlap),
-  };
-  const boxPatches = overlap.reduce((n, o) => n + (o > 0 ? 1 : 0), 0);
-  const tokens = vit.embed(x);
-  zs.forEach((z, zi) => {
-    const k = keepCount(z, numPatches, numPrefixTokens);
-    for (const m of methods) {
-      const kept = orders[m].slice(0, k);
-      const logits = vit.head(vit.blocks(k === numPatches ? tokens : pruneTokens(tokens, numPrefixTokens, kept)));
-      if (argmax(logits) === scene.label) correct.get(m)![zi]++;
-    }
-    const keptSet = new Set(ranking.slice(0, k));
-    let hit = 0;
-    overlap.forEach((o, i) => { if (o > 0 && keptSet.has(i)) hit++; });
-    recall[zi] += boxPatches ? hit / boxPatches : 1;
+await Promise.all(Array.from({ length: numWorkers }, (_, w) => new Promise<void>((done, fail) => {
+  const scenes = Array.from({ length: numScenes }, (_, s) => s).filter((s) => s % numWorkers === w);
+  const worker = startWorker(new URL("./eval_worker.ts", import.meta.url), {
+    backboneDir: resolve(values.backbone), proposerDir: resolve(values.proposer), scenes, settings, recallZs: zs,
   });
-  if ((s + 1) % 10 === 0 || s + 1 === numScenes) {
-    const el = (performance.now() - start) / 1000;
-    process.stderr.write(`  ${s + 1}/${numScenes} scenes, ${el.toFixed(0)} s, ETA ${((el / (s + 1)) * (numScenes - s - 1)).toFixed(0)} s\n`);
-  }
-}
+  worker.on("error", fail);
+  worker.on("message", (m: SceneResult | "done") => {
+    if (m === "done") return done();
+    totals.add(m);
+    if (totals.scenes % 20 === 0 || totals.scenes === numScenes) {
+      const elapsed = (performance.now() - start) / 1000;
+      process.stderr.write(`  ${totals.scenes}/${numScenes} scenes, ${elapsed.toFixed(0)} s, ETA ${((elapsed / totals.scenes) * (numScenes - totals.scenes)).toFixed(0)} s\n`);
+    }
+  });
+})));
 const seconds = (performance.now() - start) / 1000;
 
-const cost = costConfig(vit);
-const gmacs = (z: number, withProposer: boolean) => {
-  const k = keepCount(z, numPatches, numPrefixTokens);
-  return vitCost(cost, new Array(vit.numBlocks).fill(numPrefixTokens + k), withProposer ? proposerMacs : 0).total / 1e9;
-};
-const pct = (n: number) => ((100 * n) / numScenes).toFixed(1);
-const randomMean = zs.map((_, zi) => (correct.get("random-0")![zi] + correct.get("random-1")![zi] + correct.get("random-2")![zi]) / 3);
+// ---- tables --------------------------------------------------------------------------------------
+const at = (s: EvalSetting) => totals.indexOf(s);
+const acc = (s: EvalSetting) => totals.accuracy(at(s));
+const gmacs = (s: EvalSetting) => totals.meanMacs(at(s)) / 1e9;
+const unprunedGmacs = gmacs({ method: "centre", z: 1 });
+const f1 = (v: number) => v.toFixed(1);
+const f3 = (v: number) => v.toFixed(3);
+const randomMean = (z: number) => SEEDS.reduce((sum, seed) => sum + acc({ method: "random", z, seed }), 0) / SEEDS.length;
+const N = 196;
+const P = 1;
+
+type Curve = { name: string; points: { macs: number; accuracy: number; label: string }[]; dashed?: boolean; inFront: boolean };
+const patchCurve = (name: string, method: "papr" | "centre" | "attention" | "oracle") => ({
+  name, points: zs.map((z) => ({ macs: gmacs({ method, z }), accuracy: acc({ method, z }), label: `${method} z=${z}` })),
+});
+const curves: Curve[] = [
+  { ...patchCurve("PaPr", "papr"), inFront: true },
+  { name: "random (3 seeds)", points: zs.map((z) => ({ macs: gmacs({ method: "random", z, seed: 0 }), accuracy: randomMean(z), label: `random z=${z}` })), dashed: true, inFront: true },
+  { ...patchCurve("centre prior", "centre"), inFront: true },
+  { ...patchCurve("attention pruning", "attention"), inFront: true },
+  { ...patchCurve("oracle box", "oracle"), dashed: true, inFront: false },
+  ...(tomeRs.length ? [{
+    name: "ToMe", inFront: true,
+    points: [{ macs: unprunedGmacs, accuracy: acc({ method: "centre", z: 1 }), label: "tome r=0" },
+      ...tomeRs.map((r) => ({ macs: gmacs({ method: "tome", r }), accuracy: acc({ method: "tome", r }), label: `tome r=${r}` }))],
+  }] : []),
+  ...paprTomeRs.map((r) => ({
+    name: `PaPr+ToMe r=${r}`, inFront: true,
+    points: paprTomeZs.map((z) => ({ macs: gmacs({ method: "papr+tome", z, r }), accuracy: acc({ method: "papr+tome", z, r }), label: `papr+tome z=${z} r=${r}` })),
+  })),
+];
+const front = paretoFront(curves.filter((c) => c.inFront).flatMap((c) => c.points));
+
 const lines = [
-  `Held-out scenes: ${numScenes} (test split 0..${numScenes - 1}); proposer alone: ${pct(proposerCorrect)}% top-1 at ${(proposerMacs / 1e9).toFixed(3)} GMACs (features only; PaPr cost includes them).`,
+  `Held-out scenes: ${numScenes} (test split 0..${numScenes - 1}). Unpruned ViT: ${f1(acc({ method: "centre", z: 1 }))}% top-1 at ${f3(unprunedGmacs)} GMACs; ` +
+  `proposer alone: ${f1((100 * totals.proposerCorrect) / numScenes)}% top-1.`,
+  `One standard error of a top-1 near 50% over ${numScenes} scenes: ${f1(100 * Math.sqrt(0.25 / numScenes))} points.`,
   "",
-  "| z | tokens/block | GMACs PaPr (with proposer) | GMACs others | PaPr | random (mean of 3 seeds) | centre | oracle (box) | PaPr object-patch recall |",
-  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-  ...zs.map((z, zi) => `| ${z} | ${numPrefixTokens + keepCount(z, numPatches, numPrefixTokens)} | ${gmacs(z, z < 1).toFixed(3)} | ${gmacs(z, false).toFixed(3)} | ${pct(correct.get("papr")![zi])} | ${pct(randomMean[zi])} | ${pct(correct.get("centre")![zi])} | ${pct(correct.get("oracle")![zi])} | ${(100 * recall[zi] / numScenes).toFixed(1)} |`),
+  "| z | tokens/block | GMACs PaPr (with proposer) | GMACs others | PaPr | random (mean of 3 seeds) | centre | attention pruning (GMACs) | oracle (box) | PaPr object-patch recall |",
+  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ...zs.map((z, zi) => `| ${z} | ${P + keepCount(z, N, P)} | ${f3(gmacs({ method: "papr", z }))} | ${f3(gmacs({ method: "centre", z }))} | ${f1(acc({ method: "papr", z }))} | ` +
+    `${f1(randomMean(z))} (${SEEDS.map((seed) => f1(acc({ method: "random", z, seed }))).join(" / ")}) | ${f1(acc({ method: "centre", z }))} | ` +
+    `${f1(acc({ method: "attention", z }))} (${f3(gmacs({ method: "attention", z }))}) | ${f1(acc({ method: "oracle", z }))} | ${f1((100 * totals.recall[zi]) / numScenes)} |`),
   "",
-  `Wall time: ${seconds.toFixed(0)} s on this machine (single thread).`,
+  "| token merging | GMACs | % of unpruned MACs | top-1 |",
+  "|---|---:|---:|---:|",
+  ...settings.filter((s) => s.method === "tome" || s.method === "papr+tome").map((s) =>
+    `| ${settingName(s)} | ${f3(gmacs(s))} | ${f1((100 * gmacs(s)) / unprunedGmacs)} | ${f1(acc(s))} |`),
+  "",
+  "Top-1 at a fixed cost (linear interpolation between a method's two nearest settings; - = out of its range):",
+  "",
+  `| method | at 50% of unpruned MACs (${f3(0.5 * unprunedGmacs)} G) | at 30% (${f3(0.3 * unprunedGmacs)} G) |`,
+  "|---|---:|---:|",
+  ...curves.map((c) => `| ${c.name} | ${[0.5, 0.3].map((f) => { const a = accuracyAt(c.points, f * unprunedGmacs); return a === null ? "-" : f1(a); }).join(" | ")} |`),
+  "",
+  `Pareto front (oracle excluded): ${front.map((p) => `${p.label} (${f3(p.macs)} G, ${f1(p.accuracy)}%)`).join(", ")}.`,
+  "",
+  `Wall time: ${seconds.toFixed(0)} s, ${numWorkers} worker threads on ${cpus().length} cores (${cpus()[0]?.model.trim() ?? "unknown CPU"}).`,
 ];
 mkdirSync(values.out, { recursive: true });
 writeFileSync(join(values.out, "eval.md"), lines.join("\n") + "\n");
+writeFileSync(join(values.out, "eval.json"), JSON.stringify({
+  scenes: numScenes, seconds, workers: numWorkers, proposerAccuracy: (100 * totals.proposerCorrect) / numScenes,
+  recall: zs.map((z, zi) => ({ z, recall: (100 * totals.recall[zi]) / numScenes })),
+  settings: settings.map((s, i) => ({ ...s, name: settingName(s), accuracy: totals.accuracy(i), gmacs: totals.meanMacs(i) / 1e9 })),
+}, null, 1) + "\n");
 console.log(lines.join("\n"));
-const series = [
-  { name: "PaPr", points: zs.map((z, zi) => ({ x: gmacs(z, z < 1), y: (100 * correct.get("papr")![zi]) / numScenes })) },
-  { name: "random (3 seeds)", points: zs.map((z, zi) => ({ x: gmacs(z, false), y: (100 * randomMean[zi]) / numScenes })), dashed: true },
-  { name: "centre prior", points: zs.map((z, zi) => ({ x: gmacs(z, false), y: (100 * correct.get("centre")![zi]) / numScenes })) },
-  { name: "oracle box", points: zs.map((z, zi) => ({ x: gmacs(z, false), y: (100 * correct.get("oracle")![zi]) / numScenes })), dashed: true },
-];
-const chart = lineChart(series, { title: `Fashion-MNIST scenes, ${numScenes} held out`, xLabel: "GMACs per image", yLabel: "top-1 %" });
+
+const series: Series[] = curves.map((c) => ({ name: c.name, points: c.points.map((p) => ({ x: p.macs, y: p.accuracy })), dashed: c.dashed }));
+const chart = lineChart(series, {
+  title: `Fashion-MNIST scenes, ${numScenes} held out (ringed: Pareto front)`, xLabel: "GMACs per image", yLabel: "top-1 %",
+  highlight: front.map((p) => ({ x: p.macs, y: p.accuracy })), width: 900, height: 560,
+});
 writeFileSync(join(values.out, "eval.png"), encodePng(chart.data, chart.width, chart.height));
-console.log(`wrote ${join(values.out, "eval.md")} and ${join(values.out, "eval.png")}`);
+console.log(`wrote ${join(values.out, "eval.md")}, eval.png and eval.json`);

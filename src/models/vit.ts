@@ -12,7 +12,7 @@
 //   forward(x) = head(blocks(embed(x))), blocks(t) = block(depth-1, ... block(0, t)).
 // block() and head() work on any number of tokens >= the prefix (a pruned set).
 import { conv2d } from "../tensor/conv.ts";
-import { add, gelu } from "../tensor/elementwise.ts";
+import { add } from "../tensor/elementwise.ts";
 import { linear } from "../tensor/linear.ts";
 import { layerNorm } from "../tensor/norm.ts";
 import { multiHeadSelfAttention } from "../tensor/attention.ts";
@@ -166,9 +166,13 @@ export interface Vit {
   readonly config: VitConfig & { numPrefixTokens: number; gridSize: number; numPatches: number };
   readonly numBlocks: number;
   embed(x: Tensor): Tensor; // [1, 3, H, W] -> [prefix + patches, D]
-  block(i: number, tokens: Tensor): Tensor; // [n, D] -> [n, D]
+  block(i: number, tokens: Tensor, segments?: number[]): Tensor; // [n, D] -> [n, D]; segments: see blocksBatch
   blockParams(i: number): Block; // block i's weights, for methods that run a block in parts (ToMe)
   blocks(tokens: Tensor): Tensor; // all blocks in order
+  // Several independent token sets [n_i, D] through all blocks at once: the per-token layers (norms,
+  // linears, MLP) run once over the stacked rows (larger, faster GEMMs), attention within each set.
+  // Equal to blocks() on each set.
+  blocksBatch(sets: Tensor[]): Tensor[];
   head(tokens: Tensor): Tensor; // [n, D] -> [numClasses]
   forward(x: Tensor): Tensor; // [1, 3, H, W] -> [numClasses]
 }
@@ -220,16 +224,16 @@ export function createVit(config: VitConfig, weights: Map<string, Tensor>): Vit 
     }
   }
 
-  function block(i: number, tokens: Tensor): Tensor {
+  function block(i: number, tokens: Tensor, segments?: number[]): Tensor {
     if (!Number.isInteger(i) || i < 0 || i >= config.depth) throw new RangeError(`vit.block: index ${i} is not in [0, ${config.depth})`);
     expectTokens(`vit.block(${i})`, tokens, 1);
     const b = blockWeights[i];
     let x = tokens;
     const attention = multiHeadSelfAttention(layerNorm(x, b.norm1.weight, b.norm1.bias, eps), {
-      qkvWeight: b.qkv.weight, qkvBias: b.qkv.bias, projWeight: b.proj.weight, projBias: b.proj.bias, numHeads: config.numHeads,
+      qkvWeight: b.qkv.weight, qkvBias: b.qkv.bias, projWeight: b.proj.weight, projBias: b.proj.bias, numHeads: config.numHeads, segments,
     });
     x = add(x, attention);
-    const hidden = gelu(linear(layerNorm(x, b.norm2.weight, b.norm2.bias, eps), b.fc1.weight, b.fc1.bias));
+    const hidden = linear(layerNorm(x, b.norm2.weight, b.norm2.bias, eps), b.fc1.weight, b.fc1.bias, { activation: "gelu" }); // fused erf GELU
     return add(x, linear(hidden, b.fc2.weight, b.fc2.bias));
   }
 
@@ -237,6 +241,15 @@ export function createVit(config: VitConfig, weights: Map<string, Tensor>): Vit 
     let x = tokens;
     for (let i = 0; i < config.depth; i++) x = block(i, x);
     return x;
+  }
+
+  function blocksBatch(sets: Tensor[]): Tensor[] {
+    sets.forEach((t) => expectTokens("vit.blocksBatch", t, 1));
+    const segments = sets.map((t) => t.shape[0]);
+    let x = concat(sets, 0); // [sum of n, D]
+    for (let i = 0; i < config.depth; i++) x = block(i, x, segments);
+    let first = 0;
+    return segments.map((n) => { first += n; return new Tensor(x.data.slice((first - n) * D, first * D), [n, D]); });
   }
 
   function head(tokens: Tensor): Tensor {
@@ -263,6 +276,7 @@ export function createVit(config: VitConfig, weights: Map<string, Tensor>): Vit 
       return blockWeights[i];
     },
     blocks,
+    blocksBatch,
     head,
     forward: (x) => head(blocks(embed(x))),
   };

@@ -21,7 +21,7 @@ import type { Vit } from "../models/vit.ts";
 import { createVit, vitSpec } from "../models/vit.ts";
 import { checkWeights } from "../models/conv_common.ts";
 import { multiHeadSelfAttentionEx, type AttentionOutputs, type AttentionTaps } from "../tensor/attention_variants.ts";
-import { add, gelu } from "../tensor/elementwise.ts";
+import { add } from "../tensor/elementwise.ts";
 import { linear } from "../tensor/linear.ts";
 import { countMacs } from "../tensor/macs.ts";
 import { layerNorm } from "../tensor/norm.ts";
@@ -80,7 +80,7 @@ export function attentionHalf(backbone: ReducibleBackbone, i: number, tokens: Te
 /** Second half of block i: x + mlp(norm2(x)). */
 export function mlpHalf(backbone: ReducibleBackbone, i: number, x: Tensor): Tensor {
   const p = backbone.blockParams(i);
-  const hidden = gelu(linear(layerNorm(x, p.norm2.weight, p.norm2.bias, backbone.config.layerNormEps), p.fc1.weight, p.fc1.bias));
+  const hidden = linear(layerNorm(x, p.norm2.weight, p.norm2.bias, backbone.config.layerNormEps), p.fc1.weight, p.fc1.bias, { activation: "gelu" });
   return add(x, linear(hidden, p.fc2.weight, p.fc2.bias));
 }
 

@@ -19,6 +19,8 @@ export interface AttentionParams {
   projWeight: Tensor; // [D, D]
   projBias: Tensor | null; // [D]
   numHeads: number;
+  segments?: number[]; // token counts of independent sets stacked in x (summing to N): attention stays
+  //                      within each set, the linears run once over all rows. Default: one set of N.
 }
 
 /** x[N, D] -> [N, D] */
@@ -34,12 +36,20 @@ export function multiHeadSelfAttention(x: Tensor, params: AttentionParams): Tens
   if (qkvBias !== null) expectShape(op, "qkvBias", qkvBias, [3 * D]);
   expectShape(op, "projWeight", projWeight, [D, D]);
   if (projBias !== null) expectShape(op, "projBias", projBias, [D]);
+  const segments = params.segments ?? [N];
+  if (segments.some((n) => !Number.isInteger(n) || n < 1) || segments.reduce((a, b) => a + b, 0) !== N) {
+    throw new ShapeError(op, `segments [${segments.join(", ")}] must be positive token counts summing to N = ${N} (x ${shapeStr(x.shape)})`);
+  }
 
   const qkv = qkvScratch(N * 3 * D);
   linear(x, qkvWeight, qkvBias, { out: qkv.reshape([N, 3 * D]) }); // [N, 3D]
-  addMacs(2 * N * N * D); // q @ k^T and attn @ v, all heads
   const merged = new Tensor(new Float32Array(N * D), [N, D]); // head h in columns h*hd .. (h+1)*hd-1
-  runAttentionHeads(qkv.data, merged.data, N, D, numHeads);
+  let first = 0;
+  for (const n of segments) {
+    addMacs(2 * n * n * D); // q @ k^T and attn @ v, all heads
+    runAttentionHeads(qkv.data.subarray(3 * D * first, 3 * D * (first + n)), merged.data.subarray(D * first, D * (first + n)), n, D, numHeads);
+    first += n;
+  }
   return linear(merged, projWeight, projBias);
 }
 

@@ -14,12 +14,17 @@ import(workerData.entry).catch(async (error) => {
   await tsx.tsImport(workerData.entry, workerData.entry);
 });`;
 
+/** A worker thread running the module at `entry` (.ts under tsx, or .js), with `workerData.entry` set to it. */
+export function startWorker(entry: URL, workerData: Record<string, unknown> = {}): Worker {
+  return new Worker(BOOTSTRAP, { eval: true, workerData: { ...workerData, entry: entry.href } });
+}
+
 export const nodePlatform: PoolPlatform = {
   availableCores: () => availableParallelism(),
 
   spawn: () =>
     new Promise<PoolWorker>((resolve, reject) => {
-      const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { entry: new URL("./worker_node.ts", import.meta.url).href } });
+      const worker = startWorker(new URL("./worker_node.ts", import.meta.url));
       worker.unref(); // an idle pool does not keep the process alive
       worker.once("error", reject);
       worker.once("message", (message) => {
