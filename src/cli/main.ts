@@ -2,7 +2,7 @@
 //
 //   papr classify <image...> [--weights DIR] [--proposer DIR] [--z 0.5] [--topk 5]
 //                 [--convention official|patches] [--order significance|spatial]
-//                 [--trace out.json] [--explain out.png]
+//                 [--trace out.json] [--explain out.png] [--tome R | --attention-keep F]
 //   papr convert <checkpoint> --arch NAME --out DIR [--naming auto|timm|torchvision|hf] [--labels FILE]
 //   papr eval-folder DIR --weights DIR [--classes FILE] [--limit N] [--proposer DIR --z Z]
 //   papr archs
@@ -15,7 +15,10 @@ import { encodePng } from "../image/encode.ts";
 import { preprocess, tensorToRgb } from "../image/preprocess.ts";
 import { readCheckpointFile } from "../models/load/node.ts";
 import { PRESETS, convertCheckpoint, type LoadedModel, type Naming } from "../models/registry.ts";
-import { explainPicture } from "../papr/explain.ts";
+import { attentionPruning } from "../papr/attention_pruning.ts";
+import { explainPicture, explainPictureWithGroups } from "../papr/explain.ts";
+import { paprTomeSchedule, tome } from "../papr/tome.ts";
+import { blockRecordsJson, type ReducedResult, type TokenReducer } from "../papr/token_reduction.ts";
 import { Papr, type PaprResult } from "../papr/papr.ts";
 import { checkKeepRatio, type KeepConvention } from "../papr/ranking.ts";
 import { writeSafetensors } from "../tensor/safetensors.ts";
@@ -35,11 +38,16 @@ const USAGE = `usage:
   papr classify <image...> [--weights DIR] [--proposer DIR] [--z 0.5] [--topk 5]
                 [--convention official|patches] [--order significance|spatial]
                 [--trace out.json] [--explain out.png] [--threads N]
+                [--tome R | --attention-keep F]
   papr convert <checkpoint> --arch NAME --out DIR [--naming auto|timm|torchvision|hf] [--labels FILE] [--heads N]
                [--preprocess '{"cropPct":1,"mean":[0.5,0.5,0.5],"std":[0.5,0.5,0.5]}']
   papr eval-folder DIR --weights DIR [--classes FILE] [--limit N] [--proposer DIR --z Z]
   papr gallery [--proposer DIR] [--images DIR...] [--z 0.5] [--out out/gallery] [--limit 24]
   papr archs
+
+classify --tome R merges R tokens per block with ToMe after PaPr (in the second half of the blocks when
+z < 1, in every block at z = 1); --attention-keep F keeps the fraction F of the patch tokens by class-token
+attention inside block 0 (after its attention). The explain picture then adds the merged / dropped tokens.
 
 convert reads a ViT's width, depth, patch and image size from the checkpoint (--arch gives the family
 and the preprocessing; --heads overrides the preset's head count).`;
@@ -73,9 +81,12 @@ async function classify(argv: string[]): Promise<void> {
       trace: { type: "string" },
       explain: { type: "string" },
       threads: { type: "string" },
+      tome: { type: "string" },
+      "attention-keep": { type: "string" },
     },
   });
   if (positionals.length === 0) throw new UserError(`classify: no image given\n${USAGE}`);
+  if (values.tome !== undefined && values["attention-keep"] !== undefined) throw new UserError("classify: give --tome or --attention-keep, not both");
   // Worker threads split GEMM rows and attention heads (same results); default = available cores.
   await setThreads(values.threads === undefined ? undefined : parseNumber("--threads", values.threads));
   const z = parseNumber("--z", values.z);
@@ -98,18 +109,23 @@ async function classify(argv: string[]): Promise<void> {
     throw new UserError(`proposer input size ${proposerSize} (${values.proposer}) differs from backbone input size ${backboneSize} (${values.weights}): both must see the same tensor`);
   }
   const papr = new Papr(backbone.vit, proposer.convnet);
+  const reducer = tokenReducer(values.tome, values["attention-keep"], z, backbone.vit.numBlocks);
   const labels = backbone.file.labels;
   const wantPictures = values.trace !== undefined || values.explain !== undefined;
 
   for (const path of positionals) {
     const x = preprocess(decodeImage(readImageFile(path), path), backbone.file.preprocess);
-    const result = papr.predict(x, { z, convention, order, trace: wantPictures });
+    const result = papr.predict(x, { z, convention, order, trace: wantPictures, reducer });
     printResult(path, result, labels, Math.min(k, result.logits.size), z);
     const suffix = positionals.length > 1 ? `-${basename(path, extname(path))}` : "";
     if (values.explain) {
       const out = withSuffix(values.explain, suffix);
       const image = tensorToRgb(x, backbone.file.preprocess.mean, backbone.file.preprocess.std);
-      const picture = explainPicture(image, result.trace!.significance, result.trace!.mask);
+      const { significance, mask } = result.trace!;
+      const reduction = "reduction" in result ? (result as ReducedResult).reduction : null;
+      const picture = reduction
+        ? explainPictureWithGroups(image, significance, mask, reduction.groupOf.subarray(backbone.vit.config.numPrefixTokens))
+        : explainPicture(image, significance, mask);
       writeFileSync(out, encodePng(picture.data, picture.width, picture.height));
       console.log(`  explain picture: ${out}`);
     }
@@ -121,11 +137,27 @@ async function classify(argv: string[]): Promise<void> {
   }
 }
 
+/** The in-block method of --tome / --attention-keep, or undefined for PaPr alone. */
+function tokenReducer(tomeR: string | undefined, attentionKeep: string | undefined, z: number, depth: number): TokenReducer | undefined {
+  try {
+    if (tomeR !== undefined) return tome({ schedule: paprTomeSchedule(depth, parseNumber("--tome", tomeR), z) });
+    if (attentionKeep !== undefined) return attentionPruning({ stages: [{ block: 0, keepRate: parseNumber("--attention-keep", attentionKeep) }] });
+  } catch (e) {
+    throw e instanceof UserError ? e : new UserError((e as Error).message);
+  }
+  return undefined;
+}
+
 function printResult(path: string, r: PaprResult, labels: string[] | undefined, k: number, z: number): void {
   const probabilities = softmax(r.logits);
   const best = topk(probabilities, k);
   console.log(path);
-  console.log(`  z = ${z}: kept ${r.keptCount} of ${r.numPatches} patches (${r.tokensPerBlock[0]} tokens per block)`);
+  if ("reduction" in r) {
+    const reduced = r as ReducedResult;
+    console.log(`  z = ${z}: kept ${r.keptCount} of ${r.numPatches} patches, then ${reduced.method}: tokens per block ${r.tokensPerBlock.join(" ")} -> ${reduced.tokensAfterBlock.at(-1)}`);
+  } else {
+    console.log(`  z = ${z}: kept ${r.keptCount} of ${r.numPatches} patches (${r.tokensPerBlock[0]} tokens per block)`);
+  }
   best.indices.forEach((cls, i) => {
     const name = labels?.[cls] ?? `class ${cls}`;
     console.log(`  ${String(i + 1).padStart(2)}. ${name.padEnd(28)} ${(100 * best.values[i]).toFixed(2).padStart(6)}%`);
@@ -170,6 +202,7 @@ function writeTrace(out: string, image: string, r: PaprResult, backbone: LoadedM
     kept: [...r.kept],
     mask: Array.from({ length: grid[0] }, (_, y) => [...t.mask.subarray(y * grid[1], (y + 1) * grid[1])].join("")),
     tokensPerBlock: r.tokensPerBlock,
+    ...("reduction" in r ? { method: (r as ReducedResult).method, blocks: blockRecordsJson((r as ReducedResult).reduction.blocks) } : {}),
     top5: [...best.indices].map((cls, i) => ({ class: cls, label: labels?.[cls], probability: best.values[i] })),
     macs: r.macs,
     unprunedMacs: r.unprunedMacs,

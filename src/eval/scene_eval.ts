@@ -128,10 +128,10 @@ export function evaluateScene(models: SceneModels, scene: Scene, sceneIndex: num
     return { prediction: argmax(out.logits), macs: out.macs.total + (proposerUsed ? proposerMacs : 0) };
   };
 
-  // The patch-subset settings with the same token count run as one batch (vit.blocksBatch).
+  // The patch-subset settings run as one batch (vit.blocksBatch: larger GEMMs, same results).
   const prediction: number[] = settings.map(() => unpruned);
   const settingMacs: number[] = settings.map(() => unprunedMacs);
-  const subsets = new Map<number, { setting: number; kept: Int32Array }[]>(); // by kept count
+  const subsets: { setting: number; kept: Int32Array }[] = [];
   settings.forEach((s, i) => {
     if (s.method === "tome") {
       ({ prediction: prediction[i], macs: settingMacs[i] } = reduced(tome({ schedule: tomeSchedule(vit.numBlocks, s.r) }), 1, null));
@@ -143,14 +143,13 @@ export function evaluateScene(models: SceneModels, scene: Scene, sceneIndex: num
     } else {
       const k = keepCount(s.z, N, P);
       if (k === N) return;
-      if (!subsets.has(k)) subsets.set(k, []);
-      subsets.get(k)!.push({ setting: i, kept: orders[s.method](s.seed ?? 0).slice(0, k) });
+      subsets.push({ setting: i, kept: orders[s.method](s.seed ?? 0).slice(0, k) });
       settingMacs[i] = vitCost(cost, new Array(vit.numBlocks).fill(P + k), s.method === "papr" ? proposerMacs : 0).total;
     }
   });
-  for (const group of subsets.values()) {
-    const outputs = vit.blocksBatch(group.map(({ kept }) => pruneTokens(tokens, P, kept)));
-    group.forEach(({ setting }, j) => { prediction[setting] = argmax(vit.head(outputs[j])); });
+  if (subsets.length > 0) {
+    const outputs = vit.blocksBatch(subsets.map(({ kept }) => pruneTokens(tokens, P, kept)));
+    subsets.forEach(({ setting }, j) => { prediction[setting] = argmax(vit.head(outputs[j])); });
   }
   const correct = prediction.map((p) => p === scene.label);
   const macs = settingMacs;

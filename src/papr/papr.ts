@@ -15,6 +15,7 @@ import { proposalMap } from "./proposal.ts";
 import { pruneTokens } from "./prune.ts";
 import { keepCount, keepMask, keptPatches, rankPatches, type KeepConvention } from "./ranking.ts";
 import { patchSignificance } from "./significance.ts";
+import { runWithTokenReduction, type ReducibleBackbone, type TokenReducer } from "./token_reduction.ts";
 
 /** What PaPr needs from a proposer: its last convolutional stage. */
 export interface Proposer {
@@ -39,6 +40,9 @@ export interface PaprOptions {
   convention?: KeepConvention; // "official" (default): k = floor(n z) with n counting prefix tokens
   order?: "significance" | "spatial"; // order of the kept tokens; official = significance
   trace?: boolean; // keep every intermediate for inspection
+  // Token merging or dropping inside the blocks after PaPr's pruning (tome(), attentionPruning()):
+  // predict then runs runWithTokenReduction and returns its ReducedResult. Needs a Vit (blockParams).
+  reducer?: TokenReducer;
 }
 
 export interface PaprTrace {
@@ -77,8 +81,12 @@ export class Papr {
 
   /** Classifies one preprocessed image x [1, 3, S, S]. */
   predict(x: Tensor, options: PaprOptions = {}): PaprResult {
-    const { z = 0.5, convention = "official", order = "significance", trace = false } = options;
+    const { z = 0.5, convention = "official", order = "significance", trace = false, reducer } = options;
     const { backbone } = this;
+    if (reducer) {
+      if (!("blockParams" in backbone)) throw new Error(`PaPr: the ${reducer.method} reducer needs a backbone with blockParams (a Vit from createVit)`);
+      return runWithTokenReduction(backbone as ReducibleBackbone, this.proposer, x, reducer, { z, convention, order, trace });
+    }
     const { numPatches, numPrefixTokens, gridSize } = backbone.config;
     const grid: [number, number] = [gridSize, gridSize];
     const k = keepCount(z, numPatches, numPrefixTokens, convention);

@@ -63,6 +63,28 @@ test("classify prints top-k, tokens kept, MACs and time; writes the explain pict
   assert.equal(tensors.get("input")!.shape, [1, 3, 224, 224]);
 });
 
+test("classify --tome / --attention-keep: tokens per block, the per-block trace, the merged-groups picture", () => {
+  const explain = join(dir, "tome.png");
+  const trace = join(dir, "tome.json");
+  // depth 2: with z < 1 ToMe merges in the second half, block 1 only
+  const r = classify(join(IMAGES, "rgb8_300x200.png"), "--z", "0.5", "--tome", "8", "--explain", explain, "--trace", trace);
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /kept 98 of 196 patches, then tome\(r=8 from block 1\): tokens per block 99 99 -> 91/);
+  const json = JSON.parse(readFileSync(trace, "utf8"));
+  assert.equal(json.blocks.map((b: { tokensOut: number }) => b.tokensOut), [99, 91]);
+  assert.is(json.blocks[1].merges.src.length, 8);
+  const png = readFileSync(explain);
+  const plainWidth = readFileSync(join(dir, "explain.png")).readUInt32BE(16); // from the test above
+  assert.ok(png.readUInt32BE(16) > plainWidth, "the explain picture gains the merged-groups panel");
+  const a = classify(join(IMAGES, "rgb8_300x200.png"), "--z", "1", "--attention-keep", "0.25");
+  assert.is(a.code, 0, a.err);
+  assert.match(a.out, /kept 196 of 196 patches, then attention-pruning\(0: keep 0\.25\): tokens per block 197 50 -> 50/);
+  const image = join(IMAGES, "rgb8_64x48.png");
+  fails(classify(image, "--tome", "4", "--attention-keep", "0.5"), /give --tome or --attention-keep, not both/);
+  fails(classify(image, "--tome", "2.5"), /r must be an integer >= 0, got 2\.5/);
+  fails(classify(image, "--attention-keep", "1.5"), /keepRate must be in \(0, 1\], got 1\.5/);
+});
+
 test("classify: JPEG input and the patch-only convention", () => {
   const r = classify(join(IMAGES, "baseline420_64x48.jpg"), "--z", "0.3", "--convention", "patches");
   assert.is(r.code, 0, r.err);

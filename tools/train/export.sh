@@ -5,5 +5,5 @@ cd "$(dirname "$0")/../.."
 SCENES='{"cropPct":1,"mean":[0.5,0.5,0.5],"std":[0.5,0.5,0.5],"interpolation":"bicubic"}'
 node --import tsx src/cli/main.ts convert train-out/proposer.safetensors --arch mobilenetv3_small_100 \
   --out weights/mobilenetv3-scenes --labels tools/train/labels.txt --preprocess "$SCENES"
-node --import tsx src/cli/main.ts convert train-out/vit.safetensors --arch deit_tiny_patch16_224 \
+node --import tsx src/cli/main.ts convert train-out/vit.safetensors --arch deit_tiny_patch16_224 --heads 3 \
   --out weights/vit-scenes --labels tools/train/labels.txt --preprocess "$SCENES"
