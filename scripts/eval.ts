@@ -19,13 +19,14 @@ import { startWorker } from "../src/tensor/workers/pool_node.ts";
 const { values } = parseArgs({ options: {
   scenes: { type: "string", default: "2000" },
   z: { type: "string", default: "1,0.9,0.8,0.7,0.6,0.5,0.4,0.3,0.2,0.1" },
-  "tome-r": { type: "string", default: "8,16,24,32,40" },
-  "papr-tome-z": { type: "string", default: "0.7,0.5,0.3,0.2" },
+  "tome-r": { type: "string", default: "8,24,40" },
+  "papr-tome-z": { type: "string", default: "0.5,0.3,0.2" },
   "papr-tome-r": { type: "string", default: "8,16" },
   workers: { type: "string", default: String(availableParallelism()) },
   backbone: { type: "string", default: "weights/vit-scenes" },
   proposer: { type: "string", default: "weights/mobilenetv3-scenes" },
   out: { type: "string", default: "docs/eval" },
+  "report-every": { type: "string", default: "200" }, // scenes between partial reports
 } });
 const list = (s: string) => (s.trim() === "" ? [] : s.split(",").map(Number));
 const numScenes = Number(values.scenes);
@@ -62,15 +63,18 @@ await Promise.all(Array.from({ length: numWorkers }, (_, w) => new Promise<void>
   worker.on("message", (m: SceneResult | "done") => {
     if (m === "done") return done();
     totals.add(m);
+    if (totals.scenes % Number(values["report-every"]) === 0 && totals.scenes < numScenes) writeReport((performance.now() - start) / 1000);
     if (totals.scenes % 20 === 0 || totals.scenes === numScenes) {
       const elapsed = (performance.now() - start) / 1000;
       process.stderr.write(`  ${totals.scenes}/${numScenes} scenes, ${elapsed.toFixed(0)} s, ETA ${((elapsed / totals.scenes) * (numScenes - totals.scenes)).toFixed(0)} s\n`);
     }
   });
 })));
-const seconds = (performance.now() - start) / 1000;
+writeReport((performance.now() - start) / 1000, true);
 
-// ---- tables --------------------------------------------------------------------------------------
+// ---- tables and plot (also written every --report-every scenes, marked partial, while the run goes on) ----------
+function writeReport(seconds: number, final = false): void {
+const n = totals.scenes;
 const at = (s: EvalSetting) => totals.indexOf(s);
 const acc = (s: EvalSetting) => totals.accuracy(at(s));
 const gmacs = (s: EvalSetting) => totals.meanMacs(at(s)) / 1e9;
@@ -104,15 +108,16 @@ const curves: Curve[] = [
 const front = paretoFront(curves.filter((c) => c.inFront).flatMap((c) => c.points));
 
 const lines = [
-  `Held-out scenes: ${numScenes} (test split 0..${numScenes - 1}). Unpruned ViT: ${f1(acc({ method: "centre", z: 1 }))}% top-1 at ${f3(unprunedGmacs)} GMACs; ` +
-  `proposer alone: ${f1((100 * totals.proposerCorrect) / numScenes)}% top-1.`,
-  `One standard error of a top-1 near 50% over ${numScenes} scenes: ${f1(100 * Math.sqrt(0.25 / numScenes))} points.`,
+  ...(final ? [] : [`**PARTIAL**: ${n} of ${numScenes} scenes done after ${seconds.toFixed(0)} s (the run goes on).`, ""]),
+  `Held-out scenes: ${n} (test split 0..${final ? n - 1 : numScenes - 1}${final ? "" : ", part"}). Unpruned ViT: ${f1(acc({ method: "centre", z: 1 }))}% top-1 at ${f3(unprunedGmacs)} GMACs; ` +
+  `proposer alone: ${f1((100 * totals.proposerCorrect) / n)}% top-1.`,
+  `One standard error of a top-1 near 50% over ${n} scenes: ${f1(100 * Math.sqrt(0.25 / n))} points.`,
   "",
   "| z | tokens/block | GMACs PaPr (with proposer) | GMACs others | PaPr | random (mean of 3 seeds) | centre | attention pruning (GMACs) | oracle (box) | PaPr object-patch recall |",
   "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ...zs.map((z, zi) => `| ${z} | ${P + keepCount(z, N, P)} | ${f3(gmacs({ method: "papr", z }))} | ${f3(gmacs({ method: "centre", z }))} | ${f1(acc({ method: "papr", z }))} | ` +
     `${f1(randomMean(z))} (${SEEDS.map((seed) => f1(acc({ method: "random", z, seed }))).join(" / ")}) | ${f1(acc({ method: "centre", z }))} | ` +
-    `${f1(acc({ method: "attention", z }))} (${f3(gmacs({ method: "attention", z }))}) | ${f1(acc({ method: "oracle", z }))} | ${f1((100 * totals.recall[zi]) / numScenes)} |`),
+    `${f1(acc({ method: "attention", z }))} (${f3(gmacs({ method: "attention", z }))}) | ${f1(acc({ method: "oracle", z }))} | ${f1((100 * totals.recall[zi]) / n)} |`),
   "",
   "| token merging | GMACs | % of unpruned MACs | top-1 |",
   "|---|---:|---:|---:|",
@@ -132,16 +137,17 @@ const lines = [
 mkdirSync(values.out, { recursive: true });
 writeFileSync(join(values.out, "eval.md"), lines.join("\n") + "\n");
 writeFileSync(join(values.out, "eval.json"), JSON.stringify({
-  scenes: numScenes, seconds, workers: numWorkers, proposerAccuracy: (100 * totals.proposerCorrect) / numScenes,
-  recall: zs.map((z, zi) => ({ z, recall: (100 * totals.recall[zi]) / numScenes })),
+  scenes: n, seconds, workers: numWorkers, proposerAccuracy: (100 * totals.proposerCorrect) / n,
+  recall: zs.map((z, zi) => ({ z, recall: (100 * totals.recall[zi]) / n })),
   settings: settings.map((s, i) => ({ ...s, name: settingName(s), accuracy: totals.accuracy(i), gmacs: totals.meanMacs(i) / 1e9 })),
 }, null, 1) + "\n");
-console.log(lines.join("\n"));
+if (final) console.log(lines.join("\n"));
 
 const series: Series[] = curves.map((c) => ({ name: c.name, points: c.points.map((p) => ({ x: p.macs, y: p.accuracy })), dashed: c.dashed }));
 const chart = lineChart(series, {
-  title: `Fashion-MNIST scenes, ${numScenes} held out (ringed: Pareto front)`, xLabel: "GMACs per image", yLabel: "top-1 %",
+  title: `Fashion-MNIST scenes, ${n} held out (ringed: Pareto front)`, xLabel: "GMACs per image", yLabel: "top-1 %",
   highlight: front.map((p) => ({ x: p.macs, y: p.accuracy })), width: 900, height: 560,
 });
 writeFileSync(join(values.out, "eval.png"), encodePng(chart.data, chart.width, chart.height));
-console.log(`wrote ${join(values.out, "eval.md")}, eval.png and eval.json`);
+console.log(`wrote ${join(values.out, "eval.md")}, eval.png and eval.json${final ? "" : ` (partial: ${totals.scenes} scenes)`}`);
+}

@@ -78,6 +78,28 @@ def train_batch(data, step: int, batch: int, seed: int):
     return x, torch.from_numpy(labels)
 
 
+class TrainBatches(torch.utils.data.Dataset):
+    """Batch `step` of the training stream, built in a DataLoader worker process so that scene generation
+    (numpy, ~5 ms a scene) overlaps the model's step. Same batches as calling train_batch(step) in order."""
+
+    def __init__(self, data, start: int, steps: int, batch: int, seed: int):
+        self.data, self.start, self.steps, self.batch, self.seed = data, start, steps, batch, seed
+
+    def __len__(self) -> int:
+        return self.steps - self.start
+
+    def __getitem__(self, i: int):
+        torch.set_num_threads(1)
+        return train_batch(self.data, self.start + i, self.batch, self.seed)
+
+
+def train_stream(data, start: int, steps: int, batch: int, seed: int, workers: int):
+    if workers == 0:
+        return (train_batch(data, step, batch, seed) for step in range(start, steps))
+    return iter(torch.utils.data.DataLoader(TrainBatches(data, start, steps, batch, seed), batch_size=None,
+                                            shuffle=False, num_workers=workers, prefetch_factor=4))
+
+
 @torch.no_grad()
 def evaluate(model, data, count: int, batch: int = 50, half: bool = False):
     """Top-1 accuracy and per-class accuracy on test-split scenes 0..count-1 (at 112 px if `half`)."""
@@ -156,10 +178,11 @@ def run(name: str, model, cfg: dict, hp: dict, args, train_data, test_data, log:
     model.train()
     t0 = time.time()
     ema_loss, step = None, start
+    stream = train_stream(train_data, start, steps, batch, args.seed, args.data_workers)
     for step in range(start, steps):
         for group in opt.param_groups:
             group["lr"] = lr_at(step, steps, hp["warmup"], hp["lr"], hp["lr"] * 0.01)
-        x, y = train_batch(train_data, step, batch, args.seed)
+        x, y = next(stream)
         half = step < hp.get("low_res_steps", 0)
         if half:  # warm-up phase: the scene at 112 px (2x2 means), 49 patches
             x = F.avg_pool2d(x, 2)
@@ -206,18 +229,19 @@ def main():
     p.add_argument("--out", default=os.path.join(scenes.ROOT, "train-out"))
     p.add_argument("--models", default="proposer,vit", help="comma list, trained in this order")
     p.add_argument("--proposer-steps", type=int, default=700)
-    p.add_argument("--vit-steps", type=int, default=2200)
-    p.add_argument("--vit-low-res-steps", type=int, default=1850, help="first steps at 112 px (49 patches)")
+    p.add_argument("--vit-steps", type=int, default=7600)
+    p.add_argument("--vit-low-res-steps", type=int, default=6900, help="first steps at 112 px (49 patches)")
     p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--vit-dim", type=int, default=192)
+    p.add_argument("--vit-dim", type=int, default=96)
     p.add_argument("--vit-depth", type=int, default=6)
     p.add_argument("--vit-heads", type=int, default=3)
     p.add_argument("--proposer-minutes", type=float, default=12.0, help="hard wall-time cap")
-    p.add_argument("--vit-minutes", type=float, default=45.0, help="hard wall-time cap")
+    p.add_argument("--vit-minutes", type=float, default=50.0, help="hard wall-time cap")
     p.add_argument("--log-every", type=int, default=10)
-    p.add_argument("--ckpt-every", type=int, default=100, help="proposer; the ViT checkpoints every 2x that")
+    p.add_argument("--ckpt-every", type=int, default=100, help="proposer; the ViT checkpoints every 5x that")
     p.add_argument("--quick-eval", type=int, default=200, help="test scenes scored at each checkpoint")
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--data-workers", type=int, default=1, help="processes generating training scenes (0: inline)")
     args = p.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -245,7 +269,7 @@ def main():
             model = models.make_vit(cfg)
             hp = {"steps": args.vit_steps, "batch": args.batch, "lr": 5e-4, "warmup": 100, "weight_decay": 0.05,
                   "label_smoothing": 0.1, "clip": 1.0, "max_minutes": args.vit_minutes,
-                  "low_res_steps": args.vit_low_res_steps, "ckpt_every": 2 * args.ckpt_every}
+                  "low_res_steps": args.vit_low_res_steps, "ckpt_every": 5 * args.ckpt_every}
         else:
             raise ValueError(f"train.py: unknown model {name!r} (expected proposer or vit)")
         run(name, model, cfg, hp, args, train_data, test_data, log)
