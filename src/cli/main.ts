@@ -261,6 +261,13 @@ function withSuffix(path: string, suffix: string): string {
   return path.slice(0, path.length - ext.length) + suffix + ext;
 }
 
+// Output piped into a reader that stops early (`papr classify ... | head`): stop quietly, as Unix tools do.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  stopThreads();
+  process.exit(0);
+});
+
 try {
   await main(process.argv.slice(2));
 } catch (e) {

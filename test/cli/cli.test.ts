@@ -85,6 +85,14 @@ test("classify --tome / --attention-keep: tokens per block, the per-block trace,
   fails(classify(image, "--attention-keep", "1.5"), /keepRate must be in \(0, 1\], got 1\.5/);
 });
 
+test("classify piped into a reader that stops early (| head -1) ends quietly", () => {
+  const command = `"${process.execPath}" --import tsx src/cli/main.ts classify --weights "${vit}" --proposer "${proposer}" ` +
+    `"${join(IMAGES, "rgb8_64x48.png")}" "${join(IMAGES, "rgb8_300x200.png")}" | head -1`;
+  const r = spawnSync("sh", ["-c", command], { cwd: ROOT, encoding: "utf8" });
+  assert.is(r.stdout.trim(), join(IMAGES, "rgb8_64x48.png"));
+  assert.not.match(r.stderr, /EPIPE|    at /);
+});
+
 test("classify: JPEG input and the patch-only convention", () => {
   const r = classify(join(IMAGES, "baseline420_64x48.jpg"), "--z", "0.3", "--convention", "patches");
   assert.is(r.code, 0, r.err);
