@@ -23,9 +23,8 @@ export interface AttentionParams {
   //                      within each set, the linears run once over all rows. Default: one set of N.
 }
 
-/** x[N, D] -> [N, D] */
-export function multiHeadSelfAttention(x: Tensor, params: AttentionParams): Tensor {
-  const op = "multiHeadSelfAttention";
+/** Checks x [N, D] against params (heads, qkv and proj shapes); returns [N, D]. Shared with attention_variants.ts. */
+export function checkAttentionParams(op: string, x: Tensor, params: AttentionParams): [number, number] {
   expectRank(op, "x", x, 2);
   const [N, D] = x.shape;
   const { qkvWeight, qkvBias, projWeight, projBias, numHeads } = params;
@@ -36,6 +35,14 @@ export function multiHeadSelfAttention(x: Tensor, params: AttentionParams): Tens
   if (qkvBias !== null) expectShape(op, "qkvBias", qkvBias, [3 * D]);
   expectShape(op, "projWeight", projWeight, [D, D]);
   if (projBias !== null) expectShape(op, "projBias", projBias, [D]);
+  return [N, D];
+}
+
+/** x[N, D] -> [N, D] */
+export function multiHeadSelfAttention(x: Tensor, params: AttentionParams): Tensor {
+  const op = "multiHeadSelfAttention";
+  const [N, D] = checkAttentionParams(op, x, params);
+  const { qkvWeight, qkvBias, projWeight, projBias, numHeads } = params;
   const segments = params.segments ?? [N];
   if (segments.some((n) => !Number.isInteger(n) || n < 1) || segments.reduce((a, b) => a + b, 0) !== N) {
     throw new ShapeError(op, `segments [${segments.join(", ")}] must be positive token counts summing to N = ${N} (x ${shapeStr(x.shape)})`);

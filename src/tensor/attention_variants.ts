@@ -10,11 +10,11 @@
 //   keys: true       also return the keys averaged over the heads [N, hd] (ToMe's matching metric)
 //   classRow: true   also return row 0 of every head's attention [H, N] (the class token's attention
 //                    after softmax) and the class token's per-head output out_h[0] [H, hd]
-import { Tensor, ShapeError, expectRank, expectShape, shapeStr } from "./tensor.ts";
+import { Tensor, ShapeError, shapeStr } from "./tensor.ts";
 import { linear } from "./linear.ts";
 import { softmaxLane } from "./softmax.ts";
 import { addMacs } from "./macs.ts";
-import type { AttentionParams } from "./attention.ts";
+import { checkAttentionParams, type AttentionParams } from "./attention.ts";
 
 export interface AttentionTaps {
   keyBias?: ArrayLike<number> | null; // [N]
@@ -32,16 +32,11 @@ export interface AttentionOutputs {
 /** x[N, D] -> { output [N, D], and the tapped intermediates }. */
 export function multiHeadSelfAttentionEx(x: Tensor, params: AttentionParams, taps: AttentionTaps = {}): AttentionOutputs {
   const op = "multiHeadSelfAttentionEx";
-  expectRank(op, "x", x, 2);
-  const [N, D] = x.shape;
+  const [N, D] = checkAttentionParams(op, x, params);
   const { qkvWeight, qkvBias, projWeight, projBias, numHeads: H } = params;
-  if (!Number.isInteger(H) || H < 1 || D % H !== 0) {
-    throw new ShapeError(op, `numHeads ${H} must be a positive integer dividing D = ${D} (x ${shapeStr(x.shape)})`);
+  if (params.segments && params.segments.length > 1) {
+    throw new ShapeError(op, `segments [${params.segments.join(", ")}]: the tapped attention runs on one token set only`);
   }
-  expectShape(op, "qkvWeight", qkvWeight, [3 * D, D]);
-  if (qkvBias !== null) expectShape(op, "qkvBias", qkvBias, [3 * D]);
-  expectShape(op, "projWeight", projWeight, [D, D]);
-  if (projBias !== null) expectShape(op, "projBias", projBias, [D]);
   const keyBias = taps.keyBias ?? null;
   if (keyBias !== null && keyBias.length !== N) {
     throw new ShapeError(op, `keyBias must have one entry per token [${N}] (x ${shapeStr(x.shape)}), got [${keyBias.length}]`);
