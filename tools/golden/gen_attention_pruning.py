@@ -18,10 +18,9 @@ margin_<c> (smallest decision margin in units of the mean score; near-ties refus
 import torch
 
 from common import load_synthetic, rand, save_fixture
-from gen_papr import keep_count, patch_significance, proposal_map, resnet_features
+from gen_papr import r18_pair_kept
 from tome_ref import attention, run_checked
 from vit_ref import Block, VisionTransformer, VitConfig
-import torchvision
 
 KEEP = {3: {"keep_rate": 0.7}, 6: {"keep_rate": 0.7}, 9: {"keep_rate": 0.7}}
 THRESHOLDS = {3: {"threshold": 0.004}, 6: {"threshold": 0.0065}, 9: {"threshold": 0.01}}
@@ -81,13 +80,7 @@ def main():
                {"thr_norm": (THRESHOLDS, "outputNorm")}),
         golden("attnprune_deit_small", VitConfig(embed_dim=384, depth=12, num_heads=6), x, {"keep0.7_norm": (KEEP, "outputNorm")}),
     ]
-    r18 = torchvision.models.resnet18(weights=None).eval()
-    load_synthetic(r18)
-    x_papr = rand("papr.input_r18", [1, 3, 224, 224])
-    with torch.no_grad():
-        significance = patch_significance(proposal_map(resnet_features(r18)(x_papr)), 14)
-    ranking = torch.sort(significance.flatten(), descending=True, stable=True).indices
-    kept = ranking[: keep_count(0.5, tiny.num_patches, tiny.num_prefix)]
+    x_papr, kept = r18_pair_kept(tiny, 0.5)
     late = {6: {"keep_rate": 0.7}, 9: {"keep_rate": 0.7}}
     paths.append(golden("attnprune_papr_deit_tiny_r18", tiny, x_papr, {"z0.5_keep0.7": (late, "outputNorm")}, kept))
     return paths

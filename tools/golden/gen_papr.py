@@ -55,6 +55,18 @@ def resnet_features(model):
     return features
 
 
+def r18_pair_kept(config, z):
+    """The shared PaPr case of the ToMe and attention-pruning goldens: the synthetic ResNet-18 proposer on input
+    "papr.input_r18"; returns (x, the kept patch indices at z for a ViT of `config`)."""
+    r18 = torchvision.models.resnet18(weights=None).eval()
+    load_synthetic(r18)
+    x = rand("papr.input_r18", [1, 3, 224, 224])
+    with torch.no_grad():
+        significance = patch_significance(proposal_map(resnet_features(r18)(x)), 14)
+    ranking = torch.sort(significance.flatten(), descending=True, stable=True).indices
+    return x, ranking[: keep_count(z, config.num_patches, config.num_prefix)]
+
+
 def golden(name, vit_config, proposer, features_fn, x):
     vit = VisionTransformer(vit_config).eval()
     load_synthetic(vit)

@@ -13,10 +13,9 @@ tome_ref.run_checked: margin >= 2e-5 and identical decisions in a float64 rerun)
 import torch
 
 from common import load_synthetic, rand, save_fixture
-from gen_papr import keep_count, patch_significance, proposal_map, resnet_features
+from gen_papr import r18_pair_kept
 from tome_ref import run_checked
 from vit_ref import VisionTransformer, VitConfig
-import torchvision
 
 
 def run_case(vit, x, schedule, kept, what):
@@ -64,12 +63,6 @@ def main():
     ]
     # PaPr + ToMe: the kept patches of gen_papr.py's DeiT-Tiny / ResNet-18 pair at z = 0.5, then r = 8 merges in
     # blocks 6..11 (the authors merge only in the second half when PaPr prunes)
-    r18 = torchvision.models.resnet18(weights=None).eval()
-    load_synthetic(r18)
-    x_papr = rand("papr.input_r18", [1, 3, 224, 224])
-    with torch.no_grad():
-        significance = patch_significance(proposal_map(resnet_features(r18)(x_papr)), 14)
-    ranking = torch.sort(significance.flatten(), descending=True, stable=True).indices
-    kept = ranking[: keep_count(0.5, tiny.num_patches, tiny.num_prefix)]
+    x_papr, kept = r18_pair_kept(tiny, 0.5)
     paths.append(golden("tome_papr_deit_tiny_r18", tiny, x_papr, {"z0.5_r8": [0] * 6 + [8] * 6}, kept))
     return paths

@@ -100,10 +100,14 @@ class VisionTransformer(nn.Module):
         pooled = F.avg_pool2d(patches, side // grid).flatten(2).transpose(1, 2)
         return torch.cat([self.pos_embed[:, :1], pooled], dim=1)
 
-    def forward(self, x):  # [B, 3, 224, 224] -> [B, classes]  (also [B, 3, 112, 112] in the warm-up phase)
+    def forward(self, x, keep=None):  # [B, 3, 224, 224] -> [B, classes]  (also [B, 3, 112, 112] in the warm-up phase)
+        """keep: optional [B, K] patch indices (patch dropout): only those patch tokens enter the blocks."""
         x = self.patch_embed(x)
         grid = math.isqrt(x.shape[1])
         x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + self.position(grid)
+        if keep is not None:  # cls token, then the kept patches (1 + index: position 0 is the cls token)
+            kept = torch.gather(x[:, 1:], 1, keep.unsqueeze(-1).expand(-1, -1, x.shape[2]))
+            x = torch.cat([x[:, :1], kept], dim=1)
         for block in self.blocks:
             x = block(x)
         return self.head(self.norm(x)[:, 0])

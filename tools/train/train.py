@@ -71,6 +71,7 @@ def to_input(images: np.ndarray) -> torch.Tensor:
 
 
 def train_batch(data, step: int, batch: int, seed: int):
+    """Batch `step` of the training stream: train-split scenes step*batch .. step*batch+batch-1, half flipped."""
     images, labels, _ = scenes.make_batch(*data, "train", step * batch, batch)
     x = to_input(images)
     flip = torch.rand(batch, generator=torch.Generator().manual_seed(seed * 1_000_003 + step)) < 0.5
@@ -138,6 +139,18 @@ def recalibrate_batchnorm(model, data, first_scene: int, batches: int, batch: in
         bn.momentum = momentum
 
 
+def patch_keep(step: int, batch: int, patches: int, hp: dict, seed: int) -> torch.Tensor | None:
+    """Patch dropout for the fine-tune stage: a random keep rate for the batch (uniform in hp["patch_keep"], or all
+    patches with probability hp["full_batches"]), then a random subset of that size per scene: [B, K] indices."""
+    g = torch.Generator().manual_seed(seed * 7_000_003 + step)
+    if torch.rand(1, generator=g).item() < hp["full_batches"]:
+        return None
+    low, high = hp["patch_keep"]
+    rate = low + (high - low) * torch.rand(1, generator=g).item()
+    kept = max(1, round(rate * patches))
+    return torch.rand(batch, patches, generator=g).argsort(dim=1)[:, :kept]
+
+
 def lr_at(step: int, steps: int, warmup: int, peak: float, floor: float) -> float:
     if step < warmup:
         return peak * (step + 1) / warmup
@@ -153,6 +166,9 @@ def run(name: str, model, cfg: dict, hp: dict, args, train_data, test_data, log:
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": hp["weight_decay"]},
                              {"params": no_decay, "weight_decay": 0.0}], lr=hp["lr"])
     start = 0
+    if hp.get("init_from"):  # fine-tune stage: starts from an earlier stage's final weights
+        model.load_state_dict(torch.load(os.path.join(out, hp["init_from"]))["model"])
+        log(f"{name}: initialised from {hp['init_from']}")
     if args.resume and os.path.exists(ckpt_path):
         ckpt = torch.load(ckpt_path)
         model.load_state_dict(ckpt["model"])
@@ -178,7 +194,8 @@ def run(name: str, model, cfg: dict, hp: dict, args, train_data, test_data, log:
     model.train()
     t0 = time.time()
     ema_loss, step = None, start
-    stream = train_stream(train_data, start, steps, batch, args.seed, args.data_workers)
+    offset = hp.get("data_offset", 0)  # a later stage trains on scenes after those of the earlier ones
+    stream = train_stream(train_data, offset + start, offset + steps, batch, args.seed, args.data_workers)
     for step in range(start, steps):
         for group in opt.param_groups:
             group["lr"] = lr_at(step, steps, hp["warmup"], hp["lr"], hp["lr"] * 0.01)
@@ -186,7 +203,9 @@ def run(name: str, model, cfg: dict, hp: dict, args, train_data, test_data, log:
         half = step < hp.get("low_res_steps", 0)
         if half:  # warm-up phase: the scene at 112 px (2x2 means), 49 patches
             x = F.avg_pool2d(x, 2)
-        loss = F.cross_entropy(model(x), y, label_smoothing=hp["label_smoothing"])
+        keep = patch_keep(step, batch, (x.shape[-1] // 16) ** 2, hp, args.seed) if "patch_keep" in hp else None
+        logits = model(x, keep) if keep is not None else model(x)
+        loss = F.cross_entropy(logits, y, label_smoothing=hp["label_smoothing"])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), hp["clip"])
@@ -227,15 +246,17 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=os.path.join(scenes.ROOT, "train-out"))
-    p.add_argument("--models", default="proposer,vit", help="comma list, trained in this order")
-    p.add_argument("--proposer-steps", type=int, default=700)
+    p.add_argument("--models", default="proposer,vit", help="comma list, trained in this order (vit-patchdrop: optional, see README)")
+    p.add_argument("--proposer-steps", type=int, default=1500)
     p.add_argument("--vit-steps", type=int, default=7600)
     p.add_argument("--vit-low-res-steps", type=int, default=6900, help="first steps at 112 px (49 patches)")
+    p.add_argument("--patchdrop-steps", type=int, default=1400, help="ViT fine-tune with random patch dropout")
+    p.add_argument("--patchdrop-minutes", type=float, default=20.0, help="hard wall-time cap")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--vit-dim", type=int, default=96)
     p.add_argument("--vit-depth", type=int, default=6)
     p.add_argument("--vit-heads", type=int, default=3)
-    p.add_argument("--proposer-minutes", type=float, default=12.0, help="hard wall-time cap")
+    p.add_argument("--proposer-minutes", type=float, default=24.0, help="hard wall-time cap")
     p.add_argument("--vit-minutes", type=float, default=50.0, help="hard wall-time cap")
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--ckpt-every", type=int, default=100, help="proposer; the ViT checkpoints every 5x that")
@@ -270,8 +291,21 @@ def main():
             hp = {"steps": args.vit_steps, "batch": args.batch, "lr": 5e-4, "warmup": 100, "weight_decay": 0.05,
                   "label_smoothing": 0.1, "clip": 1.0, "max_minutes": args.vit_minutes,
                   "low_res_steps": args.vit_low_res_steps, "ckpt_every": 5 * args.ckpt_every}
+        elif name == "vit-patchdrop":
+            # The ViT above, fine-tuned at 224 px with random patch dropout (PatchDropout, Liu et al. 2022), so that
+            # it tolerates missing patches: PaPr's misses are object patches the plain ViT never saw go missing.
+            with open(os.path.join(args.out, "vit.json")) as f:
+                cfg = json.load(f)
+            cfg.pop("test_accuracy", None)
+            cfg.pop("test_accuracy_per_class", None)
+            cfg["pretraining"] = {k: cfg.pop(k) for k in ("training", "trained_steps", "trained_scenes") if k in cfg}
+            model = models.make_vit(cfg)
+            hp = {"steps": args.patchdrop_steps, "batch": args.batch, "lr": 1.5e-4, "warmup": 50,
+                  "weight_decay": 0.05, "label_smoothing": 0.1, "clip": 1.0, "max_minutes": args.patchdrop_minutes,
+                  "ckpt_every": 5 * args.ckpt_every, "init_from": "vit.ckpt.pt", "data_offset": args.vit_steps,
+                  "patch_keep": [0.2, 1.0], "full_batches": 0.25}
         else:
-            raise ValueError(f"train.py: unknown model {name!r} (expected proposer or vit)")
+            raise ValueError(f"train.py: unknown model {name!r} (expected proposer, vit or vit-patchdrop)")
         run(name, model, cfg, hp, args, train_data, test_data, log)
     log("all done")
 
