@@ -167,7 +167,10 @@ def run(name: str, model, cfg: dict, hp: dict, args, train_data, test_data, log:
                              {"params": no_decay, "weight_decay": 0.0}], lr=hp["lr"])
     start = 0
     if hp.get("init_from"):  # fine-tune stage: starts from an earlier stage's final weights
-        model.load_state_dict(torch.load(os.path.join(out, hp["init_from"]))["model"])
+        init_path = os.path.join(out, hp["init_from"])
+        if not os.path.exists(init_path):
+            raise FileNotFoundError(f"train.py: {name} starts from {init_path}, which is missing: train that stage first")
+        model.load_state_dict(torch.load(init_path)["model"])
         log(f"{name}: initialised from {hp['init_from']}")
     if args.resume and os.path.exists(ckpt_path):
         ckpt = torch.load(ckpt_path)
@@ -292,8 +295,8 @@ def main():
                   "label_smoothing": 0.1, "clip": 1.0, "max_minutes": args.vit_minutes,
                   "low_res_steps": args.vit_low_res_steps, "ckpt_every": 5 * args.ckpt_every}
         elif name == "vit-patchdrop":
-            # The ViT above, fine-tuned at 224 px with random patch dropout (PatchDropout, Liu et al. 2022), so that
-            # it tolerates missing patches: PaPr's misses are object patches the plain ViT never saw go missing.
+            # Optional: the ViT above, fine-tuned at 224 px with random patch dropout (PatchDropout, Liu et al. 2022).
+            # Measured and left out of the defaults (tools/train/README.md says why).
             with open(os.path.join(args.out, "vit.json")) as f:
                 cfg = json.load(f)
             cfg.pop("test_accuracy", None)
