@@ -6,7 +6,7 @@
 // object-patch recall. Scenes are spread over worker threads (one single-threaded engine each).
 // Writes <out>/eval.md (tables), <out>/eval.png (accuracy vs. GMACs, Pareto front marked) and
 // <out>/eval.json (every number), and prints the tables.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeOutputFile } from "../src/cli/files.ts";
 import { availableParallelism, cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -134,9 +134,9 @@ const lines = [
   "",
   `Wall time: ${seconds.toFixed(0)} s, ${numWorkers} worker threads on ${cpus().length} cores (${cpus()[0]?.model.trim() ?? "unknown CPU"}).`,
 ];
-mkdirSync(values.out, { recursive: true });
-writeFileSync(join(values.out, "eval.md"), lines.join("\n") + "\n");
-writeFileSync(join(values.out, "eval.json"), JSON.stringify({
+
+writeOutputFile(join(values.out, "eval.md"), lines.join("\n") + "\n");
+writeOutputFile(join(values.out, "eval.json"), JSON.stringify({
   scenes: n, seconds, workers: numWorkers, proposerAccuracy: (100 * totals.proposerCorrect) / n,
   recall: zs.map((z, zi) => ({ z, recall: (100 * totals.recall[zi]) / n })),
   settings: settings.map((s, i) => ({ ...s, name: settingName(s), accuracy: totals.accuracy(i), gmacs: totals.meanMacs(i) / 1e9 })),
@@ -148,6 +148,6 @@ const chart = lineChart(series, {
   title: `Fashion-MNIST scenes, ${n} held out (ringed: Pareto front)`, xLabel: "GMACs per image", yLabel: "top-1 %",
   highlight: front.map((p) => ({ x: p.macs, y: p.accuracy })), width: 900, height: 560,
 });
-writeFileSync(join(values.out, "eval.png"), encodePng(chart.data, chart.width, chart.height));
+writeOutputFile(join(values.out, "eval.png"), encodePng(chart.data, chart.width, chart.height));
 console.log(`wrote ${join(values.out, "eval.md")}, eval.png and eval.json${final ? "" : ` (partial: ${totals.scenes} scenes)`}`);
 }

@@ -1,7 +1,7 @@
 // Node adapters for the CLI: converted model directories (config.json + model.safetensors),
 // label files, image files, and argument parsing errors.
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { buildModel, type LoadedModel, type ModelFile } from "../models/registry.ts";
 import { readSafetensors, writeSafetensors } from "../tensor/safetensors.ts";
 import type { Tensor } from "../tensor/tensor.ts";
@@ -36,9 +36,29 @@ export function loadModelDir(dir: string, role = "model"): LoadedModel {
 }
 
 export function saveModelDir(dir: string, file: ModelFile, weights: Map<string, Tensor>): void {
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "model.safetensors"), writeSafetensors(weights, { format: "papr-ts/1", arch: file.arch }));
-  writeFileSync(join(dir, "config.json"), JSON.stringify(file, null, 2) + "\n");
+  writeOutputFile(join(dir, "model.safetensors"), writeSafetensors(weights, { format: "papr-ts/1", arch: file.arch }));
+  writeOutputFile(join(dir, "config.json"), JSON.stringify(file, null, 2) + "\n");
+}
+
+/**
+ * Writes one output file: creates the missing folders, writes a temporary file beside the target
+ * and renames it into place, so a reader never sees a half-written file.
+ */
+export function writeOutputFile(path: string, data: string | Uint8Array): void {
+  const dir = dirname(path);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new UserError(`cannot create folder '${dir}' for ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const temporary = join(dir, `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(temporary, data);
+    renameSync(temporary, path);
+  } catch (e) {
+    rmSync(temporary, { force: true });
+    throw new UserError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }
 
 /**

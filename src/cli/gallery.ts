@@ -3,7 +3,7 @@
 // picture per photo ([photo | significance | kept patches]) plus a contact sheet (gallery.png).
 // Defaults: MobileNetV1-0.25 converted from ../shared/weights on ../shared/data's photos; output to
 // the git-ignored out/ folder (these photos and their derivatives are never committed).
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { basename, extname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
@@ -17,7 +17,7 @@ import { explainPicture } from "../papr/explain.ts";
 import { proposalMap } from "../papr/proposal.ts";
 import { keepCount, keepMask, keptPatches, rankPatches } from "../papr/ranking.ts";
 import { patchSignificance } from "../papr/significance.ts";
-import { UserError, loadModelDir, parseNumber, readImageFile, saveModelDir } from "./files.ts";
+import { UserError, loadModelDir, parseNumber, readImageFile, saveModelDir, writeOutputFile } from "./files.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SHARED = join(ROOT, "..", "shared");
@@ -46,7 +46,6 @@ export function gallery(argv: string[]): void {
     if (!existsSync(folder)) throw new UserError(`gallery: image folder '${folder}' does not exist`);
     return readdirSync(folder).filter((f) => IMAGE_FILE.test(f)).sort().map((f) => join(folder, f));
   }).slice(0, limit);
-  mkdirSync(values.out, { recursive: true });
 
   const pictures: RgbImage[] = [];
   for (const path of files) {
@@ -55,13 +54,13 @@ export function gallery(argv: string[]): void {
     const kept = keptPatches(rankPatches(significance), keepCount(z, grid * grid, 1));
     const picture = explainPicture(tensorToRgb(x, proposer.file.preprocess.mean, proposer.file.preprocess.std), significance, keepMask(kept, grid * grid));
     const out = join(values.out, `${basename(path, extname(path))}.png`);
-    writeFileSync(out, encodePng(picture.data, picture.width, picture.height));
+    writeOutputFile(out, encodePng(picture.data, picture.width, picture.height));
     pictures.push(picture);
     console.log(`${out}: kept ${kept.length} of ${grid * grid} patches`);
   }
   const sheet = contactSheet(pictures, 2);
   const sheetPath = join(values.out, "gallery.png");
-  writeFileSync(sheetPath, encodePng(sheet.data, sheet.width, sheet.height));
+  writeOutputFile(sheetPath, encodePng(sheet.data, sheet.width, sheet.height));
   console.log(`contact sheet: ${sheetPath} (${pictures.length} photos, proposer ${proposer.file.arch}, z = ${z})`);
 }
 

@@ -6,7 +6,6 @@
 //   papr convert <checkpoint> --arch NAME --out DIR [--naming auto|timm|torchvision|hf] [--labels FILE]
 //   papr eval-folder DIR --weights DIR [--classes FILE] [--limit N] [--proposer DIR --z Z]
 //   papr archs
-import { writeFileSync } from "node:fs";
 import { basename, extname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
@@ -28,7 +27,7 @@ import { setThreads, stopThreads } from "../tensor/workers/pool.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { evalFolder } from "./eval_folder.ts";
 import { gallery } from "./gallery.ts";
-import { UserError, loadModelDir, parseNumber, readImageFile, readLabels, saveModelDir } from "./files.ts";
+import { UserError, loadModelDir, parseNumber, readImageFile, readLabels, saveModelDir, writeOutputFile } from "./files.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const DEFAULT_BACKBONE = join(ROOT, "weights", "vit-scenes");
@@ -126,7 +125,7 @@ async function classify(argv: string[]): Promise<void> {
       const picture = reduction
         ? explainPictureWithGroups(image, significance, mask, reduction.groupOf.subarray(backbone.vit.config.numPrefixTokens))
         : explainPicture(image, significance, mask);
-      writeFileSync(out, encodePng(picture.data, picture.width, picture.height));
+      writeOutputFile(out, encodePng(picture.data, picture.width, picture.height));
       console.log(`  explain picture: ${out}`);
     }
     if (values.trace) {
@@ -176,7 +175,7 @@ function writeTrace(out: string, image: string, r: PaprResult, backbone: LoadedM
   const tensorsPath = out.replace(/\.json$/, "") + ".safetensors";
   const asTensor = (a: ArrayLike<number>, shape: number[]) => new Tensor(Float32Array.from(a), shape);
   const grid = t.significance.shape;
-  writeFileSync(tensorsPath, writeSafetensors({
+  writeOutputFile(tensorsPath, writeSafetensors({
     input: t.input,
     features: t.features,
     proposal: t.proposal,
@@ -211,7 +210,7 @@ function writeTrace(out: string, image: string, r: PaprResult, backbone: LoadedM
     significance: Array.from({ length: grid[0] }, (_, y) => [...t.significance.data.subarray(y * grid[1], (y + 1) * grid[1])].map((v) => +v.toPrecision(5))),
     tensors: basename(tensorsPath),
   };
-  writeFileSync(out, JSON.stringify(trace, null, 1) + "\n");
+  writeOutputFile(out, JSON.stringify(trace, null, 1) + "\n");
 }
 
 // ---- convert --------------------------------------------------------------------------------
