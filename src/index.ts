@@ -16,6 +16,7 @@ export * from "./image/index.ts";
 
 // models: the registry (presets, model files, buildModel, checkpoint conversion) and every architecture
 export * from "./models/registry.ts";
+export { fetchModelDir } from "./models/fetch_model.ts";
 export { syntheticParameter, syntheticWeights } from "./models/synthetic.ts";
 export { VIT_PRESETS, createVit, gridSize, numPrefixTokens, vitConfig, vitSpec, type Vit, type VitConfig } from "./models/vit.ts";
 export { createMobileNetV3, mobilenetV3Spec, type MobileNetV3, type MobileNetV3Config } from "./models/mobilenetv3.ts";

@@ -43,7 +43,7 @@ export function assertClose(actual: Tensor, expected: Tensor, tol: number, what 
   if (!(err <= tol)) throw new Error(`${what}: relative error ${err.toExponential(3)} > tolerance ${tol}`);
 }
 
-/** The ../shared folder beside the checkout, or null (tests then print "skipped: ../shared absent"). */
+/** The ../shared folder beside the checkout, or null (tests that need it use skipUnless(sharedDir(), "../shared absent")). */
 export function sharedDir(): string | null {
   const dir = fileURLToPath(new URL("../../shared/", import.meta.url));
   return existsSync(dir) ? dir : null;

@@ -5,7 +5,10 @@
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { runQueuedTests } from "./runner/exec.ts";
+import { closingLine, failedCount } from "./runner/summary.ts";
 
+// uvu queues each file's suites instead of running them at once (UVU_DEFER), one group per file.
 const uvuGlobals = globalThis as { UVU_DEFER?: number; UVU_INDEX?: number; UVU_QUEUE?: unknown[][] };
 uvuGlobals.UVU_DEFER = 1;
 uvuGlobals.UVU_QUEUE = [];
@@ -33,26 +36,15 @@ for (const [index, file] of files.entries()) {
   }
 }
 
-// uvu prints "Total / Passed / Skipped"; keep its output and read the numbers from it.
-let printed = "";
-const write = process.stdout.write.bind(process.stdout);
-process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-  printed += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
-  return write(chunk, ...rest);
-}) as typeof process.stdout.write;
-
-const { exec } = await import("uvu");
-await exec();
-const count = (label: string) => Number(/\d+/.exec(printed.split(label).pop() ?? "")?.[0] ?? 0);
-const total = count("Total:");
-const passed = count("Passed:");
-const skipped = count("Skipped:");
-process.stdout.write = write;
-const failed = total - passed - skipped + brokenFiles.length;
+const started = performance.now();
+const counts = { ...(await runQueuedTests(uvuGlobals.UVU_QUEUE, (text) => process.stdout.write(text))), brokenFiles: brokenFiles.length };
+console.log(`\nduration: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+const { skippedTests } = await import("./skip.ts");
+for (const { name, reason } of skippedTests()) console.log(`skipped: ${name} (${reason})`);
 if (brokenFiles.length) console.error(`test files that failed to load: ${brokenFiles.join(", ")}`);
-console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
-if (failed > 0) process.exitCode = 1;
-if (total === 0) {
+console.log(closingLine(counts));
+if (failedCount(counts) > 0) process.exitCode = 1;
+if (counts.ran + counts.skipped === 0) {
   console.error("no tests ran");
   process.exitCode = 1;
 }

@@ -7,43 +7,11 @@
 // worker -> page: { type: "loaded", backbone, proposer } | { type: "result", job, ... }
 //                 { type: "error", job?, stage, message }
 import {
-  Papr, buildModel, checkKeepRatio, decodeImage, explainPicture, preprocess, readSafetensors, softmax,
-  tensorToRgb, topk,
+  Papr, checkKeepRatio, decodeImage, explainPicture, fetchModelDir, preprocess, softmax, tensorToRgb, topk,
 } from "../../dist/papr.js";
 
 let models = null; // { backbone, proposer, papr }
 let image = null; // { name, x, width, height, decodeMs }
-
-/** A model directory (config.json + model.safetensors) at `base`, built like src/cli/files.ts loadModelDir. */
-async function fetchModelDir(base, role) {
-  const dir = base.endsWith("/") ? base : base + "/";
-  const get = async (name) => {
-    const url = new URL(name, new URL(dir, self.location.href)).href;
-    let response;
-    try {
-      response = await fetch(url);
-    } catch (e) {
-      throw new Error(`${role}: cannot fetch ${url} (${e.message})`);
-    }
-    if (!response.ok) throw new Error(`${role}: ${url}: HTTP ${response.status} ${response.statusText}`);
-    return response;
-  };
-  const configResponse = await get("config.json");
-  let file;
-  try {
-    file = await configResponse.json();
-  } catch (e) {
-    throw new Error(`${role}: ${dir}config.json is not valid JSON (${e.message})`);
-  }
-  if (file.format !== "papr-ts/1") throw new Error(`${role}: ${dir}config.json: format '${file.format}' is not 'papr-ts/1'`);
-  const bytes = new Uint8Array(await (await get("model.safetensors")).arrayBuffer());
-  const { tensors } = readSafetensors(bytes, `${dir}model.safetensors`);
-  try {
-    return buildModel(file, tensors);
-  } catch (e) {
-    throw new Error(`${role}: ${dir}: ${e.message}`);
-  }
-}
 
 async function load({ backbone: backboneUrl, proposer: proposerUrl }) {
   models = null;

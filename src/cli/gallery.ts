@@ -31,7 +31,7 @@ export function gallery(argv: string[]): void {
       images: { type: "string", multiple: true },
       z: { type: "string", default: "0.5" },
       grid: { type: "string", default: "14" },
-      out: { type: "string", default: join(ROOT, "out", "gallery") },
+      out: { type: "string", default: join("out", "gallery") },
       limit: { type: "string", default: "24" },
     },
   });

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // The `papr` command line. Node-only: file I/O lives here, the computation in src/.
 //
 //   papr classify <image...> [--weights DIR] [--proposer DIR] [--z 0.5] [--topk 5]
@@ -8,7 +9,6 @@
 //   papr archs
 import { basename, extname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { fileURLToPath } from "node:url";
 import { decodeImage } from "../image/decode.ts";
 import { encodePng } from "../image/encode.ts";
 import { preprocess, tensorToRgb } from "../image/preprocess.ts";
@@ -25,13 +25,11 @@ import { softmax } from "../tensor/softmax.ts";
 import { topk } from "../tensor/sort.ts";
 import { setThreads, stopThreads } from "../tensor/workers/pool.ts";
 import { Tensor } from "../tensor/tensor.ts";
+import { DEFAULT_BACKBONE_DIR, DEFAULT_PROPOSER_DIR } from "../node.ts";
 import { evalFolder } from "./eval_folder.ts";
 import { gallery } from "./gallery.ts";
 import { UserError, loadModelDir, parseNumber, readImageFile, readLabels, saveModelDir, writeOutputFile } from "./files.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-export const DEFAULT_BACKBONE = join(ROOT, "weights", "vit-scenes");
-export const DEFAULT_PROPOSER = join(ROOT, "weights", "mobilenetv3-scenes");
 
 const USAGE = `usage:
   papr classify <image...> [--weights DIR] [--proposer DIR] [--z 0.5] [--topk 5]
@@ -71,8 +69,8 @@ async function classify(argv: string[]): Promise<void> {
     args: argv,
     allowPositionals: true,
     options: {
-      weights: { type: "string", default: DEFAULT_BACKBONE },
-      proposer: { type: "string", default: DEFAULT_PROPOSER },
+      weights: { type: "string", default: DEFAULT_BACKBONE_DIR },
+      proposer: { type: "string", default: DEFAULT_PROPOSER_DIR },
       z: { type: "string", default: "0.5" },
       topk: { type: "string", default: "5" },
       convention: { type: "string", default: "official" },

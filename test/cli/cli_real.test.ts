@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sharedDir } from "../golden.ts";
+import { skipUnless } from "../skip.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const shared = sharedDir();
@@ -17,10 +18,8 @@ function papr(...args: string[]) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-if (!shared) {
-  console.log("skipped: ../shared absent (cli_real.test.ts: MobileNetV1-0.25 convert + eval-folder)");
-} else {
-  test("papr convert + eval-folder: MobileNetV1-0.25 (TF.js) on 40 ImageNet photos", () => {
+skipUnless(shared, "../shared absent")("papr convert + eval-folder: MobileNetV1-0.25 (TF.js) on 40 ImageNet photos", () => {
+    const shared = sharedDir()!;
     const out = join(mkdtempSync(join(tmpdir(), "papr-real-")), "mobilenet_v1");
     const convert = papr("convert", join(shared, "weights/mobilenet_v1_0.25_224_tfjs/mobilenet_model.json"),
       "--arch", "mobilenet_v1_0.25_224", "--out", out, "--labels", join(shared, "data/imagenet-classes.txt"));
@@ -35,7 +34,6 @@ if (!shared) {
     // about 57% top-1 on all 500 photos (README); a layout or preprocessing bug lands near 0
     assert.ok(Number(m![1]) >= 35, `top-1 ${m![1]}%`);
     assert.ok(Number(m![2]) >= 60, `top-5 ${m![2]}%`);
-  });
-}
+});
 
 test.run();

@@ -1,5 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { skipUnless } from "../skip.ts";
 import { existsSync } from "node:fs";
 import { makeScene, SCENE_SIZE, type Scene } from "../../src/data/scenes.ts";
 import { fashionItems, parseIdx, type FashionItems } from "../../src/data/fashion_mnist.ts";
@@ -92,11 +93,8 @@ test("bad input gets a clear error", () => {
 });
 
 const TRAIN_DIR = "/usr/share/datasets/fashion-mnist";
-test("a train-split scene is byte-identical too (where the train items are installed)", () => {
-  if (!existsSync(`${TRAIN_DIR}/train-images-idx3-ubyte.gz`)) {
-    console.log("skipped: Fashion-MNIST train files absent");
-    return;
-  }
+const trainItemsPresent = existsSync(`${TRAIN_DIR}/train-images-idx3-ubyte.gz`);
+skipUnless(trainItemsPresent, `${TRAIN_DIR} absent (apt-get install dataset-fashion-mnist)`)("a train-split scene is byte-identical too (where the train items are installed)", () => {
   const train = loadFashionItems(TRAIN_DIR, "train");
   assert.is(train.count, 60000);
   const scene = makeScene(train, "train", Number(golden.metadata!.train_index));

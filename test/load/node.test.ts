@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readCheckpointFile } from "../../src/models/load/node.ts";
 import { sharedDir } from "../golden.ts";
+import { skipUnless } from "../skip.ts";
 import { writeSafetensors } from "../../src/tensor/safetensors.ts";
 import { tensor } from "../../src/tensor/tensor.ts";
 
@@ -35,8 +36,7 @@ test("dispatches by content, not by extension", () => {
   assert.equal([...readCheckpointFile(odd).tensors.get("w")!.data], [1.5, -2]);
 });
 
-test("TF.js model.json: shards are read beside it", () => {
-  if (!sharedDir()) return console.log("skipped: ../shared absent");
+skipUnless(sharedDir(), "../shared absent")("TF.js model.json: shards are read beside it", () => {
   const m = readCheckpointFile(join(sharedDir()!, "weights/darknet_tiny_tfjs/model.json"));
   assert.is(m.format, "tfjs");
   assert.is(m.tensors.size, 77);

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { readTfjsLayersModel, tfjsLayers, kerasKernelToTorch, type TfjsWeightGroup } from "../../src/models/load/tfjs.ts";
 import { tensor } from "../../src/tensor/tensor.ts";
 import { sharedDir } from "../golden.ts";
+import { skipUnless } from "../skip.ts";
 
 // ---- small hand-made models: every expected value follows from the bytes written here ----
 
@@ -103,8 +104,7 @@ function readShared(folder: string, jsonName: string) {
   return { ...loaded, layers: tfjsLayers(loaded.topology, loaded.weights), shard, shardBytes };
 }
 
-test("MobileNetV1 0.25 (TF.js layers model from ../shared)", () => {
-  if (!sharedDir()) return console.log("skipped: ../shared absent");
+skipUnless(sharedDir(), "../shared absent")("MobileNetV1 0.25 (TF.js layers model from ../shared)", () => {
   const m = readShared("mobilenet_v1_0.25_224_tfjs", "mobilenet_model.json");
   assert.is(m.weights.size, 137);
   assert.is([...m.weights.values()].reduce((n, t) => n + 4 * t.size, 0), m.shardBytes, "every shard byte is one float32 of a weight");
@@ -136,8 +136,7 @@ test("MobileNetV1 0.25 (TF.js layers model from ../shared)", () => {
   assert.equal([variance.data[0], variance.data[127]], [raw.getFloat32(3 * 512, true), raw.getFloat32(4 * 512 - 4, true)]);
 });
 
-test("Darknet-Tiny (TF.js layers model from ../shared)", () => {
-  if (!sharedDir()) return console.log("skipped: ../shared absent");
+skipUnless(sharedDir(), "../shared absent")("Darknet-Tiny (TF.js layers model from ../shared)", () => {
   const m = readShared("darknet_tiny_tfjs", "model.json");
   assert.is(m.weights.size, 77);
   assert.is([...m.weights.values()].reduce((n, t) => n + 4 * t.size, 0), m.shardBytes);

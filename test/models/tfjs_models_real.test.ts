@@ -13,6 +13,7 @@ import { createMobileNetV1, mobilenetV1Spec } from "../../src/models/mobilenetv1
 import { topk } from "../../src/tensor/sort.ts";
 import type { Tensor } from "../../src/tensor/tensor.ts";
 import { sharedDir } from "../golden.ts";
+import { skipUnless } from "../skip.ts";
 
 const shared = sharedDir();
 
@@ -32,14 +33,21 @@ const top = (logits: Tensor, k: number) => [...topk(logits.data, k).indices];
 // usual 256 resize (bilinear) + 224 centre crop.
 const MOBILENET_INPUT = { inputSize: 224, cropPct: 0.875, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], interpolation: "bilinear" } as const;
 
-if (!shared) {
-  test("real TF.js models", () => console.log("skipped: ../shared absent"));
-} else {
-  const mobilenetFile = loadTfjs("mobilenet_v1_0.25_224_tfjs", "mobilenet_model.json");
-  const mobilenetConverted = mobilenetV1FromTfjs(mobilenetFile);
-  const mobilenet = createMobileNetV1(mobilenetConverted.config, mobilenetConverted.weights);
+const realTest = skipUnless(shared, "../shared absent");
 
-  test("mobilenet_v1_0.25: topology read (width 0.25, 1000 classes), every weight renamed to the spec", () => {
+/** MobileNetV1-0.25 read once, on first use (never when ../shared is absent). */
+let mobilenetLoaded: ReturnType<typeof loadMobileNet> | undefined;
+function loadMobileNet() {
+  const file = loadTfjs("mobilenet_v1_0.25_224_tfjs", "mobilenet_model.json");
+  const converted = mobilenetV1FromTfjs(file);
+  return { file, converted, model: createMobileNetV1(converted.config, converted.weights) };
+}
+const mobileNetV1 = () => (mobilenetLoaded ??= loadMobileNet());
+
+{
+
+  realTest("mobilenet_v1_0.25: topology read (width 0.25, 1000 classes), every weight renamed to the spec", () => {
+    const { file: mobilenetFile, converted: mobilenetConverted } = mobileNetV1();
     assert.equal(mobilenetConverted.config, { widthMultiplier: 0.25, numClasses: 1000 });
     const spec = mobilenetV1Spec(mobilenetConverted.config);
     assert.equal([...mobilenetConverted.weights.keys()].sort(), [...spec.keys()].sort());
@@ -51,7 +59,8 @@ if (!shared) {
     assert.is(mobilenetConverted.weights.get("conv_dw_1.weight")!.data[(6 * 3 + 2) * 3 + 1], hwc1.data[(2 * 3 + 1) * 8 + 6]);
   });
 
-  test("mobilenet_v1_0.25: features [1,256,7,7]; the coral photos are classified sensibly", () => {
+  realTest("mobilenet_v1_0.25: features [1,256,7,7]; the coral photos are classified sensibly", () => {
+    const mobilenet = mobileNetV1().model;
     const at = (file: string) => {
       const x = preprocess(photo("coral-photos", file), MOBILENET_INPUT);
       return top(mobilenet.forward(x), 5);
@@ -67,7 +76,9 @@ if (!shared) {
     for (const file of ["bird.bmp", "owl.jpg"]) assert.ok(at(file).every(isBird), `${file}: top 5 are all birds (${at(file)})`);
   });
 
-  test("mobilenet_v1_0.25: top-1 on 50 imagenet-samples (every 10th file)", () => {
+  realTest("mobilenet_v1_0.25: top-1 on 50 imagenet-samples (every 10th file)", () => {
+    const mobilenet = mobileNetV1().model;
+    const shared = sharedDir()!;
     const classes = readFileSync(join(shared, "data", "imagenet-classes.txt"), "utf8").trim().split("\n");
     const indexOf = new Map(classes.map((line) => [line.split(" ")[1], Number(line.split(" ")[0])]));
     const files = readdirSync(join(shared, "data", "imagenet-samples")).sort().filter((_, i) => i % 10 === 0);
@@ -85,7 +96,7 @@ if (!shared) {
     assert.ok(top1 >= 25, `top-1 ${top1}/50 should be at least 25`);
   });
 
-  test("darknet_tiny: topology read into the Darknet-Tiny config; features [1,128,14,14]; photos classified", () => {
+  realTest("darknet_tiny: topology read into the Darknet-Tiny config; features [1,128,14,14]; photos classified", () => {
     const converted = darknetFromTfjs(loadTfjs("darknet_tiny_tfjs", "model.json"));
     assert.equal(converted.config.layers, DARKNET_TINY_LAYERS);
     assert.is(converted.config.numClasses, 1000);

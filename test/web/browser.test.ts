@@ -17,6 +17,7 @@ import { readSafetensors } from "../../src/tensor/safetensors.ts";
 import { Tensor } from "../../src/tensor/tensor.ts";
 import { assertClose } from "../golden.ts";
 import { syntheticDemoModels } from "./synthetic_models.ts";
+import { skipUnless } from "../skip.ts";
 import { buildWeb, serveStatic } from "../../scripts/build-web.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -120,10 +121,9 @@ const READ_PANELS = `(grid) => {
   return { dimmed, black, heatColours: heat.size };
 }`;
 
-if (!existsSync(CHROMIUM)) {
-  console.log(`skipped: ${CHROMIUM} absent (browser.test.ts: the demo page in headless Chromium; install it with 'apt-get install -y chromium')`);
-} else {
-  test("demo page in headless Chromium: bad input, then the CLI's prediction, kept tokens, logits and mask", async () => {
+const browserTest = skipUnless(existsSync(CHROMIUM), `${CHROMIUM} absent (install it with 'apt-get install -y chromium')`);
+{
+  browserTest("demo page in headless Chromium: bad input, then the CLI's prediction, kept tokens, logits and mask", async () => {
     const { chromium } = await import("playwright-core");
     const weights = demoWeights();
     const examples: { name: string; url: string }[] = JSON.parse(readFileSync(join(ROOT, "examples/web/examples.json"), "utf8"));

@@ -19,12 +19,15 @@ export function startWorker(entry: URL, workerData: Record<string, unknown> = {}
   return new Worker(BOOTSTRAP, { eval: true, workerData: { ...workerData, entry: entry.href } });
 }
 
+// ".ts" when running from the sources (tsx), ".js" when compiled into dist/ (the worker entry beside this file).
+const OWN_EXTENSION = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+
 export const nodePlatform: PoolPlatform = {
   availableCores: () => availableParallelism(),
 
   spawn: () =>
     new Promise<PoolWorker>((resolve, reject) => {
-      const worker = startWorker(new URL("./worker_node.ts", import.meta.url));
+      const worker = startWorker(new URL(`./worker_node${OWN_EXTENSION}`, import.meta.url));
       worker.unref(); // an idle pool does not keep the process alive
       worker.once("error", reject);
       worker.once("message", (message) => {
