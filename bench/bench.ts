@@ -22,7 +22,7 @@ import { syntheticWeights } from "../src/models/synthetic.ts";
 import { syntheticTensor } from "../src/tensor/random.ts";
 import { linear } from "../src/tensor/linear.ts";
 import { Papr } from "../src/papr/papr.ts";
-import { setThreads, stopThreads } from "../src/tensor/workers/pool.ts";
+import { setThreads, stopThreads } from "../src/tensor/parallel.ts";
 import { tfMobileNetV3, tfVit } from "./tfjs_models.ts";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));

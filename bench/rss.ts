@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createVit, vitConfig, vitSpec } from "../src/models/vit.ts";
 import { syntheticWeights } from "../src/models/synthetic.ts";
 import { syntheticTensor } from "../src/tensor/random.ts";
-import { setThreads, stopThreads } from "../src/tensor/workers/pool.ts";
+import { setThreads, stopThreads } from "../src/tensor/parallel.ts";
 
 const threads = Number(process.argv[2] ?? 1);
 await setThreads(threads);

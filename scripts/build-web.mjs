@@ -8,7 +8,7 @@
 // esbuild bundles for platform=browser, so a Node built-in (node:fs, ...) reached from src/index.ts fails
 // the build with esbuild's "Could not resolve" error. Node-only adapters (files named *_node.ts or
 // node.ts, docs/ARCHITECTURE.md) may be reached only through a dynamic import that the browser never
-// takes (src/tensor/workers/pool.ts picks its platform at run time); those become a stub that throws.
+// takes (src/tensor/workers/thread_pool.ts picks its platform at run time); those become a stub that throws.
 // A static import of an adapter is a build error. A module Web Worker started as
 // `new URL("./x.ts", import.meta.url)` is bundled as its own entry, dist/x.js, and the URL rewritten.
 import * as esbuild from "esbuild";

@@ -9,7 +9,7 @@
 
 // the engine: Tensor, kernels, safetensors, seeded random numbers, MAC counting
 export * from "./tensor/index.ts";
-export { availableThreads, setThreads, stopThreads, threadCount } from "./tensor/workers/pool.ts";
+export { availableThreads, setThreads, stopThreads, threadCount } from "./tensor/parallel.ts";
 
 // images: PNG/JPEG/BMP decoding, PIL-exact resize, timm eval transform, PNG encoding
 export * from "./image/index.ts";

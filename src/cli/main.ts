@@ -23,7 +23,7 @@ import { checkKeepRatio, type KeepConvention } from "../papr/ranking.ts";
 import { writeSafetensors } from "../tensor/safetensors.ts";
 import { softmax } from "../tensor/softmax.ts";
 import { topk } from "../tensor/sort.ts";
-import { setThreads, stopThreads } from "../tensor/workers/pool.ts";
+import { setThreads, stopThreads } from "../tensor/parallel.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { DEFAULT_BACKBONE_DIR, DEFAULT_PROPOSER_DIR } from "../node.ts";
 import { evalFolder } from "./eval_folder.ts";

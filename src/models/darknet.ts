@@ -9,7 +9,7 @@
 // (the TF.js model has no softmax). Its class order is not verified against the ImageNet index.
 import { leakyRelu } from "../tensor/elementwise.ts";
 import { linear } from "../tensor/linear.ts";
-import { globalAvgPool, maxPool2d } from "../tensor/pool.ts";
+import { globalAvgPool, maxPool2d } from "../tensor/pooling.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { bnSpec, checkWeights, expectImage, foldConvBn, runConv, type FusedConv, type ModelSpec } from "./conv_common.ts";
 

@@ -12,7 +12,7 @@
 // ([1, 256, 7, 7] at width 0.25 and 224). Inputs are RGB scaled to [-1, 1] (x / 127.5 - 1).
 import { relu6 } from "../tensor/elementwise.ts";
 import { linear } from "../tensor/linear.ts";
-import { globalAvgPool } from "../tensor/pool.ts";
+import { globalAvgPool } from "../tensor/pooling.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { bnSpec, checkWeights, expectImage, foldConvBn, runConv, type FusedConv, type ModelSpec } from "./conv_common.ts";
 

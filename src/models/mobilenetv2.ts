@@ -12,7 +12,7 @@
 // BatchNorm eps = 1e-5 (timm and torchvision agree). Any input size works.
 import { relu6 } from "../tensor/elementwise.ts";
 import { linear } from "../tensor/linear.ts";
-import { globalAvgPool } from "../tensor/pool.ts";
+import { globalAvgPool } from "../tensor/pooling.ts";
 import { expectShape, type Tensor } from "../tensor/tensor.ts";
 import { bnSpec, checkWeights, expectImage, foldConvBn, runConv, type ModelSpec } from "./conv_common.ts";
 import { blockSpec, loadBlock, planBlocks, roundChannels, runBlock, table, type BlockPlan, type BlockRow } from "./mobilenet_blocks.ts";

@@ -14,7 +14,7 @@
 // running_var by its name map). Any input size works: each stride-2 conv gives ceil(H / 2).
 import { hardswish } from "../tensor/elementwise.ts";
 import { linear } from "../tensor/linear.ts";
-import { globalAvgPool } from "../tensor/pool.ts";
+import { globalAvgPool } from "../tensor/pooling.ts";
 import { expectShape, type Tensor } from "../tensor/tensor.ts";
 import { bnSpec, checkWeights, expectImage, foldConvBn, runConv, type ModelSpec } from "./conv_common.ts";
 import { blockSpec, loadBlock, planBlocks, roundChannels, runBlock, table, type BlockPlan, type BlockRow } from "./mobilenet_blocks.ts";

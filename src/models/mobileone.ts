@@ -9,7 +9,7 @@
 // features(x) = last stage after its ReLU, [1, 1024, 7, 7] at 224; forward(x) = head.fc(avg pool).
 import { relu } from "../tensor/elementwise.ts";
 import { linear } from "../tensor/linear.ts";
-import { globalAvgPool } from "../tensor/pool.ts";
+import { globalAvgPool } from "../tensor/pooling.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { checkWeights, expectImage, runConv, type FusedConv, type ModelSpec } from "./conv_common.ts";
 

@@ -8,7 +8,7 @@
 // forward(x) = fc(globalAvgPool(features)).
 import { add, relu } from "../tensor/elementwise.ts";
 import { linear } from "../tensor/linear.ts";
-import { globalAvgPool, maxPool2d } from "../tensor/pool.ts";
+import { globalAvgPool, maxPool2d } from "../tensor/pooling.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { bnSpec, checkWeights, expectImage, foldConvBn, runConv, type FusedConv, type ModelSpec } from "./conv_common.ts";
 

@@ -5,13 +5,21 @@
 //   merge heads side by side -> [N, D], then proj (linear).
 // q, k and v are read in place from the qkv buffer (row stride 3D) by the GEMM of gemm.ts; the qkv
 // buffer and one head's float64 [N, N] scores are scratch reused across heads and calls (nothing is
-// allocated per head). With a worker pool the heads are split over the threads.
+// allocated per head). With threads (parallel.ts) the heads are split over them.
 import { Tensor, ShapeError, expectRank, expectShape, shapeStr } from "./tensor.ts";
 import { linear } from "./linear.ts";
 import { softmaxLane } from "./softmax.ts";
 import { addMacs } from "./macs.ts";
 import { gemm, gemmArgs } from "./gemm.ts";
-import { runAttentionHeads } from "./workers/pool.ts";
+
+/** attentionHeadsInto over all heads; setThreads (parallel.ts) registers a runner that splits the heads over threads. */
+type HeadsRunner = (qkv: Float32Array, merged: Float32Array, N: number, D: number, numHeads: number) => void;
+let headsRunner: HeadsRunner = (qkv, merged, N, D, numHeads) => attentionHeadsInto(qkv, merged, N, D, numHeads);
+
+/** Replaces the runner of the attention heads (null: back to attentionHeadsInto on the calling thread). */
+export function registerAttentionHeadsRunner(runner: HeadsRunner | null): void {
+  headsRunner = runner ?? ((qkv, merged, N, D, numHeads) => attentionHeadsInto(qkv, merged, N, D, numHeads));
+}
 
 export interface AttentionParams {
   qkvWeight: Tensor; // [3D, D]
@@ -54,7 +62,7 @@ export function multiHeadSelfAttention(x: Tensor, params: AttentionParams): Tens
   let first = 0;
   for (const n of segments) {
     addMacs(2 * n * n * D); // q @ k^T and attn @ v, all heads
-    runAttentionHeads(qkv.data.subarray(3 * D * first, 3 * D * (first + n)), merged.data.subarray(D * first, D * (first + n)), n, D, numHeads);
+    headsRunner(qkv.data.subarray(3 * D * first, 3 * D * (first + n)), merged.data.subarray(D * first, D * (first + n)), n, D, numHeads);
     first += n;
   }
   return linear(merged, projWeight, projBias);
@@ -97,33 +105,5 @@ export function attentionHeadsInto(
       M: N, N: headDim, K: N, a: scores, b: qkv, bOffset: 2 * D + h * headDim, ldb: 3 * D, bLayout: "nn",
       c: merged, cOffset: h * headDim, ldc: D,
     }));
-  }
-}
-
-/** The attention loop the GEMM version replaced, one query row at a time (kept as the reference). */
-export function attentionHeadsReference(qkv: Float32Array, merged: Float32Array, N: number, D: number, numHeads: number): void {
-  const headDim = D / numHeads;
-  const scale = headDim ** -0.5;
-  const rowStride = 3 * D;
-  const scores = new Float64Array(N);
-  const exps = new Float64Array(N);
-  const sums = new Float64Array(headDim);
-  for (let h = 0; h < numHeads; h++) {
-    for (let i = 0; i < N; i++) {
-      const q = i * rowStride + h * headDim;
-      for (let j = 0; j < N; j++) {
-        const k = j * rowStride + D + h * headDim;
-        let s = 0;
-        for (let t = 0; t < headDim; t++) s += qkv[q + t] * qkv[k + t];
-        scores[j] = s * scale;
-      }
-      softmaxLane(scores, scores, 0, 1, N, exps);
-      sums.fill(0);
-      for (let j = 0; j < N; j++) {
-        const v = j * rowStride + 2 * D + h * headDim;
-        for (let t = 0; t < headDim; t++) sums[t] += scores[j] * qkv[v + t];
-      }
-      merged.set(sums, i * D + h * headDim);
-    }
   }
 }

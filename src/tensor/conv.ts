@@ -8,12 +8,11 @@
 //       out_g[Og, H*W] = weight_g[Og, Cg] @ x_g[Cg, H*W]        (x read in place: no im2col)
 //   - everything else: im2col into cols[K, P] (K = Cg*kh*kw taps, P = outH*outW pixels, reused
 //     scratch), then the same GEMM  out_g[Og, P] = weight_g[Og, K] @ cols[K, P].
-// The GEMM writes NCHW directly (output channels on rows, bias per row). `conv2dReference` is the
-// plain seven-loop convolution the tests compare the fast paths against.
+// The GEMM writes NCHW directly (output channels on rows, bias per row). reference/conv.ts holds the
+// plain seven-loop convolution (conv2dReference) the tests compare the fast paths against.
 import { Tensor, ShapeError, expectRank, shapeStr } from "./tensor.ts";
 import { addMacs } from "./macs.ts";
-import { activationCode, applyActivation, gemmArgs, type FusedActivation } from "./gemm.ts";
-import { runGemm } from "./workers/pool.ts";
+import { activationCode, applyActivation, gemmArgs, runGemm, type FusedActivation } from "./gemm.ts";
 import { windowGeometry, type Pair, type PaddingSpec, type WindowGeometry } from "./window.ts";
 
 export type { Pair, PaddingSpec } from "./window.ts";
@@ -232,43 +231,4 @@ function im2col(xs: Float32Array, base: number, Cg: number, H: number, W: number
       }
     }
   }
-}
-
-// ---- the reference ---------------------------------------------------------------------
-
-/** The plain convolution (float64 sums over (c, ky, kx), then + bias): what the fast paths must equal. */
-export function conv2dReference(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
-  const [N, C, H, W] = x.shape;
-  const [O, Cg, kh, kw] = weight.shape;
-  const groups = opts.groups ?? 1;
-  const g = windowGeometry("conv2dReference", x.shape, [kh, kw], {
-    stride: opts.stride ?? 1, padding: opts.padding ?? 0, dilation: opts.dilation ?? 1, ceilMode: false,
-  });
-  const act = activationCode(opts.activation ?? "none");
-  const Og = O / groups;
-  const out = new Float32Array(N * O * g.outH * g.outW);
-  let at = 0;
-  for (let n = 0; n < N; n++) {
-    for (let o = 0; o < O; o++) {
-      const c0 = Math.floor(o / Og) * Cg; // first input channel of o's group
-      for (let oy = 0; oy < g.outH; oy++) {
-        for (let ox = 0; ox < g.outW; ox++) {
-          let sum = 0;
-          for (let c = 0; c < Cg; c++) {
-            for (let ky = 0; ky < kh; ky++) {
-              for (let kx = 0; kx < kw; kx++) {
-                const iy = oy * g.stride[0] - g.pad.top + ky * g.dilation[0];
-                const ix = ox * g.stride[1] - g.pad.left + kx * g.dilation[1];
-                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-                sum += x.data[((n * C + c0 + c) * H + iy) * W + ix] * weight.data[((o * Cg + c) * kh + ky) * kw + kx];
-              }
-            }
-          }
-          if (bias !== null) sum += bias.data[o];
-          out[at++] = act === 0 ? sum : applyActivation(Math.fround(sum), act);
-        }
-      }
-    }
-  }
-  return new Tensor(out, [N, O, g.outH, g.outW]);
 }

@@ -1,6 +1,6 @@
 // The one fast matrix-product kernel. Every linear layer, 1x1 and im2col convolution and both
-// products of attention go through `gemm`; `gemmReference` beside it is the plain triple loop
-// the tests compare it against.
+// products of attention go through `gemm`; reference/gemm.ts holds its definition as a plain triple
+// loop, which the tests compare it against.
 //
 //   C[i, j] = act( sum_k A[i, k] * B[k, j] + bias )     i in [rowStart, rowEnd), j in [colStart, colEnd)
 //
@@ -24,7 +24,7 @@
 // limit is V8's scalar code: each typed-array load costs ~6 instructions (index sign extension,
 // bounds check, base address), so a 3x3 step is ~58 instructions for 9 multiply-adds.
 // Sums run in float64 in the order k = 0, 1, ..., K-1 and are rounded to the output type once:
-// the same values as the dot-product loops this replaced (and as gemmReference).
+// the same values as the definition (reference/gemm.ts gemmReference).
 
 /** Activation fused into the store of each output. */
 export type FusedActivation = "none" | "relu" | "relu6" | "hardswish" | "hardsigmoid" | "gelu" | "silu" | "sigmoid";
@@ -223,20 +223,18 @@ export function activateInPlace(c: Float32Array, from: number, to: number, name:
   for (let i = from; i < to; i++) c[i] = applyActivation(c[i], act);
 }
 
-// ---- the reference -------------------------------------------------------------------
+// ---- where products run --------------------------------------------------------------------
 
-/** The plain triple loop over the same strided operands (float64 sums, k ascending): what gemm must equal. */
-export function gemmReference(g: Gemm, rowStart = 0, rowEnd = g.M, colStart = 0, colEnd = g.N): void {
-  const act = activationCode(g.activation);
-  for (let i = rowStart; i < rowEnd; i++) {
-    for (let j = colStart; j < colEnd; j++) {
-      let sum = 0;
-      for (let k = 0; k < g.K; k++) {
-        const bkj = g.bLayout === "nt" ? g.b[g.bOffset + j * g.ldb + k] : g.b[g.bOffset + k * g.ldb + j];
-        sum += g.a[g.aOffset + i * g.lda + k] * bkj;
-      }
-      if (g.bias !== null) sum += g.bias[g.biasOffset + (g.biasPerRow ? i : j)];
-      g.c[g.cOffset + i * g.ldc + j] = act === 0 ? sum : applyActivation(Math.fround(sum), act);
-    }
-  }
+// Every caller (linear, conv, attention) runs its products through runGemm. On one thread that is
+// gemm itself; setThreads (../parallel.ts) registers a runner that splits large products over worker
+// threads, computing every element exactly as gemm does.
+let gemmRunner: (g: Gemm) => void = (g) => gemm(g);
+
+export function runGemm(g: Gemm): void {
+  gemmRunner(g);
+}
+
+/** Replaces the runner of runGemm (null: back to gemm on the calling thread). */
+export function registerGemmRunner(runner: ((g: Gemm) => void) | null): void {
+  gemmRunner = runner ?? ((g) => gemm(g));
 }

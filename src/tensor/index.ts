@@ -12,7 +12,7 @@ export * from "./norm.ts";
 export * from "./shape.ts";
 export * from "./window.ts";
 export * from "./conv.ts";
-export * from "./pool.ts";
+export * from "./pooling.ts";
 export * from "./se.ts";
 export * from "./resize.ts";
 export * from "./attention.ts";

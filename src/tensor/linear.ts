@@ -1,14 +1,13 @@
 // Matrix products: matmul, batchedMatmul, and linear (PyTorch's nn.Linear).
 //
 // All three are one call of the packed, register-blocked GEMM in gemm.ts (through runGemm, which
-// splits the rows over the worker pool when one is running): matmul reads b[K,N] in place ("nn"),
+// splits the rows over worker threads after setThreads): matmul reads b[K,N] in place ("nn"),
 // linear reads the weight rows [out, in] in place ("nt"). Sums run in float64 and are stored as
-// float32 once at the end. The plain loops these replaced are kept as `linearIntoReference`.
+// float32 once at the end. Their definition as plain loops: reference/gemm.ts.
 import { Tensor, ShapeError, expectRank, shapeStr, sizeOf } from "./tensor.ts";
 import { expectMinRank } from "./checks.ts";
 import { addMacs } from "./macs.ts";
-import { gemmArgs, type FusedActivation } from "./gemm.ts";
-import { runGemm } from "./workers/pool.ts";
+import { gemmArgs, runGemm, type FusedActivation } from "./gemm.ts";
 
 export interface LinearOptions {
   activation?: FusedActivation; // applied to each output as it is stored (default "none")
@@ -91,21 +90,4 @@ export function linearInto(
   rows: number, inF: number, outF: number,
 ): void {
   runGemm(gemmArgs({ M: rows, N: outF, K: inF, a: x, b: weight, bias, c: out }));
-}
-
-/**
- * The reference linearInto replaced by the GEMM (kept for the tests): a dot product of each row of x
- * with each row of weight, summed in float64 in k order, plus the bias.
- */
-export function linearIntoReference(
-  x: Float32Array, weight: Float32Array, bias: Float32Array | null, out: Float32Array,
-  rows: number, inF: number, outF: number,
-): void {
-  for (let r = 0; r < rows; r++) {
-    for (let o = 0; o < outF; o++) {
-      let sum = 0;
-      for (let k = 0; k < inF; k++) sum += x[r * inF + k] * weight[o * inF + k];
-      out[r * outF + o] = sum + (bias === null ? 0 : bias[o]);
-    }
-  }
 }

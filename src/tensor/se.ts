@@ -4,7 +4,7 @@
 //   out = x * g (per channel)
 import { Tensor, expectRank, expectShape } from "./tensor.ts";
 import { linear } from "./linear.ts";
-import { globalAvgPool } from "./pool.ts";
+import { globalAvgPool } from "./pooling.ts";
 import { relu, silu, hardsigmoid, sigmoid } from "./elementwise.ts";
 
 export interface SqueezeExciteParams {

@@ -1,13 +1,14 @@
-// The fast kernels against the simple reference loops kept beside them. The GEMM sums in float64 in
+// The fast kernels against their definitions (src/tensor/reference/). The GEMM sums in float64 in
 // the same k order as the references, so most comparisons are exact (===); where the order differs
 // (depthwise starts its sum at the bias) the tolerance is 1e-6 of the output's scale: float64 sums
 // in another order differ by ~1e-16, so the float32 results differ by at most an ulp or two.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { fastErfc, gemm, gemmArgs, gemmReference, type FusedActivation, type Gemm } from "../../src/tensor/gemm.ts";
-import { linear, linearInto, linearIntoReference, matmul } from "../../src/tensor/linear.ts";
-import { conv2d, conv2dReference, type Conv2dOptions } from "../../src/tensor/conv.ts";
-import { attentionHeadsInto, attentionHeadsReference } from "../../src/tensor/attention.ts";
+import { fastErfc, gemm, gemmArgs, type FusedActivation, type Gemm } from "../../src/tensor/gemm.ts";
+import { linear, linearInto, matmul } from "../../src/tensor/linear.ts";
+import { conv2d, type Conv2dOptions } from "../../src/tensor/conv.ts";
+import { attentionHeadsInto } from "../../src/tensor/attention.ts";
+import { attentionHeadsReference, conv2dReference, gemmReference, linearReference } from "../../src/tensor/reference/index.ts";
 import { erfc, gelu, hardswish, relu, relu6, sigmoid, silu, hardsigmoid } from "../../src/tensor/elementwise.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
 import { Tensor } from "../../src/tensor/tensor.ts";
@@ -64,7 +65,7 @@ test("gemm at DeiT-Small sizes equals the reference (qkv, fc2 shapes)", () => {
     const a = values("deit.a", M * K), b = values("deit.b", N * K), bias = values("deit.bias", N);
     const fast = new Float32Array(M * N), ref = new Float32Array(M * N);
     linearInto(a, b, bias, fast, M, K, N);
-    linearIntoReference(a, b, bias, ref, M, K, N);
+    linearReference(a, b, bias, ref, M, K, N);
     assertSame(fast, ref, `linearInto ${M}x${K} -> ${N}`);
   }
 });

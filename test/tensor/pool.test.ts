@@ -2,7 +2,7 @@
 // goldened as F.pad (-inf for max, zeros plus a count of real cells for avg) then an unpadded pool.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { avgPool2d, globalAvgPool, maxPool2d, type AvgPool2dOptions, type MaxPool2dOptions } from "../../src/tensor/pool.ts";
+import { avgPool2d, globalAvgPool, maxPool2d, type AvgPool2dOptions, type MaxPool2dOptions } from "../../src/tensor/pooling.ts";
 import { tensor, zeros } from "../../src/tensor/tensor.ts";
 import { assertClose, fixture } from "../golden.ts";
 import { assertSameCases, throwsShapeError } from "./engine_b_helpers.ts";

@@ -2,8 +2,10 @@
 // exactly the single-threaded result (each element is computed the same way, only elsewhere).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { setThreads, stopThreads, threadCount, splitPoints, runGemm } from "../../src/tensor/workers/pool.ts";
-import { gemmArgs, gemmReference } from "../../src/tensor/gemm.ts";
+import { setThreads, stopThreads, threadCount, splitPoints } from "../../src/tensor/parallel.ts";
+import { runGemm } from "../../src/tensor/gemm.ts";
+import { gemmArgs } from "../../src/tensor/gemm.ts";
+import { gemmReference } from "../../src/tensor/reference/gemm.ts";
 import { linear } from "../../src/tensor/linear.ts";
 import { conv2d } from "../../src/tensor/conv.ts";
 import { multiHeadSelfAttention } from "../../src/tensor/attention.ts";

@@ -1,7 +1,7 @@
-// Browser adapter of the worker pool (loaded by pool.ts with a dynamic import): module Web Workers
+// Browser adapter of the worker pool (loaded by thread_pool.ts with a dynamic import): module Web Workers
 // running worker_browser.ts. Needs SharedArrayBuffer, i.e. a cross-origin isolated page (COOP/COEP).
 // A page's main thread may not block, so it spins on the shared counter; inside a worker it waits.
-import type { PoolPlatform, PoolWorker } from "./pool.ts";
+import type { PoolPlatform, PoolWorker } from "./thread_pool.ts";
 
 const onMainThread = typeof (globalThis as { document?: unknown }).document !== "undefined";
 

@@ -1,8 +1,8 @@
-// Node adapter of the worker pool (loaded by pool.ts with a dynamic import, never statically):
+// Node adapter of the worker pool (loaded by thread_pool.ts with a dynamic import, never statically):
 // worker_threads workers running worker_node.ts, and a blocking Atomics.wait on the main thread.
 import { Worker } from "node:worker_threads";
 import { availableParallelism } from "node:os";
-import type { PoolPlatform, PoolWorker } from "./pool.ts";
+import type { PoolPlatform, PoolWorker } from "./thread_pool.ts";
 
 // The worker's first code: import the entry; when this runs from TypeScript sources under tsx (whose
 // loader hooks do not reach worker threads in Node 20), import it through tsx's own API instead.

@@ -1,4 +1,5 @@
 // Entry of a browser pool worker (a module Web Worker started by pool_browser.ts): runs each job message.
+import "../parallel.ts"; // registers the job kinds (gemm, heads)
 import { createJobRunner, type JobMessage } from "./jobs.ts";
 
 const run = createJobRunner();

@@ -1,5 +1,6 @@
 // Entry of a Node pool worker (started by pool_node.ts): runs each job message, see jobs.ts.
 import { parentPort } from "node:worker_threads";
+import "../parallel.ts"; // registers the job kinds (gemm, heads)
 import { createJobRunner } from "./jobs.ts";
 
 const port = parentPort;
