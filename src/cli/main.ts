@@ -17,7 +17,7 @@ import { PRESETS, convertCheckpoint, type LoadedModel, type Naming } from "../mo
 import { attentionPruning } from "../papr/attention_pruning.ts";
 import { explainPicture, explainPictureWithGroups } from "../papr/explain.ts";
 import { paprTomeSchedule, tome } from "../papr/tome.ts";
-import { blockRecordsJson, type ReducedResult, type TokenReducer } from "../papr/token_reduction.ts";
+import { blockRecordsJson, type TokenReducer } from "../papr/token_reduction.ts";
 import { Papr, type PaprResult } from "../papr/papr.ts";
 import { checkKeepRatio, type KeepConvention } from "../papr/ranking.ts";
 import { writeSafetensors } from "../tensor/safetensors.ts";
@@ -25,7 +25,7 @@ import { softmax } from "../tensor/softmax.ts";
 import { topk } from "../tensor/sort.ts";
 import { setThreads, stopThreads } from "../tensor/parallel.ts";
 import { Tensor } from "../tensor/tensor.ts";
-import { DEFAULT_BACKBONE_DIR, DEFAULT_PROPOSER_DIR } from "../node.ts";
+import { DEFAULT_BACKBONE_DIR, DEFAULT_PROPOSER_DIR } from "../models/default_weights_node.ts";
 import { evalFolder } from "./eval_folder.ts";
 import { gallery } from "./gallery.ts";
 import { UserError, loadModelDir, parseNumber, readImageFile, readLabels, saveModelDir, writeOutputFile } from "./files.ts";
@@ -119,9 +119,8 @@ async function classify(argv: string[]): Promise<void> {
       const out = withSuffix(values.explain, suffix);
       const image = tensorToRgb(x, backbone.file.preprocess.mean, backbone.file.preprocess.std);
       const { significance, mask } = result.trace!;
-      const reduction = "reduction" in result ? (result as ReducedResult).reduction : null;
-      const picture = reduction
-        ? explainPictureWithGroups(image, significance, mask, reduction.groupOf.subarray(backbone.vit.config.numPrefixTokens))
+      const picture = result.method !== "none"
+        ? explainPictureWithGroups(image, significance, mask, result.reduction.groupOf.subarray(backbone.vit.config.numPrefixTokens))
         : explainPicture(image, significance, mask);
       writeOutputFile(out, encodePng(picture.data, picture.width, picture.height));
       console.log(`  explain picture: ${out}`);
@@ -149,9 +148,8 @@ function printResult(path: string, r: PaprResult, labels: string[] | undefined, 
   const probabilities = softmax(r.logits);
   const best = topk(probabilities, k);
   console.log(path);
-  if ("reduction" in r) {
-    const reduced = r as ReducedResult;
-    console.log(`  z = ${z}: kept ${r.keptCount} of ${r.numPatches} patches, then ${reduced.method}: tokens per block ${r.tokensPerBlock.join(" ")} -> ${reduced.tokensAfterBlock.at(-1)}`);
+  if (r.method !== "none") {
+    console.log(`  z = ${z}: kept ${r.keptCount} of ${r.numPatches} patches, then ${r.method}: tokens per block ${r.tokensPerBlock.join(" ")} -> ${r.tokensAfterBlock.at(-1)}`);
   } else {
     console.log(`  z = ${z}: kept ${r.keptCount} of ${r.numPatches} patches (${r.tokensPerBlock[0]} tokens per block)`);
   }
@@ -199,7 +197,7 @@ function writeTrace(out: string, image: string, r: PaprResult, backbone: LoadedM
     kept: [...r.kept],
     mask: Array.from({ length: grid[0] }, (_, y) => [...t.mask.subarray(y * grid[1], (y + 1) * grid[1])].join("")),
     tokensPerBlock: r.tokensPerBlock,
-    ...("reduction" in r ? { method: (r as ReducedResult).method, blocks: blockRecordsJson((r as ReducedResult).reduction.blocks) } : {}),
+    ...(r.method !== "none" ? { method: r.method, blocks: blockRecordsJson(r.reduction.blocks) } : {}),
     top5: [...best.indices].map((cls, i) => ({ class: cls, label: labels?.[cls], probability: best.values[i] })),
     macs: r.macs,
     unprunedMacs: r.unprunedMacs,

@@ -41,8 +41,6 @@ import type { RgbImage } from "../image/image.ts";
 import { ITEM_SIDE, type FashionItems } from "./fashion_mnist.ts";
 
 export const SCENE_SIZE = 224;
-export const SCENE_MEAN = [0.5, 0.5, 0.5] as const;
-export const SCENE_STD = [0.5, 0.5, 0.5] as const;
 
 export type SceneSplit = "train" | "test";
 export type Box = [x0: number, y0: number, x1: number, y1: number];

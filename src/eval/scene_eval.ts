@@ -19,18 +19,17 @@ import { preprocess, type PreprocessConfig } from "../image/preprocess.ts";
 import type { ConvNet } from "../models/registry.ts";
 import type { Vit } from "../models/vit.ts";
 import { attentionPruning } from "../papr/attention_pruning.ts";
-import { vitCost } from "../papr/macs.ts";
-import { costConfig, type Proposer } from "../papr/papr.ts";
-import { proposalMap } from "../papr/proposal.ts";
+import { costConfig, vitCost } from "../papr/macs.ts";
+import { Papr, type Proposer } from "../papr/papr.ts";
 import { pruneTokens } from "../papr/prune.ts";
-import { keepCount, rankPatches } from "../papr/ranking.ts";
-import { patchSignificance } from "../papr/significance.ts";
+import { keepCount } from "../papr/ranking.ts";
 import { paprTomeSchedule, tome, tomeSchedule } from "../papr/tome.ts";
-import { runWithTokenReduction, type TokenReducer } from "../papr/token_reduction.ts";
+import type { TokenReducer } from "../papr/token_reduction.ts";
 import { countMacs } from "../tensor/macs.ts";
 import { Mulberry32 } from "../tensor/random.ts";
 import { argsortDescending } from "../tensor/sort.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import { blocksBatch } from "./batched_blocks.ts";
 
 export type PatchMethod = "papr" | "random" | "centre" | "oracle";
 export type EvalSetting =
@@ -106,49 +105,49 @@ export function evaluateScene(models: SceneModels, scene: Scene, sceneIndex: num
   const cost = costConfig(vit);
   const x = preprocess(scene.image, models.preprocess); // [1, 3, S, S]
 
-  // The proposer, once: its features rank the patches for PaPr and PaPr + ToMe.
+  // The proposer, once: every PaPr setting (the same forward as `papr classify`) reuses its features.
   const { result: features, macs: proposerMacs } = countMacs(() => proposer.features(x));
   const proposerCorrect = argmax(proposer.forward(x)) === scene.label;
-  const ranking = rankPatches(patchSignificance(proposalMap(features), [G, G]));
-  const sameFeatures: Proposer = { features: () => features }; // hands PaPr + ToMe the features computed above
+  const papr = new Papr(vit, { features: () => features } satisfies Proposer);
+  const run = (z: number, reducer?: TokenReducer) => {
+    const out = papr.predict(x, { z, reducer });
+    return { prediction: argmax(out.logits), macs: out.macs.total + (z < 1 ? proposerMacs : 0) };
+  };
+  const unprunedRun = papr.predict(x, { z: 1, trace: true }); // all tokens; the trace holds PaPr's ranking
+  const ranking = unprunedRun.trace!.ranking;
+  const unpruned = argmax(unprunedRun.logits);
+  const unprunedMacs = unprunedRun.macs.total;
 
   const overlap = boxOverlap(scene.box, G, imageSize);
-  const orders: Record<PatchMethod, (seed: number) => Int32Array> = {
-    papr: () => ranking,
+  const baselineOrders: Record<Exclude<PatchMethod, "papr">, (seed: number) => Int32Array> = {
     random: (seed) => randomOrder(N, seed, sceneIndex),
     centre: () => centreOrder(G),
     oracle: () => argsortDescending(overlap),
   };
 
-  const tokens = vit.embed(x); // [P + N, D]
-  const unpruned = argmax(vit.head(vit.blocks(tokens)));
-  const unprunedMacs = vitCost(cost, new Array(vit.numBlocks).fill(P + N)).total;
-  const reduced = (reducer: TokenReducer, z: number, proposerUsed: Proposer | null) => {
-    const out = runWithTokenReduction(vit, proposerUsed, x, reducer, { z });
-    return { prediction: argmax(out.logits), macs: out.macs.total + (proposerUsed ? proposerMacs : 0) };
-  };
-
-  // The patch-subset settings run as one batch (vit.blocksBatch: larger GEMMs, same results).
+  // The baselines' patch subsets run as one batch (blocksBatch: larger GEMMs, same results).
   const prediction: number[] = settings.map(() => unpruned);
   const settingMacs: number[] = settings.map(() => unprunedMacs);
   const subsets: { setting: number; kept: Int32Array }[] = [];
   settings.forEach((s, i) => {
     if (s.method === "tome") {
-      ({ prediction: prediction[i], macs: settingMacs[i] } = reduced(tome({ schedule: tomeSchedule(vit.numBlocks, s.r) }), 1, null));
+      ({ prediction: prediction[i], macs: settingMacs[i] } = run(1, tome({ schedule: tomeSchedule(vit.numBlocks, s.r) })));
     } else if (s.method === "papr+tome") {
-      const schedule = paprTomeSchedule(vit.numBlocks, s.r, s.z);
-      ({ prediction: prediction[i], macs: settingMacs[i] } = reduced(tome({ schedule }), s.z, s.z < 1 ? sameFeatures : null));
+      ({ prediction: prediction[i], macs: settingMacs[i] } = run(s.z, tome({ schedule: paprTomeSchedule(vit.numBlocks, s.r, s.z) })));
     } else if (s.method === "attention") {
-      if (s.z < 1) ({ prediction: prediction[i], macs: settingMacs[i] } = reduced(attentionPruning({ stages: [{ block: 0, keepRate: s.z }] }), 1, null));
+      if (s.z < 1) ({ prediction: prediction[i], macs: settingMacs[i] } = run(1, attentionPruning({ stages: [{ block: 0, keepRate: s.z }] })));
+    } else if (s.method === "papr") {
+      if (s.z < 1) ({ prediction: prediction[i], macs: settingMacs[i] } = run(s.z));
     } else {
       const k = keepCount(s.z, N, P);
       if (k === N) return;
-      subsets.push({ setting: i, kept: orders[s.method](s.seed ?? 0).slice(0, k) });
-      settingMacs[i] = vitCost(cost, new Array(vit.numBlocks).fill(P + k), s.method === "papr" ? proposerMacs : 0).total;
+      subsets.push({ setting: i, kept: baselineOrders[s.method](s.seed ?? 0).slice(0, k) });
+      settingMacs[i] = vitCost(cost, new Array(vit.numBlocks).fill(P + k)).total;
     }
   });
   if (subsets.length > 0) {
-    const outputs = vit.blocksBatch(subsets.map(({ kept }) => pruneTokens(tokens, P, kept)));
+    const tokens = vit.embed(x); // [P + N, D]
+    const outputs = blocksBatch(vit, subsets.map(({ kept }) => pruneTokens(tokens, P, kept)));
     subsets.forEach(({ setting }, j) => { prediction[setting] = argmax(vit.head(outputs[j])); });
   }
   const correct = prediction.map((p) => p === scene.label);

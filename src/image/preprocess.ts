@@ -23,8 +23,6 @@ export interface PreprocessConfig {
 
 export const IMAGENET_DEFAULT_MEAN: Rgb = [0.485, 0.456, 0.406];
 export const IMAGENET_DEFAULT_STD: Rgb = [0.229, 0.224, 0.225];
-export const IMAGENET_INCEPTION_MEAN: Rgb = [0.5, 0.5, 0.5];
-export const IMAGENET_INCEPTION_STD: Rgb = [0.5, 0.5, 0.5];
 
 /** DeiT / timm ImageNet default: 224 crop of a 256 bicubic resize. */
 export const DEIT_EVAL: PreprocessConfig = {

@@ -9,13 +9,14 @@
 //   fc_norm                           LayerNorm after pooling (MAE-style heads)
 //   head, head_dist                   classifier(s); distilled: mean of head(cls) and head_dist(dist)
 // Tokens are [n, D] (no batch axis). The forward pass is split so that PaPr can prune between embed and blocks:
-//   forward(x) = head(blocks(embed(x))), blocks(t) = block(depth-1, ... block(0, t)).
-// block() and head() work on any number of tokens >= the prefix (a pruned set).
+//   forward(x) = head(blocks(embed(x))), blocks(t) = block(depth-1, ... block(0, t)),
+//   block(i, t) = mlpHalf(i, attentionHalf(i, t))   (token merging / dropping acts between the halves).
+// The blocks and head work on any number of tokens >= the prefix (a pruned set).
 import { conv2d } from "../tensor/conv.ts";
 import { add } from "../tensor/elementwise.ts";
 import { linear } from "../tensor/linear.ts";
 import { layerNorm } from "../tensor/norm.ts";
-import { multiHeadSelfAttention } from "../tensor/attention.ts";
+import { multiHeadSelfAttention, type AttentionParams } from "../tensor/attention.ts";
 import { concat, gatherRows, transpose } from "../tensor/shape.ts";
 import { ShapeError, Tensor, expectRank, shapeStr } from "../tensor/tensor.ts";
 import { checkWeights, type ModelSpec } from "./conv_common.ts";
@@ -145,34 +146,37 @@ export function vitSpec(config: VitConfig): ModelSpec {
   return spec;
 }
 
-interface Norm {
-  weight: Tensor;
-  bias: Tensor;
+interface NormWeights {
+  weight: Tensor; // [D]
+  bias: Tensor; // [D]
 }
-interface Linear {
-  weight: Tensor;
-  bias: Tensor | null;
+interface LinearWeights {
+  weight: Tensor; // [out, in]
+  bias: Tensor | null; // [out]
 }
-export interface Block {
-  norm1: Norm;
-  qkv: Linear;
-  proj: Linear;
-  norm2: Norm;
-  fc1: Linear;
-  fc2: Linear;
+/** One pre-norm block's weights (timm names blocks.i.norm1, .attn.qkv, .attn.proj, .norm2, .mlp.fc1, .mlp.fc2). */
+export interface VitBlockWeights {
+  norm1: NormWeights;
+  qkv: LinearWeights;
+  proj: LinearWeights;
+  norm2: NormWeights;
+  fc1: LinearWeights;
+  fc2: LinearWeights;
 }
+
+/** The attention of a block: normed tokens [n, D] -> [n, D]. multiHeadSelfAttention, or a variant that taps it. */
+export type AttentionKernel = (x: Tensor, params: AttentionParams) => Tensor;
 
 export interface Vit {
   readonly config: VitConfig & { numPrefixTokens: number; gridSize: number; numPatches: number };
   readonly numBlocks: number;
   embed(x: Tensor): Tensor; // [1, 3, H, W] -> [prefix + patches, D]
-  block(i: number, tokens: Tensor, segments?: number[]): Tensor; // [n, D] -> [n, D]; segments: see blocksBatch
-  blockParams(i: number): Block; // block i's weights, for methods that run a block in parts (ToMe)
+  // block i = mlpHalf(i, attentionHalf(i, tokens)); token-reduction methods act between the halves
+  attentionHalf(i: number, tokens: Tensor, attention?: AttentionKernel): Tensor; // tokens + attention(norm1(tokens))
+  mlpHalf(i: number, x: Tensor): Tensor; // x + mlp(norm2(x)), exact GELU
+  block(i: number, tokens: Tensor): Tensor; // [n, D] -> [n, D]
+  blockWeights(i: number): VitBlockWeights;
   blocks(tokens: Tensor): Tensor; // all blocks in order
-  // Several independent token sets [n_i, D] through all blocks at once: the per-token layers (norms,
-  // linears, MLP) run once over the stacked rows (larger, faster GEMMs), attention within each set.
-  // Equal to blocks() on each set.
-  blocksBatch(sets: Tensor[]): Tensor[];
   head(tokens: Tensor): Tensor; // [n, D] -> [numClasses]
   forward(x: Tensor): Tensor; // [1, 3, H, W] -> [numClasses]
 }
@@ -182,8 +186,8 @@ export function createVit(config: VitConfig, weights: Map<string, Tensor>): Vit 
   const spec = vitSpec(config);
   checkWeights("createVit", spec, weights);
   const w = (name: string) => weights.get(name)!; // every name was checked against the spec
-  const norm = (name: string): Norm => ({ weight: w(`${name}.weight`), bias: w(`${name}.bias`) });
-  const fc = (name: string): Linear => ({ weight: w(`${name}.weight`), bias: weights.get(`${name}.bias`) ?? null });
+  const norm = (name: string): NormWeights => ({ weight: w(`${name}.weight`), bias: w(`${name}.bias`) });
+  const fc = (name: string): LinearWeights => ({ weight: w(`${name}.weight`), bias: weights.get(`${name}.bias`) ?? null });
 
   const D = config.embedDim;
   const prefix = numPrefixTokens(config);
@@ -193,7 +197,7 @@ export function createVit(config: VitConfig, weights: Map<string, Tensor>): Vit 
   const prefixTokens = (["cls_token", "dist_token"] as const).filter((name) => spec.has(name)).map((name) => w(name).reshape([1, D]));
   const posEmbed = w("pos_embed").reshape([prefix + numPatches, D]);
   const patchProj = fc("patch_embed.proj");
-  const blockWeights: Block[] = Array.from({ length: config.depth }, (_, i) => ({
+  const weightsOfBlock: VitBlockWeights[] = Array.from({ length: config.depth }, (_, i) => ({
     norm1: norm(`blocks.${i}.norm1`),
     qkv: fc(`blocks.${i}.attn.qkv`),
     proj: fc(`blocks.${i}.attn.proj`),
@@ -224,32 +228,36 @@ export function createVit(config: VitConfig, weights: Map<string, Tensor>): Vit 
     }
   }
 
-  function block(i: number, tokens: Tensor, segments?: number[]): Tensor {
-    if (!Number.isInteger(i) || i < 0 || i >= config.depth) throw new RangeError(`vit.block: index ${i} is not in [0, ${config.depth})`);
-    expectTokens(`vit.block(${i})`, tokens, 1);
-    const b = blockWeights[i];
-    let x = tokens;
-    const attention = multiHeadSelfAttention(layerNorm(x, b.norm1.weight, b.norm1.bias, eps), {
-      qkvWeight: b.qkv.weight, qkvBias: b.qkv.bias, projWeight: b.proj.weight, projBias: b.proj.bias, numHeads: config.numHeads, segments,
-    });
-    x = add(x, attention);
+  function blockWeights(i: number): VitBlockWeights {
+    if (!Number.isInteger(i) || i < 0 || i >= config.depth) throw new RangeError(`vit block index ${i} is not in [0, ${config.depth})`);
+    return weightsOfBlock[i];
+  }
+
+  function attentionHalf(i: number, tokens: Tensor, attention: AttentionKernel = multiHeadSelfAttention): Tensor {
+    const b = blockWeights(i);
+    expectTokens(`vit.attentionHalf(${i})`, tokens, 1);
+    const normed = layerNorm(tokens, b.norm1.weight, b.norm1.bias, eps);
+    return add(tokens, attention(normed, {
+      qkvWeight: b.qkv.weight, qkvBias: b.qkv.bias, projWeight: b.proj.weight, projBias: b.proj.bias, numHeads: config.numHeads,
+    }));
+  }
+
+  function mlpHalf(i: number, x: Tensor): Tensor {
+    const b = blockWeights(i);
+    expectTokens(`vit.mlpHalf(${i})`, x, 1);
     const hidden = linear(layerNorm(x, b.norm2.weight, b.norm2.bias, eps), b.fc1.weight, b.fc1.bias, { activation: "gelu" }); // fused erf GELU
     return add(x, linear(hidden, b.fc2.weight, b.fc2.bias));
+  }
+
+  function block(i: number, tokens: Tensor): Tensor {
+    expectTokens(`vit.block(${i})`, tokens, 1);
+    return mlpHalf(i, attentionHalf(i, tokens));
   }
 
   function blocks(tokens: Tensor): Tensor {
     let x = tokens;
     for (let i = 0; i < config.depth; i++) x = block(i, x);
     return x;
-  }
-
-  function blocksBatch(sets: Tensor[]): Tensor[] {
-    sets.forEach((t) => expectTokens("vit.blocksBatch", t, 1));
-    const segments = sets.map((t) => t.shape[0]);
-    let x = concat(sets, 0); // [sum of n, D]
-    for (let i = 0; i < config.depth; i++) x = block(i, x, segments);
-    let first = 0;
-    return segments.map((n) => { first += n; return new Tensor(x.data.slice((first - n) * D, first * D), [n, D]); });
   }
 
   function head(tokens: Tensor): Tensor {
@@ -270,13 +278,11 @@ export function createVit(config: VitConfig, weights: Map<string, Tensor>): Vit 
     config: { ...config, numPrefixTokens: prefix, gridSize: grid, numPatches },
     numBlocks: config.depth,
     embed,
+    attentionHalf,
+    mlpHalf,
     block,
-    blockParams(i: number): Block {
-      if (!Number.isInteger(i) || i < 0 || i >= config.depth) throw new RangeError(`blockParams: index ${i} is not in [0, ${config.depth})`);
-      return blockWeights[i];
-    },
+    blockWeights,
     blocks,
-    blocksBatch,
     head,
     forward: (x) => head(blocks(embed(x))),
   };

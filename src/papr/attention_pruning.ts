@@ -14,7 +14,7 @@
 //                              are inputs); at least minKeep (default 1) best tokens survive
 // Prefix tokens are never dropped. Kept tokens keep their order (PaPr's significance order survives).
 // Scores are on the softmax scale: the non-prefix scores sum to at most 1 (1/m = average attention).
-import type { AttentionOutputs, AttentionTaps } from "../tensor/attention_variants.ts";
+import type { AttentionOutputs, AttentionTaps } from "./attention_taps.ts";
 import { argsortDescending } from "../tensor/sort.ts";
 import { ShapeError, expectRank, shapeStr, type Tensor } from "../tensor/tensor.ts";
 import type { PruneRecord, Reduction, ReductionState, TokenReducer } from "./token_reduction.ts";

@@ -9,6 +9,8 @@
 //   qkv 3ND^2 + attention QK^T and AV 2N^2D + proj ND^2 + MLP 2rND^2 + two layer norms 10ND
 //   (= 12ND^2 + 2N^2D + 10ND for r = 4).
 
+import type { Vit } from "../models/vit.ts";
+
 export interface VitCostConfig {
   imageSize: number;
   patchSize: number;
@@ -23,6 +25,15 @@ export interface VitCostConfig {
 }
 
 export const LAYER_NORM_MACS_PER_ELEMENT = 5;
+
+/** The geometry the MAC count needs, from a ViT's config. */
+export function costConfig(vit: Pick<Vit, "config">): VitCostConfig {
+  const c = vit.config;
+  return {
+    imageSize: c.imageSize, patchSize: c.patchSize, inChannels: c.inChannels, embedDim: c.embedDim, depth: c.depth,
+    mlpRatio: c.mlpRatio, numClasses: c.numClasses, numPrefixTokens: c.numPrefixTokens, distillToken: c.distillToken,
+  };
+}
 
 export function numPatchesOf(c: Pick<VitCostConfig, "imageSize" | "patchSize">): number {
   const side = Math.floor(c.imageSize / c.patchSize);

@@ -1,21 +1,24 @@
-// PaPr: a proposer ConvNet looks at the image once; the channel mean of its last
-// feature map, resized to the patch grid, ranks the patches; only the top
-// fraction z of patch tokens enters the transformer blocks.
+// PaPr: a proposer ConvNet looks at the image once; the channel mean of its last feature map, resized
+// to the patch grid, ranks the patches; only the top fraction z of patch tokens enters the transformer
+// blocks. The steps are numbered as in docs/algorithm.md:
 //
-//   x [1,3,S,S] --proposer.features--> F [1,K,h,w] --channel mean--> R [h,w]
-//     --bicubic, align_corners--> P [H,W] --stable descending sort--> ranking
-//     --keep count k(z)--> kept patch indices
-//   x --backbone.embed--> tokens [prefix + H*W, D] --gather prefix + kept--> [prefix + k, D]
-//     --blocks--> --head--> logits
-import { countMacs } from "../tensor/macs.ts";
+//   x [1,3,S,S] --2. proposer features--> F [1,K,h,w] --3. channel mean--> R [h,w]
+//     --4. bicubic, align_corners--> P [H,W] --5. stable descending sort--> ranking
+//     --6. keep count k(z)--> kept patch indices
+//   x --7. embed, then gather prefix + kept--> tokens [prefix + k, D] --8. blocks, head--> logits
+//
+// paprForward is the whole algorithm. Timing, MAC counting and the trace watch it from outside
+// (an Observer); token merging or dropping inside the blocks is a TokenReducer (token_reduction.ts),
+// and plain PaPr is the reducer that does nothing.
 import type { Vit } from "../models/vit.ts";
-import { ShapeError, type Tensor } from "../tensor/tensor.ts";
-import { vitCost, type CostBreakdown, type VitCostConfig } from "./macs.ts";
+import { countMacs } from "../tensor/macs.ts";
+import { ShapeError, shapeStr, type Tensor } from "../tensor/tensor.ts";
+import { costConfig, vitCost, type CostBreakdown, type VitCostConfig } from "./macs.ts";
 import { proposalMap } from "./proposal.ts";
 import { pruneTokens } from "./prune.ts";
 import { keepCount, keepMask, keptPatches, rankPatches, type KeepConvention } from "./ranking.ts";
 import { patchSignificance } from "./significance.ts";
-import { runWithTokenReduction, type ReducibleBackbone, type TokenReducer } from "./token_reduction.ts";
+import { embedRowsOf, noReduction, reductionCost, runReducedBlocks, type ReductionRun, type TokenReducer } from "./token_reduction.ts";
 
 /** What PaPr needs from a proposer: its last convolutional stage. */
 export interface Proposer {
@@ -23,26 +26,59 @@ export interface Proposer {
   readonly imageSize?: number;
 }
 
-/** What PaPr needs from a ViT backbone: the forward pass split at the pruning point (see src/models/vit.ts). */
-export type Backbone = Pick<Vit, "config" | "numBlocks" | "embed" | "block" | "head">;
+/** Runs one named stage of the forward; an observer may time it, count its MACs or keep its output. */
+export type Observer = <T>(stage: string, run: () => T) => T;
 
-/** The geometry the MAC count needs, from a backbone's config. */
-export function costConfig(backbone: Backbone): VitCostConfig {
-  const c = backbone.config;
-  return {
-    imageSize: c.imageSize, patchSize: c.patchSize, inChannels: c.inChannels, embedDim: c.embedDim, depth: c.depth,
-    mlpRatio: c.mlpRatio, numClasses: c.numClasses, numPrefixTokens: c.numPrefixTokens, distillToken: c.distillToken,
-  };
-}
+const unobserved: Observer = (_stage, run) => run();
 
-export interface PaprOptions {
-  z?: number; // keep ratio in (0, 1]; 1 = no pruning
+export interface ForwardOptions {
+  z: number; // keep ratio in (0, 1]; 1 = no pruning
   convention?: KeepConvention; // "official" (default): k = floor(n z) with n counting prefix tokens
   order?: "significance" | "spatial"; // order of the kept tokens; official = significance
-  trace?: boolean; // keep every intermediate for inspection
-  // Token merging or dropping inside the blocks after PaPr's pruning (tome(), attentionPruning()):
-  // predict then runs runWithTokenReduction and returns its ReducedResult. Needs a Vit (blockParams).
-  reducer?: TokenReducer;
+  reducer?: TokenReducer; // merging / dropping inside the blocks (ToMe, attention pruning); default none
+  maps?: boolean; // run steps 2-5 even at z = 1 (for the trace)
+}
+
+export interface Forward {
+  logits: Tensor; // [numClasses]
+  kept: Int32Array; // kept patch indices (row-major over the grid), in the order they entered the blocks
+  keptCount: number;
+  reduction: ReductionRun; // through the blocks: tokens per block, what the reducer did
+}
+
+/** PaPr's forward pass on one preprocessed image x [1, 3, S, S] (docs/algorithm.md, steps 2-8). */
+export function paprForward(vit: Vit, proposer: Proposer | null, x: Tensor, options: ForwardOptions, observe = unobserved): Forward {
+  const { z, convention = "official", order = "significance", reducer = noReduction, maps = false } = options;
+  const { numPatches, numPrefixTokens, gridSize } = vit.config;
+  const k = keepCount(z, numPatches, numPrefixTokens, convention); // 6.
+  let kept: Int32Array<ArrayBufferLike> = Int32Array.from({ length: numPatches }, (_, i) => i); // z = 1: every patch, in grid order
+  if (k < numPatches && proposer === null) throw new Error(`PaPr: z = ${z} prunes patches, so a proposer is needed`);
+  if (proposer !== null && (k < numPatches || maps)) {
+    const features = observe("proposer", () => proposerFeatures(proposer, x)); // 2. F
+    const proposal = observe("proposal", () => proposalMap(features)); // 3. R
+    const significance = observe("significance", () => patchSignificance(proposal, [gridSize, gridSize])); // 4. P
+    const ranking = observe("ranking", () => rankPatches(significance)); // 5.
+    if (k < numPatches) kept = keptPatches(ranking, k, order); // 6.
+  }
+  const embedded = observe("embed", () => vit.embed(x)); // 7.
+  const tokens = observe("prune", () => pruneTokens(embedded, numPrefixTokens, kept)); // 7.
+  const reduction = runReducedBlocks(vit, tokens, embedRowsOf(numPrefixTokens, kept), reducer, observe); // 8.
+  const logits = observe("head", () => vit.head(reduction.tokens)); // 8.
+  return { logits, kept, keptCount: k, reduction };
+}
+
+function proposerFeatures(proposer: Proposer, x: Tensor): Tensor {
+  const features = proposer.features(x);
+  if (features.rank !== 4 || features.shape[0] !== 1) {
+    throw new ShapeError("PaPr proposer", `features must be [1, K, h, w], got ${shapeStr(features.shape)}`);
+  }
+  return features;
+}
+
+// ---- Papr: the forward with its bookkeeping --------------------------------------------------------
+
+export interface PaprOptions extends Partial<ForwardOptions> {
+  trace?: boolean; // keep every intermediate map for inspection
 }
 
 export interface PaprTrace {
@@ -54,12 +90,11 @@ export interface PaprTrace {
   mask: Uint8Array; // [H * W], 1 = kept
 }
 
-export interface PaprResult {
-  logits: Tensor; // [numClasses]
-  kept: Int32Array; // kept patch indices (row-major over the grid), in the order they entered the blocks
-  keptCount: number;
+export interface PaprResult extends Forward {
   numPatches: number;
+  method: string; // the reducer's method ("none" for plain PaPr)
   tokensPerBlock: number[]; // tokens entering each block
+  tokensAfterBlock: number[]; // tokens leaving each block
   macs: CostBreakdown; // this forward, proposer included
   unprunedMacs: CostBreakdown; // the plain backbone (no proposer, all tokens)
   timeMs: { proposer: number; ranking: number; embed: number; blocks: number[]; head: number; total: number };
@@ -69,9 +104,10 @@ export interface PaprResult {
 export class Papr {
   readonly cost: VitCostConfig;
 
-  constructor(readonly backbone: Backbone, readonly proposer: Proposer) {
+  /** proposer may be null for a backbone run without pruning (z = 1), e.g. ToMe alone. */
+  constructor(readonly backbone: Vit, readonly proposer: Proposer | null) {
     this.cost = costConfig(backbone);
-    if (proposer.imageSize !== undefined && proposer.imageSize !== this.cost.imageSize) {
+    if (proposer?.imageSize !== undefined && proposer.imageSize !== this.cost.imageSize) {
       throw new Error(
         `PaPr: proposer input size ${proposer.imageSize} differs from backbone input size ${this.cost.imageSize}; ` +
           "both must see the same preprocessed tensor",
@@ -79,101 +115,74 @@ export class Papr {
     }
   }
 
-  /** Classifies one preprocessed image x [1, 3, S, S]. */
+  /** Classifies one preprocessed image x [1, 3, S, S]: paprForward, timed, MAC-counted and (optionally) traced. */
   predict(x: Tensor, options: PaprOptions = {}): PaprResult {
-    const { z = 0.5, convention = "official", order = "significance", trace = false, reducer } = options;
-    const { backbone } = this;
-    if (reducer) {
-      if (!("blockParams" in backbone)) throw new Error(`PaPr: the ${reducer.method} reducer needs a backbone with blockParams (a Vit from createVit)`);
-      return runWithTokenReduction(backbone as ReducibleBackbone, this.proposer, x, reducer, { z, convention, order, trace });
-    }
-    const { numPatches, numPrefixTokens, gridSize } = backbone.config;
-    const grid: [number, number] = [gridSize, gridSize];
-    const k = keepCount(z, numPatches, numPrefixTokens, convention);
-    const clock = stopwatch();
-
-    // 1. Proposer: F = last conv stage; 2. R = channel mean; 3. P = bicubic to the grid; 4. ranking.
-    let features: Tensor | null = null;
-    let proposal: Tensor | null = null;
-    let significance: Tensor | null = null;
-    let ranking: Int32Array;
-    let proposerMacs = 0;
-    let proposerTime = 0;
-    let rankingTime = 0;
-    if (k < numPatches || trace) {
-      ({ result: features, macs: proposerMacs } = countMacs(() => this.runProposer(x)));
-      proposerTime = clock();
-      proposal = proposalMap(features);
-      significance = patchSignificance(proposal, grid);
-      ranking = rankPatches(significance);
-      rankingTime = clock();
-    } else {
-      ranking = Int32Array.from({ length: numPatches }, (_, i) => i);
-    }
-    // z = 1 keeps every patch in grid order: exactly the unpruned backbone.
-    const kept = k === numPatches ? Int32Array.from({ length: numPatches }, (_, i) => i) : keptPatches(ranking, k, order);
-
-    // 5. Backbone: embed -> keep prefix + kept patches -> blocks -> head.
-    const embedded = backbone.embed(x);
-    let tokens = k === numPatches ? embedded : pruneTokens(embedded, numPrefixTokens, kept);
-    const embedTime = clock();
-    const tokensPerBlock: number[] = [];
-    const blockTimes: number[] = [];
-    for (let i = 0; i < backbone.numBlocks; i++) {
-      tokensPerBlock.push(tokens.shape[0]);
-      tokens = backbone.block(i, tokens);
-      blockTimes.push(clock());
-    }
-    const logits = backbone.head(tokens);
-    const headTime = clock();
-
-    const allTokens = numPrefixTokens + numPatches;
+    const { trace = false, z = 0.5, ...rest } = options;
+    const log = new StageLog();
+    const forward = paprForward(this.backbone, this.proposer, x, { ...rest, z, maps: trace }, log.observe);
+    const { blocks, method } = forward.reduction;
+    const { numPatches, numPrefixTokens } = this.backbone.config;
     const result: PaprResult = {
-      logits,
-      kept,
-      keptCount: k,
+      ...forward,
       numPatches,
-      tokensPerBlock,
-      macs: vitCost(this.cost, tokensPerBlock, proposerMacs),
-      unprunedMacs: vitCost(this.cost, new Array(backbone.numBlocks).fill(allTokens)),
-      timeMs: {
-        proposer: proposerTime,
-        ranking: rankingTime,
-        embed: embedTime,
-        blocks: blockTimes,
-        head: headTime,
-        total: proposerTime + rankingTime + embedTime + blockTimes.reduce((a, b) => a + b, 0) + headTime,
-      },
+      method,
+      tokensPerBlock: blocks.map((b) => b.tokensIn),
+      tokensAfterBlock: blocks.map((b) => b.tokensOut),
+      macs: reductionCost(this.cost, blocks, log.macs("proposer")),
+      unprunedMacs: vitCost(this.cost, new Array(this.backbone.numBlocks).fill(numPrefixTokens + numPatches)),
+      timeMs: log.times(this.backbone.numBlocks),
     };
-    if (trace) {
+    if (trace && log.has("proposer")) {
       result.trace = {
         input: x,
-        features: features!,
-        proposal: proposal!,
-        significance: significance!,
-        ranking,
-        mask: keepMask(kept, numPatches),
+        features: log.output("proposer"),
+        proposal: log.output("proposal"),
+        significance: log.output("significance"),
+        ranking: log.output("ranking"),
+        mask: keepMask(forward.kept, numPatches),
       };
     }
     return result;
   }
-
-  private runProposer(x: Tensor): Tensor {
-    const features = this.proposer.features(x);
-    if (features.rank !== 4 || features.shape[0] !== 1) {
-      throw new ShapeError("PaPr proposer", `features must be [1, K, h, w], got [${features.shape.join(", ")}]`);
-    }
-    return features;
-  }
 }
 
-/** Returns a function giving the milliseconds since its previous call. */
-function stopwatch(): () => number {
-  let last = performance.now();
-  return () => {
-    const now = performance.now();
-    const elapsed = now - last;
-    last = now;
-    return elapsed;
+/** An Observer that records each stage's time, counted MACs and output. */
+class StageLog {
+  private readonly records = new Map<string, { ms: number; macs: number; output: unknown }>();
+
+  readonly observe: Observer = (stage, run) => {
+    const start = performance.now();
+    const { result, macs } = countMacs(run);
+    this.records.set(stage, { ms: performance.now() - start, macs, output: result });
+    return result;
   };
+
+  has(stage: string): boolean {
+    return this.records.has(stage);
+  }
+
+  ms(stage: string): number {
+    return this.records.get(stage)?.ms ?? 0;
+  }
+
+  macs(stage: string): number {
+    return this.records.get(stage)?.macs ?? 0;
+  }
+
+  output<T>(stage: string): T {
+    return this.records.get(stage)!.output as T;
+  }
+
+  /** The times in the shape PaprResult reports them (proposal + significance + ranking = "ranking"). */
+  times(numBlocks: number): PaprResult["timeMs"] {
+    const blocks = Array.from({ length: numBlocks }, (_, i) => this.ms(`block ${i}`));
+    const t = {
+      proposer: this.ms("proposer"),
+      ranking: this.ms("proposal") + this.ms("significance") + this.ms("ranking"),
+      embed: this.ms("embed") + this.ms("prune"),
+      blocks,
+      head: this.ms("head"),
+    };
+    return { ...t, total: t.proposer + t.ranking + t.embed + blocks.reduce((a, b) => a + b, 0) + t.head };
+  }
 }

@@ -1,4 +1,4 @@
-// Step 3 of PaPr: the proposal map R = mean over the K channels of the
+// docs/algorithm.md step 3: the proposal map R = mean over the K channels of the
 // proposer's last feature map F [1, K, h, w]. No abs, no softmax.
 import { Tensor, ShapeError, expectRank } from "../tensor/tensor.ts";
 

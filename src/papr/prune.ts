@@ -1,4 +1,4 @@
-// Step 7 of PaPr: after embed() (patch embedding, prefix tokens, + pos_embed),
+// docs/algorithm.md step 7: after embed() (patch embedding, prefix tokens, + pos_embed),
 // keep the prefix tokens and gather the kept patch rows behind them.
 import { gatherRows } from "../tensor/shape.ts";
 import { Tensor, ShapeError, expectRank } from "../tensor/tensor.ts";

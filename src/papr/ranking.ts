@@ -1,4 +1,4 @@
-// Steps 5 and 6 of PaPr: rank the patches by significance and decide how many
+// docs/algorithm.md steps 5 and 6: rank the patches by significance and decide how many
 // to keep for a keep ratio z.
 import { argsortDescending } from "../tensor/sort.ts";
 import type { Tensor } from "../tensor/tensor.ts";

@@ -1,4 +1,4 @@
-// Step 4 of PaPr: the patch significance map P = the proposal map R [h, w]
+// docs/algorithm.md step 4: the patch significance map P = the proposal map R [h, w]
 // resized to the ViT's patch grid [H, W] with bicubic interpolation,
 // align_corners = true (PyTorch's kernel: A = -0.75, border taps clamped).
 import { interpolate } from "../tensor/resize.ts";

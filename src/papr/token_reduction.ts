@@ -18,71 +18,12 @@
 // of the ToMe paper. The matching / scoring itself (ToMe's cosine similarities, the sort) is not
 // counted, as in the ToMe paper; BlockRecord.overheadMacs says what ToMe's similarity matmul would add.
 import type { Vit } from "../models/vit.ts";
-import { createVit, vitSpec } from "../models/vit.ts";
-import { checkWeights } from "../models/conv_common.ts";
-import { multiHeadSelfAttentionEx, type AttentionOutputs, type AttentionTaps } from "../tensor/attention_variants.ts";
-import { add } from "../tensor/elementwise.ts";
-import { linear } from "../tensor/linear.ts";
-import { countMacs } from "../tensor/macs.ts";
-import { layerNorm } from "../tensor/norm.ts";
 import { ShapeError, Tensor, expectRank, shapeStr } from "../tensor/tensor.ts";
-import { LAYER_NORM_MACS_PER_ELEMENT, headMacs, patchEmbedMacs, vitCost, type CostBreakdown, type VitCostConfig } from "./macs.ts";
-import { costConfig, type Backbone, type PaprResult, type PaprTrace, type Proposer } from "./papr.ts";
-import { proposalMap } from "./proposal.ts";
-import { pruneTokens } from "./prune.ts";
-import { keepCount, keepMask, keptPatches, rankPatches, type KeepConvention } from "./ranking.ts";
-import { patchSignificance } from "./significance.ts";
+import { attentionWithTaps, type AttentionOutputs, type AttentionTaps } from "./attention_taps.ts";
+import { LAYER_NORM_MACS_PER_ELEMENT, headMacs, patchEmbedMacs, type CostBreakdown, type VitCostConfig } from "./macs.ts";
 
-// ---- the backbone, split inside its blocks ------------------------------------------------------
-
-interface NormParams {
-  weight: Tensor;
-  bias: Tensor;
-}
-interface LinearParams {
-  weight: Tensor;
-  bias: Tensor | null;
-}
-/** One pre-norm ViT block's weights (timm names blocks.i.*). */
-export interface VitBlockParams {
-  norm1: NormParams;
-  qkv: LinearParams;
-  proj: LinearParams;
-  norm2: NormParams;
-  fc1: LinearParams;
-  fc2: LinearParams;
-}
-
-/** A ViT backbone whose blocks can be run in two halves. */
-export type ReducibleBackbone = Backbone & { blockParams(i: number): VitBlockParams };
-
-/**
- * The backbone plus its block weights, from the same timm-named weights createVit was given (checked
- * against vitSpec, one error listing every problem). A Vit from createVit already has blockParams.
- */
-export function withBlockParams(backbone: Backbone | Vit, weights: Map<string, Tensor>): ReducibleBackbone {
-  checkWeights("withBlockParams", vitSpec(backbone.config), weights);
-  const { blockParams } = createVit(backbone.config, weights);
-  const { config, numBlocks, embed, block, head } = backbone;
-  return { config, numBlocks, embed, block, head, blockParams };
-}
-
-/** First half of block i: tokens + attention(norm1(tokens)), with the taps the method asked for. */
-export function attentionHalf(backbone: ReducibleBackbone, i: number, tokens: Tensor, taps: AttentionTaps): { x: Tensor; attention: AttentionOutputs } {
-  const p = backbone.blockParams(i);
-  const { numHeads, layerNormEps } = backbone.config;
-  const attention = multiHeadSelfAttentionEx(layerNorm(tokens, p.norm1.weight, p.norm1.bias, layerNormEps), {
-    qkvWeight: p.qkv.weight, qkvBias: p.qkv.bias, projWeight: p.proj.weight, projBias: p.proj.bias, numHeads,
-  }, taps);
-  return { x: add(tokens, attention.output), attention };
-}
-
-/** Second half of block i: x + mlp(norm2(x)). */
-export function mlpHalf(backbone: ReducibleBackbone, i: number, x: Tensor): Tensor {
-  const p = backbone.blockParams(i);
-  const hidden = linear(layerNorm(x, p.norm2.weight, p.norm2.bias, backbone.config.layerNormEps), p.fc1.weight, p.fc1.bias, { activation: "gelu" });
-  return add(x, linear(hidden, p.fc2.weight, p.fc2.bias));
-}
+/** Runs one named stage (papr.ts's Observer; here: each block). */
+type Observer = <T>(stage: string, run: () => T) => T;
 
 // ---- state, remaps and the audit trace ----------------------------------------------------------
 
@@ -213,25 +154,25 @@ export function reductionCost(c: VitCostConfig, records: BlockRecord[], proposer
 }
 
 export interface ReductionRun {
+  method: string; // the reducer's method ("none": plain blocks)
   tokens: Tensor; // leaving the last block
   size: Float32Array;
   groupOf: Int32Array; // final: embed row -> output token, -1 = pruned
   groupsPerBlock: Int32Array[]; // groupOf after each block
   blocks: BlockRecord[];
-  blockTimes: number[]; // ms
 }
 
 /**
- * Runs every block of the backbone on `tokens` [n, D] (already PaPr-pruned or not), whose embed rows are
+ * Runs every block of the ViT on `tokens` [n, D] (already PaPr-pruned or not), whose embed rows are
  * `rows` [n] (embedRowsOf), letting `reducer` merge or drop tokens inside the blocks.
  */
-export function runReducedBlocks(backbone: ReducibleBackbone, tokens: Tensor, rows: Int32Array, reducer: TokenReducer): ReductionRun {
-  const { numPrefixTokens, numPatches, embedDim, mlpRatio } = backbone.config;
+export function runReducedBlocks(vit: Vit, tokens: Tensor, rows: Int32Array, reducer: TokenReducer, observe: Observer = (_, run) => run()): ReductionRun {
+  const { numPrefixTokens, numPatches } = vit.config;
   expectRank("runReducedBlocks", "tokens", tokens, 2);
   if (rows.length !== tokens.shape[0]) {
     throw new ShapeError("runReducedBlocks", `rows must give the embed row of each token: tokens ${shapeStr(tokens.shape)}, rows [${rows.length}]`);
   }
-  reducer.check?.(backbone.numBlocks);
+  reducer.check?.(vit.numBlocks);
   const groupOf = new Int32Array(numPrefixTokens + numPatches).fill(-1);
   rows.forEach((row, j) => {
     if (!(row >= 0 && row < groupOf.length) || groupOf[row] !== -1) throw new RangeError(`runReducedBlocks: embed row ${row} is out of range or repeated`);
@@ -240,112 +181,52 @@ export function runReducedBlocks(backbone: ReducibleBackbone, tokens: Tensor, ro
   let state: ReductionState = { tokens, size: new Float32Array(tokens.shape[0]).fill(1), groupOf, numPrefix: numPrefixTokens };
   const blocks: BlockRecord[] = [];
   const groupsPerBlock: Int32Array[] = [];
-  const blockTimes: number[] = [];
-  for (let i = 0; i < backbone.numBlocks; i++) {
-    const start = performance.now();
-    const n = state.tokens.shape[0];
-    const taps = reducer.taps(i, state);
-    let reduction: Reduction | null = null;
-    if (taps === null) {
-      state = { ...state, tokens: backbone.block(i, state.tokens) };
-    } else {
-      const { x, attention } = attentionHalf(backbone, i, state.tokens, taps);
-      reduction = reducer.reduce(i, x, state, attention);
-      let reduced = { tokens: x, size: state.size };
-      let nextGroups = state.groupOf;
-      if (reduction) {
-        reduced = reduceTokens(x, state.size, reduction.remap, reduction.numOut);
-        nextGroups = state.groupOf.map((g) => (g < 0 ? -1 : reduction!.remap[g]));
-      }
-      state = { ...state, tokens: mlpHalf(backbone, i, reduced.tokens), size: reduced.size, groupOf: nextGroups };
-    }
-    const tokensOut = state.tokens.shape[0];
-    blocks.push({
-      block: i,
-      tokensIn: n,
-      tokensOut,
-      macs: reducedBlockMacs(n, tokensOut, embedDim, mlpRatio),
-      overheadMacs: reduction?.overheadMacs ?? 0,
-      remap: reduction?.remap ?? null,
-      ...(reduction?.merges ? { merges: reduction.merges } : {}),
-      ...(reduction?.pruned ? { pruned: reduction.pruned } : {}),
-    });
+  for (let i = 0; i < vit.numBlocks; i++) {
+    const before = state;
+    const step = observe(`block ${i}`, () => reducedBlock(vit, i, before, reducer));
+    state = step.state;
+    blocks.push(step.record);
     groupsPerBlock.push(state.groupOf);
-    blockTimes.push(performance.now() - start);
   }
-  return { tokens: state.tokens, size: state.size, groupOf: state.groupOf, groupsPerBlock, blocks, blockTimes };
-}
-
-// ---- PaPr, then a token-reduction method ----------------------------------------------------------
-
-export interface ReductionOptions {
-  z?: number; // PaPr keep ratio in (0, 1]; 1 = no PaPr pruning (the proposer is not needed)
-  convention?: KeepConvention;
-  order?: "significance" | "spatial";
-  trace?: boolean; // PaPr's maps, as in Papr.predict
-}
-
-/** A PaprResult plus what the method did; macs and tokensPerBlock account for the reduction. */
-export interface ReducedResult extends PaprResult {
-  method: string;
-  tokensAfterBlock: number[]; // tokens leaving each block
-  reduction: ReductionRun;
+  return { method: reducer.method, tokens: state.tokens, size: state.size, groupOf: state.groupOf, groupsPerBlock, blocks };
 }
 
 /**
- * PaPr's one-step pruning (the steps of papr.ts: proposalMap, patchSignificance, rankPatches, keepCount,
- * pruneTokens), then the blocks with `reducer`, then the head. proposer may be null when z = 1.
+ * Block i with the reducer between its halves: x = attentionHalf (with the taps the reducer asks for),
+ * the reducer's remap applied to x (tokens averaged by size), then mlpHalf. A block whose taps are
+ * null is the plain vit.block.
  */
-export function runWithTokenReduction(
-  backbone: ReducibleBackbone, proposer: Proposer | null, x: Tensor, reducer: TokenReducer, options: ReductionOptions = {},
-): ReducedResult {
-  const { z = 1, convention = "official", order = "significance", trace = false } = options;
-  const { numPatches, numPrefixTokens, gridSize } = backbone.config;
-  const cost = costConfig(backbone);
-  const k = keepCount(z, numPatches, numPrefixTokens, convention);
-  const all = Int32Array.from({ length: numPatches }, (_, i) => i);
-  let clockStart = performance.now();
-  const lap = () => { const now = performance.now(); const ms = now - clockStart; clockStart = now; return ms; };
-
-  let maps: Omit<PaprTrace, "input" | "mask"> | null = null;
-  let proposerMacs = 0;
-  let proposerTime = 0;
-  if (k < numPatches || (trace && proposer)) {
-    if (!proposer) throw new Error(`runWithTokenReduction: z = ${z} prunes patches, so a proposer is needed`);
-    const { result: features, macs } = countMacs(() => proposer.features(x));
-    if (features.rank !== 4 || features.shape[0] !== 1) throw new ShapeError("runWithTokenReduction proposer", `features must be [1, K, h, w], got ${shapeStr(features.shape)}`);
-    proposerMacs = macs;
-    proposerTime = lap();
-    const proposal = proposalMap(features);
-    const significance = patchSignificance(proposal, [gridSize, gridSize]);
-    maps = { features, proposal, significance, ranking: rankPatches(significance) };
+export function reducedBlock(vit: Vit, i: number, state: ReductionState, reducer: TokenReducer): { state: ReductionState; record: BlockRecord } {
+  const { embedDim, mlpRatio } = vit.config;
+  const n = state.tokens.shape[0];
+  const taps = reducer.taps(i, state);
+  let reduction: Reduction | null = null;
+  let next: ReductionState;
+  if (taps === null) {
+    next = { ...state, tokens: vit.block(i, state.tokens) };
+  } else {
+    let tapped: AttentionOutputs | null = null;
+    const x = vit.attentionHalf(i, state.tokens, (normed, params) => (tapped = attentionWithTaps(normed, params, taps)).output);
+    reduction = reducer.reduce(i, x, state, tapped!);
+    let reduced = { tokens: x, size: state.size };
+    let nextGroups = state.groupOf;
+    if (reduction) {
+      const remap = reduction.remap;
+      reduced = reduceTokens(x, state.size, remap, reduction.numOut);
+      nextGroups = state.groupOf.map((g) => (g < 0 ? -1 : remap[g]));
+    }
+    next = { ...state, tokens: vit.mlpHalf(i, reduced.tokens), size: reduced.size, groupOf: nextGroups };
   }
-  const rankingTime = lap();
-  const kept = k === numPatches ? all : keptPatches(maps!.ranking, k, order);
-  const embedded = backbone.embed(x);
-  const tokens = k === numPatches ? embedded : pruneTokens(embedded, numPrefixTokens, kept);
-  const embedTime = lap();
-  const run = runReducedBlocks(backbone, tokens, embedRowsOf(numPrefixTokens, kept), reducer);
-  lap();
-  const logits = backbone.head(run.tokens);
-  const headTime = lap();
-  const allTokens = numPrefixTokens + numPatches;
-  const result: ReducedResult = {
-    method: reducer.method,
-    logits,
-    kept,
-    keptCount: k,
-    numPatches,
-    tokensPerBlock: run.blocks.map((b) => b.tokensIn),
-    tokensAfterBlock: run.blocks.map((b) => b.tokensOut),
-    macs: reductionCost(cost, run.blocks, proposerMacs),
-    unprunedMacs: vitCost(cost, new Array(backbone.numBlocks).fill(allTokens)),
-    timeMs: {
-      proposer: proposerTime, ranking: rankingTime, embed: embedTime, blocks: run.blockTimes, head: headTime,
-      total: proposerTime + rankingTime + embedTime + run.blockTimes.reduce((a, b) => a + b, 0) + headTime,
-    },
-    reduction: run,
+  const tokensOut = next.tokens.shape[0];
+  const record: BlockRecord = {
+    block: i,
+    tokensIn: n,
+    tokensOut,
+    macs: reducedBlockMacs(n, tokensOut, embedDim, mlpRatio),
+    overheadMacs: reduction?.overheadMacs ?? 0,
+    remap: reduction?.remap ?? null,
+    ...(reduction?.merges ? { merges: reduction.merges } : {}),
+    ...(reduction?.pruned ? { pruned: reduction.pruned } : {}),
   };
-  if (trace && maps) result.trace = { input: x, ...maps, mask: keepMask(kept, numPatches) };
-  return result;
+  return { state: next, record };
 }

@@ -1,5 +1,5 @@
 // ToMe, token merging (Bolya et al., "Token Merging: Your ViT but Faster", ICLR 2023), inference only,
-// as PAPR-SPEC.md section 4 describes it. In block i, between attention and MLP:
+// as docs/algorithm.md step 8 places it. In block i, between attention and MLP:
 //   1. metric = the attention keys averaged over heads [t, hd], L2-normalised per token
 //   2. split the t tokens by position: A = even positions 0, 2, 4, ..., B = odd positions 1, 3, ...
 //   3. score every A-B pair by cosine similarity; prefix tokens (class / distillation) are protected:
@@ -22,7 +22,7 @@
 // (the smallest gap behind a decision: r-th vs (r+1)-th best A score, and each merged A token's best vs
 // second-best B score). The golden generator (tools/golden/tome_ref.py, run_checked) writes a fixture
 // only when every margin is >= 2e-5 and a float64 rerun takes the same decisions.
-import type { AttentionOutputs, AttentionTaps } from "../tensor/attention_variants.ts";
+import type { AttentionOutputs, AttentionTaps } from "./attention_taps.ts";
 import { argsortDescending } from "../tensor/sort.ts";
 import { ShapeError, expectRank, shapeStr, type Tensor } from "../tensor/tensor.ts";
 import type { MergeRecord, Reduction, ReductionState, TokenReducer } from "./token_reduction.ts";

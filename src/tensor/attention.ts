@@ -27,11 +27,9 @@ export interface AttentionParams {
   projWeight: Tensor; // [D, D]
   projBias: Tensor | null; // [D]
   numHeads: number;
-  segments?: number[]; // token counts of independent sets stacked in x (summing to N): attention stays
-  //                      within each set, the linears run once over all rows. Default: one set of N.
 }
 
-/** Checks x [N, D] against params (heads, qkv and proj shapes); returns [N, D]. Shared with attention_variants.ts. */
+/** Checks x [N, D] against params (heads, qkv and proj shapes); returns [N, D]. Shared with the attention variants. */
 export function checkAttentionParams(op: string, x: Tensor, params: AttentionParams): [number, number] {
   expectRank(op, "x", x, 2);
   const [N, D] = x.shape;
@@ -48,24 +46,19 @@ export function checkAttentionParams(op: string, x: Tensor, params: AttentionPar
 
 /** x[N, D] -> [N, D] */
 export function multiHeadSelfAttention(x: Tensor, params: AttentionParams): Tensor {
-  const op = "multiHeadSelfAttention";
-  const [N, D] = checkAttentionParams(op, x, params);
+  const [N, D] = checkAttentionParams("multiHeadSelfAttention", x, params);
   const { qkvWeight, qkvBias, projWeight, projBias, numHeads } = params;
-  const segments = params.segments ?? [N];
-  if (segments.some((n) => !Number.isInteger(n) || n < 1) || segments.reduce((a, b) => a + b, 0) !== N) {
-    throw new ShapeError(op, `segments [${segments.join(", ")}] must be positive token counts summing to N = ${N} (x ${shapeStr(x.shape)})`);
-  }
-
   const qkv = qkvScratch(N * 3 * D);
   linear(x, qkvWeight, qkvBias, { out: qkv.reshape([N, 3 * D]) }); // [N, 3D]
   const merged = new Tensor(new Float32Array(N * D), [N, D]); // head h in columns h*hd .. (h+1)*hd-1
-  let first = 0;
-  for (const n of segments) {
-    addMacs(2 * n * n * D); // q @ k^T and attn @ v, all heads
-    headsRunner(qkv.data.subarray(3 * D * first, 3 * D * (first + n)), merged.data.subarray(D * first, D * (first + n)), n, D, numHeads);
-    first += n;
-  }
+  runAttentionHeads(qkv.data, merged.data, N, D, numHeads);
   return linear(merged, projWeight, projBias);
+}
+
+/** Every head of attention over qkv [N, 3D] into merged [N, D] (split over threads after setThreads); counts the MACs. */
+export function runAttentionHeads(qkv: Float32Array, merged: Float32Array, N: number, D: number, numHeads: number): void {
+  addMacs(2 * N * N * D); // q @ k^T and attn @ v, all heads
+  headsRunner(qkv, merged, N, D, numHeads);
 }
 
 let qkvBuffer = new Float32Array(0); // [N, 3D], reused across calls

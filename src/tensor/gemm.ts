@@ -216,13 +216,6 @@ function hardsigmoidOf(v: number): number {
   return (t < 0 ? 0 : t > 6 ? 6 : t) / 6;
 }
 
-/** Applies activation `name` in place to c[from .. to). */
-export function activateInPlace(c: Float32Array, from: number, to: number, name: FusedActivation): void {
-  const act = activationCode(name);
-  if (act === 0) return;
-  for (let i = from; i < to; i++) c[i] = applyActivation(c[i], act);
-}
-
 // ---- where products run --------------------------------------------------------------------
 
 // Every caller (linear, conv, attention) runs its products through runGemm. On one thread that is

@@ -1,10 +1,11 @@
 // The evaluation pieces (src/eval/scene_eval.ts) and the batched ViT forward it relies on
-// (Vit.blocksBatch, multiHeadSelfAttention's segments).
+// (src/eval/batched_blocks.ts: blocksBatch, segmentedAttention).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { loadModelDir } from "../../src/cli/files.ts";
 import { loadFashionItems } from "../../src/data/fashion_mnist_node.ts";
 import { makeScene } from "../../src/data/scenes.ts";
+import { blocksBatch, segmentedAttention } from "../../src/eval/batched_blocks.ts";
 import { accuracyAt, boxOverlap, centreOrder, evaluateScene, paretoFront, randomOrder, type EvalSetting } from "../../src/eval/scene_eval.ts";
 import { preprocess } from "../../src/image/preprocess.ts";
 import { createVit, vitConfig, vitSpec } from "../../src/models/vit.ts";
@@ -22,7 +23,7 @@ test("blocksBatch equals blocks() on each token set (linears over stacked rows, 
   const vit = createVit(SMALL, syntheticWeights(vitSpec(SMALL), 3));
   const tokens = vit.embed(new Tensor(syntheticTensor("x", [1, 3, 64, 64], 1).data, [1, 3, 64, 64]));
   const sets = [[0, 1, 2, 3, 4], [0, 7, 3], [0, 16, 15, 14, 13, 12, 11, 10, 9], [0]].map((rows) => gatherRows(tokens, rows));
-  const batched = vit.blocksBatch(sets);
+  const batched = blocksBatch(vit, sets);
   assert.is(batched.length, sets.length);
   sets.forEach((set, i) => {
     assert.equal(batched[i].shape, set.shape);
@@ -31,19 +32,19 @@ test("blocksBatch equals blocks() on each token set (linears over stacked rows, 
   });
 });
 
-test("multiHeadSelfAttention: segments keep attention inside each set; bad segments name the problem", () => {
+test("segmentedAttention keeps attention inside each set; bad segments name the problem", () => {
   const D = 12;
   const params = {
     qkvWeight: syntheticTensor("qkv.w", [3 * D, D], 0.3), qkvBias: syntheticTensor("qkv.b", [3 * D], 0.1),
     projWeight: syntheticTensor("proj.w", [D, D], 0.3), projBias: null, numHeads: 2,
   };
   const a = syntheticTensor("a", [5, D], 1), b = syntheticTensor("b", [3, D], 1);
-  const joint = multiHeadSelfAttention(concat([a, b], 0), { ...params, segments: [5, 3] });
+  const joint = segmentedAttention(concat([a, b], 0), params, [5, 3]);
   const apart = concat([multiHeadSelfAttention(a, params), multiHeadSelfAttention(b, params)], 0);
   assert.ok(relativeError(joint, apart) < 1e-6);
   const mixed = multiHeadSelfAttention(concat([a, b], 0), params); // one set: every token sees all 8
   assert.ok(relativeError(mixed, apart) > 1e-3, "one segment must differ from two");
-  assert.throws(() => multiHeadSelfAttention(concat([a, b], 0), { ...params, segments: [5, 2] }), (e: Error) =>
+  assert.throws(() => segmentedAttention(concat([a, b], 0), params, [5, 2]), (e: Error) =>
     e instanceof ShapeError && e.message.includes("segments [5, 2] must be positive token counts summing to N = 8"));
 });
 

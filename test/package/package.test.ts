@@ -68,10 +68,16 @@ function lockForTarball(tarball: string, tarballBytes: Buffer) {
   };
 }
 
-let project = "";
+let scratch = ""; // the temporary project folder
+let project = ""; // the same, once the tarball is installed there
 
 test("npm pack: only dist/, weights/, README and LICENSE, at most 12 MB; installs offline into an empty project", () => {
-  project = mkdtempSync(join(tmpdir(), "papr-package-"));
+  scratch = mkdtempSync(join(tmpdir(), "papr-package-"));
+  installTarball(scratch);
+  project = scratch;
+});
+
+function installTarball(project: string): void {
   const packed = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", project], ROOT).stdout.replace(/^[^[]*/, ""))[0];
   console.log(`  tarball ${packed.filename}: ${(packed.size / 1e6).toFixed(1)} MB packed, ${(packed.unpackedSize / 1e6).toFixed(1)} MB unpacked, ${packed.entryCount} files`);
   assert.ok(packed.size <= MAX_TARBALL_BYTES, `tarball ${packed.size} bytes > ${MAX_TARBALL_BYTES}`);
@@ -90,10 +96,10 @@ test("npm pack: only dist/, weights/, README and LICENSE, at most 12 MB; install
   // the browser bundle in the package is the one this checkout builds (and test/web serves)
   assert.ok(readFileSync(join(project, "node_modules/papr-ts/dist/papr.js")).equals(readFileSync(join(ROOT, "dist/papr.js"))));
   copyFileSync(SCENE, join(project, "scene.png"));
-});
+}
 
 test("plain node runs the README's Node library example", () => {
-  assert.ok(project, "the install step ran");
+  assert.ok(project, "the tarball was not installed (see the first test)");
   writeFileSync(join(project, "example.mjs"), readmeExample(readFileSync(join(ROOT, "README.md"), "utf8"), "node"));
   const out = run(process.execPath, ["example.mjs"], project).stdout.trim();
   console.log(`  node example.mjs: ${out}`);
@@ -101,7 +107,7 @@ test("plain node runs the README's Node library example", () => {
 });
 
 test("npx papr classify scene.png --explain out/x.png (compiled JavaScript, runtime dependencies only)", () => {
-  assert.ok(project, "the install step ran");
+  assert.ok(project, "the tarball was not installed (see the first test)");
   const out = run("npx", ["--offline", "--no-install", "papr", "classify", "scene.png", "--explain", "out/x.png"], project).stdout;
   assert.match(out, /z = 0\.5: kept 98 of 196 patches/);
   assert.match(out, /1\. Bag /);
@@ -112,7 +118,7 @@ test("npx papr classify scene.png --explain out/x.png (compiled JavaScript, runt
 skipUnless(existsSync(CHROMIUM), `${CHROMIUM} absent (install it with 'apt-get install -y chromium')`)(
   "the README's browser example, in headless Chromium, with the bundle the package ships",
   async () => {
-    assert.ok(project, "the install step ran");
+    assert.ok(project, "the tarball was not installed (see the first test)");
     writeFileSync(join(project, "index.html"), readmeExample(readFileSync(join(ROOT, "README.md"), "utf8"), "browser"));
     const { serveStatic } = await import("../../scripts/build-web.mjs");
     const { chromium } = await import("playwright-core");
@@ -137,7 +143,7 @@ skipUnless(existsSync(CHROMIUM), `${CHROMIUM} absent (install it with 'apt-get i
 );
 
 test.after(() => {
-  if (project) rmSync(project, { recursive: true, force: true });
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
 test.run();

@@ -1,13 +1,14 @@
 // Attention-score pruning on hand-checkable inputs. (The golden against PyTorch is
 // attention_pruning_golden.test.ts.)
 import { test } from "uvu";
+import { Papr } from "../../src/papr/papr.ts";
 import * as assert from "uvu/assert";
 import { createVit, vitConfig, vitSpec } from "../../src/models/vit.ts";
 import { syntheticWeights } from "../../src/models/synthetic.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
 import { tensor } from "../../src/tensor/tensor.ts";
 import { attentionPruning, classAttentionScores, selectByScore } from "../../src/papr/attention_pruning.ts";
-import { reducedBlockMacs, runWithTokenReduction, withBlockParams } from "../../src/papr/token_reduction.ts";
+import { reducedBlockMacs } from "../../src/papr/token_reduction.ts";
 
 /** Equal to float32 rounding (the inputs are float32 versions of the decimals). */
 function near(actual: ArrayLike<number>, expected: number[], what = "scores") {
@@ -53,12 +54,12 @@ test("stages are checked", () => {
 const small = (() => {
   const config = vitConfig("deit_tiny_distilled_patch16_224", { imageSize: 64, embedDim: 48, depth: 4, numHeads: 3, numClasses: 10 });
   const weights = syntheticWeights(vitSpec(config));
-  return withBlockParams(createVit(config, weights), weights);
+  return createVit(config, weights);
 })();
 const image = syntheticTensor("attnprune.test.image", [1, 3, 64, 64], 1);
 
 test("on a small distilled ViT: both prefix tokens kept, token counts and MACs follow the stages", () => {
-  const result = runWithTokenReduction(small, null, image, attentionPruning({ stages: [{ block: 1, keepRate: 0.5 }, { block: 3, keepRate: 0.5 }] }));
+  const result = new Papr(small, null).predict(image, { z: 1, reducer: attentionPruning({ stages: [{ block: 1, keepRate: 0.5 }, { block: 3, keepRate: 0.5 }] }) });
   assert.equal(result.tokensPerBlock, [18, 18, 10, 10]);
   assert.equal(result.tokensAfterBlock, [18, 10, 10, 6]);
   assert.equal([...result.reduction.groupOf.subarray(0, 2)], [0, 1], "class and distillation tokens stay");
@@ -72,7 +73,7 @@ test("on a small distilled ViT: both prefix tokens kept, token counts and MACs f
   const lowestKept = Math.min(...kept.map((j) => block1.pruned!.scores[j]));
   assert.ok([...block1.pruned!.dropped].every((j) => block1.pruned!.scores[j - 2] <= lowestKept));
   assert.is(result.reduction.groupOf.filter((g) => g >= 0).length, 6);
-  assert.throws(() => runWithTokenReduction(small, null, image, attentionPruning({ stages: [{ block: 4, keepRate: 0.5 }] })),
+  assert.throws(() => new Papr(small, null).predict(image, { z: 1, reducer: attentionPruning({ stages: [{ block: 4, keepRate: 0.5 }] }) }),
     /stage at block 4, but the backbone has 4 blocks/);
 });
 

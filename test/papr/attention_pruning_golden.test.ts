@@ -6,12 +6,12 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createVit, vitConfig, vitSpec } from "../../src/models/vit.ts";
 import { syntheticWeights } from "../../src/models/synthetic.ts";
-import { multiHeadSelfAttentionEx } from "../../src/tensor/attention_variants.ts";
+import { attentionWithTaps } from "../../src/papr/attention_taps.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
 import { Tensor } from "../../src/tensor/tensor.ts";
 import { pruneTokens } from "../../src/papr/prune.ts";
 import { attentionPruning, type HeadWeighting, type PruneStage } from "../../src/papr/attention_pruning.ts";
-import { embedRowsOf, runReducedBlocks, withBlockParams } from "../../src/papr/token_reduction.ts";
+import { embedRowsOf, runReducedBlocks } from "../../src/papr/token_reduction.ts";
 import { assertClose, fixture, relativeError } from "../golden.ts";
 
 const MODEL_TOL = 1e-4; // whole-network float32 tolerance (ARCHITECTURE.md)
@@ -23,7 +23,7 @@ test("attention taps (keyBias, keys averaged over heads, class rows) match torch
   // the block's weights as load_synthetic filled them (names of vit_ref.Block)
   const spec = new Map<string, number[]>([["attn.qkv.weight", [3 * D, D]], ["attn.qkv.bias", [3 * D]], ["attn.proj.weight", [D, D]], ["attn.proj.bias", [D]]]);
   const w = syntheticWeights(spec);
-  const taps = multiHeadSelfAttentionEx(golden.get("normed"), {
+  const taps = attentionWithTaps(golden.get("normed"), {
     qkvWeight: w.get("attn.qkv.weight")!, qkvBias: w.get("attn.qkv.bias")!, projWeight: w.get("attn.proj.weight")!, projBias: w.get("attn.proj.bias")!, numHeads: 4,
   }, { keyBias: golden.get("bias").data, keys: true, classRow: true });
   assertClose(taps.output, golden.get("output"), KERNEL_TOL, "output");
@@ -42,7 +42,7 @@ function parseStages(text: string): PruneStage[] {
 function backbone(preset: string) {
   const config = vitConfig(preset);
   const weights = syntheticWeights(vitSpec(config));
-  return withBlockParams(createVit(config, weights), weights);
+  return createVit(config, weights);
 }
 
 const x = syntheticTensor("tome.input", [1, 3, 224, 224], 1);

@@ -5,14 +5,16 @@ import * as assert from "uvu/assert";
 import { createVit, vitConfig, vitSpec } from "../../src/models/vit.ts";
 import { syntheticWeights } from "../../src/models/synthetic.ts";
 import { multiHeadSelfAttention } from "../../src/tensor/attention.ts";
-import { multiHeadSelfAttentionEx } from "../../src/tensor/attention_variants.ts";
+import { attentionWithTaps } from "../../src/papr/attention_taps.ts";
 import { gatherRows } from "../../src/tensor/shape.ts";
+import { pruneTokens } from "../../src/papr/prune.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
 import { tensor, type Tensor } from "../../src/tensor/tensor.ts";
 import { blockMacs, vitCost } from "../../src/papr/macs.ts";
-import { Papr, costConfig, type Proposer } from "../../src/papr/papr.ts";
+import { Papr, type Proposer } from "../../src/papr/papr.ts";
+import { costConfig } from "../../src/papr/macs.ts";
 import {
-  attentionHalf, blockRecordsJson, embedRowsOf, noReduction, mlpHalf, reduceTokens, reducedBlockMacs, runReducedBlocks, runWithTokenReduction, withBlockParams,
+  blockRecordsJson, embedRowsOf, noReduction, reduceTokens, reducedBlockMacs, runReducedBlocks,
 } from "../../src/papr/token_reduction.ts";
 import { bipartiteSoftMatching, paprTomeSchedule, tome, tomeRemap, tomeSchedule } from "../../src/papr/tome.ts";
 import { relativeError } from "../golden.ts";
@@ -107,7 +109,7 @@ const params = (D: number, H: number) => ({
 test("attention taps: without bias = multiHeadSelfAttention; keys = mean over heads of the k columns", () => {
   const x = syntheticTensor("tome.test.x", [6, 12], 1);
   const p = params(12, 3);
-  const taps = multiHeadSelfAttentionEx(x, p, { keys: true, classRow: true });
+  const taps = attentionWithTaps(x, p, { keys: true, classRow: true });
   assert.ok(relativeError(taps.output, multiHeadSelfAttention(x, p)) <= 1e-6);
   assert.equal(taps.keyMean!.shape, [6, 4]);
   // classAttention rows are softmax rows
@@ -115,14 +117,14 @@ test("attention taps: without bias = multiHeadSelfAttention; keys = mean over he
     const row = taps.classAttention!.data.subarray(h * 6, (h + 1) * 6);
     assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-6);
   }
-  assert.throws(() => multiHeadSelfAttentionEx(x, p, { keyBias: new Float32Array(5) }), /keyBias must have one entry per token \[6\]/);
+  assert.throws(() => attentionWithTaps(x, p, { keyBias: new Float32Array(5) }), /keyBias must have one entry per token \[6\]/);
 });
 
 test("proportional attention: a token of size 2 attends like two copies of it", () => {
   // tokens [a, b, c] with size(b) = 2 and bias log 2 == plain attention on [a, b, b, c], rows a, b, c
   const x = syntheticTensor("tome.test.prop", [3, 12], 1);
   const p = params(12, 3);
-  const proportional = multiHeadSelfAttentionEx(x, p, { keyBias: Float32Array.of(0, Math.log(2), 0) }).output;
+  const proportional = attentionWithTaps(x, p, { keyBias: Float32Array.of(0, Math.log(2), 0) }).output;
   const copies = multiHeadSelfAttention(gatherRows(x, [0, 1, 1, 2]), p);
   assert.ok(relativeError(proportional, gatherRows(copies, [0, 1, 3])) <= 1e-6);
   const plain = multiHeadSelfAttention(x, p);
@@ -134,16 +136,16 @@ const small = (() => {
   const config = vitConfig("deit_tiny_patch16_224", { imageSize: 64, embedDim: 48, depth: 4, numHeads: 3, numClasses: 10 });
   const weights = syntheticWeights(vitSpec(config));
   const plain = createVit(config, weights);
-  return { vit: withBlockParams(plain, weights), plain, weights, config };
+  return { vit: plain, plain, weights, config };
 })();
 const image = syntheticTensor("tome.test.image", [1, 3, 64, 64], 1);
 
 test("attentionHalf + mlpHalf = vit.block; r = 0 everywhere = the plain backbone", () => {
   const { vit, plain } = small;
   const tokens = vit.embed(image);
-  const split = mlpHalf(vit, 1, attentionHalf(vit, 1, tokens, { keys: true }).x);
+  const split = vit.mlpHalf(1, vit.attentionHalf(1, tokens));
   assert.ok(relativeError(split, vit.block(1, tokens)) <= 1e-6);
-  const result = runWithTokenReduction(vit, null, image, tome({ schedule: tomeSchedule(4, 0) }));
+  const result = new Papr(vit, null).predict(image, { z: 1, reducer: tome({ schedule: tomeSchedule(4, 0) }) });
   assert.ok(relativeError(result.logits, plain.forward(image)) <= 1e-6);
   assert.equal(result.tokensPerBlock, [17, 17, 17, 17]);
   assert.equal(result.macs, vitCost(costConfig(vit), [17, 17, 17, 17]));
@@ -152,7 +154,7 @@ test("attentionHalf + mlpHalf = vit.block; r = 0 everywhere = the plain backbone
 
 test("ToMe on the small ViT: r tokens fewer per block, MACs at the reduced counts, groups consistent", () => {
   const { vit } = small;
-  const result = runWithTokenReduction(vit, null, image, tome({ schedule: [2, 2, 2, 2] }));
+  const result = new Papr(vit, null).predict(image, { z: 1, reducer: tome({ schedule: [2, 2, 2, 2] }) });
   assert.equal(result.tokensPerBlock, [17, 15, 13, 11]);
   assert.equal(result.tokensAfterBlock, [15, 13, 11, 9]);
   result.reduction.blocks.forEach((b) => {
@@ -172,22 +174,22 @@ test("ToMe on the small ViT: r tokens fewer per block, MACs at the reduced count
     assert.equal([...groups], [...result.reduction.groupsPerBlock[i]]);
   });
   // proportional attention matters once tokens are merged
-  const flat = runWithTokenReduction(vit, null, image, tome({ schedule: [2, 2, 2, 2], proportionalAttention: false }));
+  const flat = new Papr(vit, null).predict(image, { z: 1, reducer: tome({ schedule: [2, 2, 2, 2], proportionalAttention: false }) });
   assert.ok(relativeError(flat.logits, result.logits) > 1e-4);
 });
 
-test("noReduction through runWithTokenReduction = Papr.predict (same kept patches, logits, MACs)", () => {
+test("PaPr with noReduction = embed, gather the kept rows, vit.blocks, head (same logits, MACs by the formula)", () => {
   const { vit } = small;
   // a proposer whose 2x2 map ranks the grid's quadrants
   const proposer: Proposer = { features: () => tensor([4, 1, 2, 3, 0, 1, 1, 0], [1, 2, 2, 2]) };
-  const papr = new Papr(vit, proposer).predict(image, { z: 0.5 });
-  const same = runWithTokenReduction(vit, proposer, image, noReduction, { z: 0.5 });
-  assert.equal([...same.kept], [...papr.kept]);
-  assert.equal([...same.logits.data], [...papr.logits.data]);
-  assert.equal(same.tokensPerBlock, papr.tokensPerBlock);
-  assert.equal(same.macs, papr.macs);
-  assert.equal(same.unprunedMacs, papr.unprunedMacs);
-  const json = JSON.parse(JSON.stringify(blockRecordsJson(runWithTokenReduction(vit, null, image, tome({ schedule: [2, 0, 0, 0] })).reduction.blocks)));
+  const papr = new Papr(vit, proposer).predict(image, { z: 0.5, reducer: noReduction });
+  const plain = vit.head(vit.blocks(pruneTokens(vit.embed(image), 1, papr.kept)));
+  assert.equal([...papr.logits.data], [...plain.data]);
+  assert.is(papr.method, "none");
+  assert.equal(papr.tokensPerBlock, [9, 9, 9, 9]);
+  assert.equal(papr.macs, vitCost(costConfig(vit), [9, 9, 9, 9]));
+  assert.equal(papr.unprunedMacs, vitCost(costConfig(vit), [17, 17, 17, 17]));
+  const json = JSON.parse(JSON.stringify(blockRecordsJson(new Papr(vit, null).predict(image, { z: 1, reducer: tome({ schedule: [2, 0, 0, 0] }) }).reduction.blocks)));
   assert.equal(json[0].merges.src.length, 2);
   assert.is(json[1].remap, null);
 });
@@ -210,11 +212,11 @@ test("schedules: every block, or only the second half when PaPr prunes (configur
 
 test("bad input: wrong schedule length, missing proposer, missing weights, repeated rows", () => {
   const { vit, weights, config } = small;
-  assert.throws(() => runWithTokenReduction(vit, null, image, tome({ schedule: [1, 1] })), /tome: schedule has 2 entries for 4 blocks/);
-  assert.throws(() => runWithTokenReduction(vit, null, image, tome({ schedule: [1, 1, 1, 1] }), { z: 0.5 }), /z = 0.5 prunes patches, so a proposer is needed/);
+  assert.throws(() => new Papr(vit, null).predict(image, { z: 1, reducer: tome({ schedule: [1, 1] }) }), /tome: schedule has 2 entries for 4 blocks/);
+  assert.throws(() => new Papr(vit, null).predict(image, { z: 0.5, reducer: tome({ schedule: [1, 1, 1, 1] }) }), /z = 0.5 prunes patches, so a proposer is needed/);
   const partial = new Map(weights);
   partial.delete("blocks.2.mlp.fc1.weight");
-  assert.throws(() => withBlockParams(createVit(config, weights), partial), /withBlockParams: .*missing \(1\): blocks\.2\.mlp\.fc1\.weight \[192, 48\]/s);
+  assert.throws(() => createVit(config, partial), /createVit: .*missing \(1\): blocks\.2\.mlp\.fc1\.weight \[192, 48\]/s);
   const tokens = vit.embed(image);
   assert.throws(() => runReducedBlocks(vit, tokens, embedRowsOf(1, new Int32Array(16)), tome({ schedule: [0, 0, 0, 0] })), /embed row 1 is out of range or repeated/);
   assert.throws(() => runReducedBlocks(vit, tokens, embedRowsOf(1, new Int32Array(3)), tome({ schedule: [0, 0, 0, 0] })), /rows must give the embed row of each token/);

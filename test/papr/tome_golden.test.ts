@@ -3,13 +3,14 @@
 // must be equal exactly, and the logits within 1e-4 relative. The generator refuses inputs with near-ties
 // (a decision margin < 2e-5, or a float64 rerun deciding differently), so exact set equality is fair.
 import { test } from "uvu";
+import { Papr } from "../../src/papr/papr.ts";
 import * as assert from "uvu/assert";
 import { createVit, vitConfig, vitSpec } from "../../src/models/vit.ts";
 import { createResNet, resnetSpec } from "../../src/models/resnet.ts";
 import { syntheticWeights } from "../../src/models/synthetic.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
 import { blockMacs } from "../../src/papr/macs.ts";
-import { embedRowsOf, runReducedBlocks, runWithTokenReduction, withBlockParams } from "../../src/papr/token_reduction.ts";
+import { embedRowsOf, runReducedBlocks } from "../../src/papr/token_reduction.ts";
 import { paprTomeSchedule, tome, tomeSchedule } from "../../src/papr/tome.ts";
 import { assertClose, fixture, relativeError } from "../golden.ts";
 
@@ -18,7 +19,7 @@ const MODEL_TOL = 1e-4; // whole-network float32 tolerance (ARCHITECTURE.md)
 function backbone(preset: string) {
   const config = vitConfig(preset);
   const weights = syntheticWeights(vitSpec(config));
-  return withBlockParams(createVit(config, weights), weights);
+  return createVit(config, weights);
 }
 
 /** Compares the per-block groups [depth, rows] and token counts with the fixture's case. */
@@ -70,7 +71,7 @@ test("tome_papr_deit_tiny_r18: PaPr (ResNet-18, z = 0.5) + ToMe r = 8 in the sec
   const proposer = createResNet({ depth: 18 }, syntheticWeights(resnetSpec({ depth: 18 })));
   const schedule = paprTomeSchedule(vit.numBlocks, 8, 0.5);
   assert.equal(schedule, [0, 0, 0, 0, 0, 0, 8, 8, 8, 8, 8, 8]);
-  const result = runWithTokenReduction(vit, proposer, syntheticTensor("papr.input_r18", [1, 3, 224, 224], 1), tome({ schedule }), { z: 0.5 });
+  const result = new Papr(vit, proposer).predict(syntheticTensor("papr.input_r18", [1, 3, 224, 224], 1), { z: 0.5, reducer: tome({ schedule }) });
   assert.equal([...result.kept], [...golden.get("kept").data], "PaPr's kept patches");
   assertGroups(golden, "z0.5_r8", result.reduction.groupsPerBlock, result.tokensAfterBlock);
   assertClose(result.logits, golden.get("logits_z0.5_r8"), MODEL_TOL, "PaPr + ToMe logits");
@@ -82,7 +83,7 @@ test("tome_papr_deit_tiny_r18: PaPr (ResNet-18, z = 0.5) + ToMe r = 8 in the sec
   assert.ok(result.reduction.blocks.slice(6).every((b) => b.overheadMacs > 0), "the matching cost is reported");
 
   // the golden can fail: the same PaPr tokens with ToMe in every block give other logits
-  const everyBlock = runWithTokenReduction(vit, proposer, syntheticTensor("papr.input_r18", [1, 3, 224, 224], 1), tome({ schedule: tomeSchedule(12, 8) }), { z: 0.5 });
+  const everyBlock = new Papr(vit, proposer).predict(syntheticTensor("papr.input_r18", [1, 3, 224, 224], 1), { z: 0.5, reducer: tome({ schedule: tomeSchedule(12, 8) }) });
   assert.ok(relativeError(everyBlock.logits, golden.get("logits_z0.5_r8")) > 10 * MODEL_TOL);
 });
 

@@ -26,16 +26,6 @@ export function resnetCanonicalName(name: string): string | null {
   return out.endsWith(".num_batches_tracked") ? null : out;
 }
 
-/** torchvision -> canonical (timm) name; identical apart from wrappers. */
-export const resnetNameFromTorchvision = resnetCanonicalName;
-/** timm -> canonical name; identical apart from wrappers. */
-export const resnetNameFromTimm = resnetCanonicalName;
-
-/** canonical -> torchvision (and timm) name: the identity. */
-export function resnetNameToTorchvision(name: string): string {
-  return name;
-}
-
 /** Renames a whole torchvision or timm ResNet state dict to canonical names (dropping num_batches_tracked). */
 export function canonicalResnetWeights<T>(weights: Map<string, T>): Map<string, T> {
   const out = new Map<string, T>();

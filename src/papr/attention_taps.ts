@@ -1,5 +1,5 @@
 // Multi-head self-attention with taps, for the token-reduction methods (src/papr/tome.ts,
-// src/papr/attention_pruning.ts). The same computation as multiHeadSelfAttention (attention.ts):
+// src/papr/attention_pruning.ts). The same computation as multiHeadSelfAttention (src/tensor/attention.ts):
 //   qkv = x @ qkvWeight^T + qkvBias                            [N, 3D] = per token [3, heads, hd]
 //   per head h:  attn_h = softmax(scale * q_h @ k_h^T + bias)   [N, N], scale = hd^-0.5
 //                out_h  = attn_h @ v_h                           [N, hd]
@@ -10,11 +10,11 @@
 //   keys: true       also return the keys averaged over the heads [N, hd] (ToMe's matching metric)
 //   classRow: true   also return row 0 of every head's attention [H, N] (the class token's attention
 //                    after softmax) and the class token's per-head output out_h[0] [H, hd]
-import { Tensor, ShapeError, shapeStr } from "./tensor.ts";
-import { linear } from "./linear.ts";
-import { softmaxLane } from "./softmax.ts";
-import { addMacs } from "./macs.ts";
-import { checkAttentionParams, type AttentionParams } from "./attention.ts";
+import { checkAttentionParams, type AttentionParams } from "../tensor/attention.ts";
+import { linear } from "../tensor/linear.ts";
+import { addMacs } from "../tensor/macs.ts";
+import { softmaxLane } from "../tensor/softmax.ts";
+import { Tensor, ShapeError, shapeStr } from "../tensor/tensor.ts";
 
 export interface AttentionTaps {
   keyBias?: ArrayLike<number> | null; // [N]
@@ -30,13 +30,10 @@ export interface AttentionOutputs {
 }
 
 /** x[N, D] -> { output [N, D], and the tapped intermediates }. */
-export function multiHeadSelfAttentionEx(x: Tensor, params: AttentionParams, taps: AttentionTaps = {}): AttentionOutputs {
-  const op = "multiHeadSelfAttentionEx";
+export function attentionWithTaps(x: Tensor, params: AttentionParams, taps: AttentionTaps = {}): AttentionOutputs {
+  const op = "attentionWithTaps";
   const [N, D] = checkAttentionParams(op, x, params);
   const { qkvWeight, qkvBias, projWeight, projBias, numHeads: H } = params;
-  if (params.segments && params.segments.length > 1) {
-    throw new ShapeError(op, `segments [${params.segments.join(", ")}]: the tapped attention runs on one token set only`);
-  }
   const keyBias = taps.keyBias ?? null;
   if (keyBias !== null && keyBias.length !== N) {
     throw new ShapeError(op, `keyBias must have one entry per token [${N}] (x ${shapeStr(x.shape)}), got [${keyBias.length}]`);
