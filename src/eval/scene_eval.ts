@@ -25,7 +25,7 @@ import { pruneTokens } from "../papr/prune.ts";
 import { keepCount } from "../papr/ranking.ts";
 import { paprTomeSchedule, tome, tomeSchedule } from "../papr/tome.ts";
 import type { TokenReducer } from "../papr/token_reduction.ts";
-import { countMacs } from "../tensor/macs.ts";
+import { countMacs } from "../tensor/mac_counter.ts";
 import { Mulberry32 } from "../tensor/random.ts";
 import { argsortDescending } from "../tensor/sort.ts";
 import type { Tensor } from "../tensor/tensor.ts";

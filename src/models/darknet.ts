@@ -11,7 +11,8 @@ import { leakyRelu } from "../tensor/elementwise.ts";
 import { linear } from "../tensor/linear.ts";
 import { globalAvgPool, maxPool2d } from "../tensor/pooling.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { bnSpec, checkWeights, expectImage, foldConvBn, runConv, type FusedConv, type ModelSpec } from "./conv_common.ts";
+import { bnSpec, expectImage, foldConvBn, runConv, type FusedConv } from "./conv_bn.ts";
+import { checkWeights, type ModelSpec } from "./model_spec.ts";
 
 export interface DarknetLayer {
   kernel: number; // square kernel, stride 1

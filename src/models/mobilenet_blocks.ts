@@ -14,7 +14,8 @@
 import { add, hardswish, relu, relu6 } from "../tensor/elementwise.ts";
 import { squeezeExcite } from "../tensor/se.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { bnSpec, foldConvBn, runConv, type FusedConv, type ModelSpec } from "./conv_common.ts";
+import { bnSpec, foldConvBn, runConv, type FusedConv } from "./conv_bn.ts";
+import { type ModelSpec } from "./model_spec.ts";
 
 export type Activation = "relu" | "relu6" | "hardswish";
 export type BlockKind = "ds" | "ir" | "cn";

@@ -14,7 +14,8 @@ import { relu6 } from "../tensor/elementwise.ts";
 import { linear } from "../tensor/linear.ts";
 import { globalAvgPool } from "../tensor/pooling.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { bnSpec, checkWeights, expectImage, foldConvBn, runConv, type FusedConv, type ModelSpec } from "./conv_common.ts";
+import { bnSpec, expectImage, foldConvBn, runConv, type FusedConv } from "./conv_bn.ts";
+import { checkWeights, type ModelSpec } from "./model_spec.ts";
 
 export interface MobileNetV1Config {
   widthMultiplier?: number; // alpha: 0.25, 0.5, 0.75 or 1.0 (default 0.25, the shared model)

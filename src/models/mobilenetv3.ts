@@ -16,7 +16,8 @@ import { hardswish } from "../tensor/elementwise.ts";
 import { linear } from "../tensor/linear.ts";
 import { globalAvgPool } from "../tensor/pooling.ts";
 import { expectShape, type Tensor } from "../tensor/tensor.ts";
-import { bnSpec, checkWeights, expectImage, foldConvBn, runConv, type ModelSpec } from "./conv_common.ts";
+import { bnSpec, expectImage, foldConvBn, runConv } from "./conv_bn.ts";
+import { checkWeights, type ModelSpec } from "./model_spec.ts";
 import { blockSpec, loadBlock, planBlocks, roundChannels, runBlock, table, type BlockPlan, type BlockRow } from "./mobilenet_blocks.ts";
 
 export type MobileNetV3Variant = "small" | "large";

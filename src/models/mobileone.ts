@@ -11,7 +11,8 @@ import { relu } from "../tensor/elementwise.ts";
 import { linear } from "../tensor/linear.ts";
 import { globalAvgPool } from "../tensor/pooling.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { checkWeights, expectImage, runConv, type FusedConv, type ModelSpec } from "./conv_common.ts";
+import { expectImage, runConv, type FusedConv } from "./conv_bn.ts";
+import { checkWeights, type ModelSpec } from "./model_spec.ts";
 
 export interface MobileOneConfig {
   numClasses?: number; // 1000

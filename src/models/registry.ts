@@ -6,7 +6,7 @@
 // (a ModelFile). `buildModel(file, weights)` turns the pair into a runnable model.
 import { IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, type PreprocessConfig } from "../image/preprocess.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { checkWeights, type ModelSpec } from "./conv_common.ts";
+import { checkWeights, type ModelSpec } from "./model_spec.ts";
 import { createDarknet, darknetSpec, type DarknetConfig } from "./darknet.ts";
 import { darknetFromTfjs, mobilenetV1FromTfjs } from "./load/tfjs_models.ts";
 import { canonicalResnetWeights } from "./load/names_resnet.ts";

@@ -10,7 +10,8 @@ import { add, relu } from "../tensor/elementwise.ts";
 import { linear } from "../tensor/linear.ts";
 import { globalAvgPool, maxPool2d } from "../tensor/pooling.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { bnSpec, checkWeights, expectImage, foldConvBn, runConv, type FusedConv, type ModelSpec } from "./conv_common.ts";
+import { bnSpec, expectImage, foldConvBn, runConv, type FusedConv } from "./conv_bn.ts";
+import { checkWeights, type ModelSpec } from "./model_spec.ts";
 
 export type ResNetDepth = 18 | 34 | 50 | 101 | 152;
 

@@ -19,7 +19,7 @@ import { layerNorm } from "../tensor/norm.ts";
 import { multiHeadSelfAttention, type AttentionParams } from "../tensor/attention.ts";
 import { concat, gatherRows, transpose } from "../tensor/shape.ts";
 import { ShapeError, Tensor, expectRank, shapeStr } from "../tensor/tensor.ts";
-import { checkWeights, type ModelSpec } from "./conv_common.ts";
+import { checkWeights, type ModelSpec } from "./model_spec.ts";
 
 export interface VitConfig {
   imageSize: number; // square input side, e.g. 224

@@ -12,7 +12,7 @@
 //                    after softmax) and the class token's per-head output out_h[0] [H, hd]
 import { checkAttentionParams, type AttentionParams } from "../tensor/attention.ts";
 import { linear } from "../tensor/linear.ts";
-import { addMacs } from "../tensor/macs.ts";
+import { addMacs } from "../tensor/mac_counter.ts";
 import { softmaxLane } from "../tensor/softmax.ts";
 import { Tensor, ShapeError, shapeStr } from "../tensor/tensor.ts";
 

@@ -11,7 +11,7 @@
 // (an Observer); token merging or dropping inside the blocks is a TokenReducer (token_reduction.ts),
 // and plain PaPr is the reducer that does nothing.
 import type { Vit } from "../models/vit.ts";
-import { countMacs } from "../tensor/macs.ts";
+import { countMacs } from "../tensor/mac_counter.ts";
 import { ShapeError, shapeStr, type Tensor } from "../tensor/tensor.ts";
 import { costConfig, vitCost, type CostBreakdown, type VitCostConfig } from "./macs.ts";
 import { proposalMap } from "./proposal.ts";

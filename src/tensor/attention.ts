@@ -9,7 +9,7 @@
 import { Tensor, ShapeError, expectRank, expectShape, shapeStr } from "./tensor.ts";
 import { linear } from "./linear.ts";
 import { softmaxLane } from "./softmax.ts";
-import { addMacs } from "./macs.ts";
+import { addMacs } from "./mac_counter.ts";
 import { gemm, gemmArgs } from "./gemm.ts";
 
 /** attentionHeadsInto over all heads; setThreads (parallel.ts) registers a runner that splits the heads over threads. */

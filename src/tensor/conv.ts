@@ -11,7 +11,7 @@
 // The GEMM writes NCHW directly (output channels on rows, bias per row). reference/conv.ts holds the
 // plain seven-loop convolution (conv2dReference) the tests compare the fast paths against.
 import { Tensor, ShapeError, expectRank, shapeStr } from "./tensor.ts";
-import { addMacs } from "./macs.ts";
+import { addMacs } from "./mac_counter.ts";
 import { activationCode, applyActivation, gemmArgs, runGemm, type FusedActivation } from "./gemm.ts";
 import { windowGeometry, type Pair, type PaddingSpec, type WindowGeometry } from "./window.ts";
 

@@ -3,7 +3,7 @@ export * from "./tensor.ts";
 export * from "./checks.ts";
 export * from "./random.ts";
 export * from "./safetensors.ts";
-export * from "./macs.ts";
+export * from "./mac_counter.ts";
 // kernels
 export * from "./linear.ts";
 export * from "./elementwise.ts";
@@ -14,6 +14,6 @@ export * from "./window.ts";
 export * from "./conv.ts";
 export * from "./pooling.ts";
 export * from "./se.ts";
-export * from "./resize.ts";
+export * from "./interpolate.ts";
 export * from "./attention.ts";
 export * from "./sort.ts";

@@ -6,7 +6,7 @@
 // float32 once at the end. Their definition as plain loops: reference/gemm.ts.
 import { Tensor, ShapeError, expectRank, shapeStr, sizeOf } from "./tensor.ts";
 import { expectMinRank } from "./checks.ts";
-import { addMacs } from "./macs.ts";
+import { addMacs } from "./mac_counter.ts";
 import { gemmArgs, runGemm, type FusedActivation } from "./gemm.ts";
 
 export interface LinearOptions {

@@ -5,7 +5,7 @@ import { blockMacs, vitCost, type VitCostConfig } from "../../src/papr/macs.ts";
 import { keepCount } from "../../src/papr/ranking.ts";
 import { createMobileOne, mobileoneSpec } from "../../src/models/mobileone.ts";
 import { syntheticWeights } from "../../src/models/synthetic.ts";
-import { countMacs } from "../../src/tensor/macs.ts";
+import { countMacs } from "../../src/tensor/mac_counter.ts";
 import { zeros } from "../../src/tensor/tensor.ts";
 
 // The proposer's cost as PaPr runs it (features only), counted by the kernels of our MobileOne-S0.

@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { multiHeadSelfAttention, type AttentionParams } from "../../src/tensor/attention.ts";
-import { countMacs } from "../../src/tensor/macs.ts";
+import { countMacs } from "../../src/tensor/mac_counter.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
 import { zeros } from "../../src/tensor/tensor.ts";
 import { syntheticParameter } from "../../src/models/synthetic.ts";

@@ -6,7 +6,7 @@ import { conv2d, type Conv2dOptions } from "../../src/tensor/conv.ts";
 import { samePadding } from "../../src/tensor/window.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
 import { tensor, zeros } from "../../src/tensor/tensor.ts";
-import { countMacs } from "../../src/tensor/macs.ts";
+import { countMacs } from "../../src/tensor/mac_counter.ts";
 import { assertClose, fixture } from "../golden.ts";
 import { assertSameCases, throwsShapeError } from "./engine_b_helpers.ts";
 

@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { matmul, batchedMatmul, linear } from "../../src/tensor/linear.ts";
-import { countMacs } from "../../src/tensor/macs.ts";
+import { countMacs } from "../../src/tensor/mac_counter.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
 import { tensor, zeros } from "../../src/tensor/tensor.ts";
 import { syntheticParameter } from "../../src/models/synthetic.ts";

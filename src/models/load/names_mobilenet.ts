@@ -24,7 +24,7 @@
 // All maps strip a leading "module." / "model." and drop num_batches_tracked. Unknown names are
 // kept unchanged, so the model factory reports them as unexpected (never silently dropped).
 import type { Tensor } from "../../tensor/tensor.ts";
-import type { ModelSpec } from "../conv_common.ts";
+import type { ModelSpec } from "../model_spec.ts";
 import type { BlockPlan } from "../mobilenet_blocks.ts";
 import { mobilenetV2Blocks, mobilenetV2Spec, type MobileNetV2Config } from "../mobilenetv2.ts";
 import { mobilenetV3Blocks, mobilenetV3Spec, type MobileNetV3Config, type MobileNetV3Variant } from "../mobilenetv3.ts";

@@ -3,7 +3,7 @@
 // and the PaPr proposal resize 7x7 -> 14x14 bicubic align_corners=True.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { interpolate, type InterpolateMode } from "../../src/tensor/resize.ts";
+import { interpolate, type InterpolateMode } from "../../src/tensor/interpolate.ts";
 import { tensor, zeros } from "../../src/tensor/tensor.ts";
 import { assertClose, fixture } from "../golden.ts";
 import { assertSameCases, throwsShapeError, throwsWith } from "./engine_b_helpers.ts";

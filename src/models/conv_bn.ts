@@ -1,0 +1,40 @@
+// Helpers shared by the ConvNet proposers (ResNet, MobileOne, MobileNets, Darknet-Tiny): BatchNorm spec
+// lines, and folding BatchNorm into the conv before it at load time.
+import { conv2d, type Conv2dOptions } from "../tensor/conv.ts";
+import { foldBatchNorm } from "../tensor/norm.ts";
+import { expectShape, type Tensor } from "../tensor/tensor.ts";
+import type { ModelSpec } from "./model_spec.ts";
+
+/** The four BatchNorm entries of `prefix` (weight, bias, running_mean, running_var) as spec lines. */
+export function bnSpec(spec: ModelSpec, prefix: string, channels: number): void {
+  for (const key of ["weight", "bias", "running_mean", "running_var"]) spec.set(`${prefix}.${key}`, [channels]);
+}
+
+/** A convolution with BatchNorm (if any) already folded in: y = conv(x, weight) + bias. */
+export interface FusedConv {
+  weight: Tensor; // [O, C/groups, kh, kw]
+  bias: Tensor; // [O]
+  options: Conv2dOptions;
+}
+
+/** conv `convName` (no bias) followed by BatchNorm `bnName`, folded into one conv at load time. */
+export function foldConvBn(weights: Map<string, Tensor>, convName: string, bnName: string, eps: number, options: Conv2dOptions): FusedConv {
+  const get = (name: string) => weights.get(name)!; // names were checked against the spec
+  const folded = foldBatchNorm(get(`${convName}.weight`), weights.get(`${convName}.bias`) ?? null, {
+    weight: get(`${bnName}.weight`),
+    bias: get(`${bnName}.bias`),
+    runningMean: get(`${bnName}.running_mean`),
+    runningVar: get(`${bnName}.running_var`),
+    eps,
+  });
+  return { weight: folded.weight, bias: folded.bias, options };
+}
+
+export function runConv(x: Tensor, conv: FusedConv): Tensor {
+  return conv2d(x, conv.weight, conv.bias, conv.options);
+}
+
+/** Throws unless x is one RGB image [1, 3, H, W]. */
+export function expectImage(op: string, x: Tensor): void {
+  expectShape(op, "x", x, [1, 3, -1, -1]);
+}

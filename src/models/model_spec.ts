@@ -1,0 +1,31 @@
+// What a model expects of its weights, and the one check every model runs at construction: a
+// weight map against the model's spec, with one error listing every problem.
+import { ShapeError, shapeStr, type Tensor } from "../tensor/tensor.ts";
+
+/** Every parameter a model expects, name -> shape, in checkpoint order. */
+export type ModelSpec = Map<string, number[]>;
+
+/**
+ * Throws ONE ShapeError naming `op` and listing every missing, unexpected and mis-shaped
+ * weight (expected vs actual shape), or returns when `weights` matches `spec` exactly.
+ */
+export function checkWeights(op: string, spec: ModelSpec, weights: Map<string, Tensor>): void {
+  const missing: string[] = [];
+  const misShaped: string[] = [];
+  for (const [name, shape] of spec) {
+    const t = weights.get(name);
+    if (!t) missing.push(`${name} ${shapeStr(shape)}`);
+    else if (t.shape.join() !== shape.join()) misShaped.push(`${name}: expected ${shapeStr(shape)}, got ${shapeStr(t.shape)}`);
+  }
+  const unexpected = [...weights.keys()].filter((name) => !spec.has(name)).map((name) => `${name} ${shapeStr(weights.get(name)!.shape)}`);
+  if (missing.length + misShaped.length + unexpected.length === 0) return;
+  const parts = [];
+  const found = spec.size - missing.length;
+  if (found < spec.size / 10) {
+    parts.push(`only ${found} of the ${spec.size} expected tensors are present: is this checkpoint for another architecture or naming scheme?`);
+  }
+  if (missing.length) parts.push(`missing (${missing.length}): ${missing.join(", ")}`);
+  if (unexpected.length) parts.push(`unexpected (${unexpected.length}): ${unexpected.join(", ")}`);
+  if (misShaped.length) parts.push(`wrong shape (${misShaped.length}): ${misShaped.join("; ")}`);
+  throw new ShapeError(op, `weights do not match the model spec (${spec.size} tensors expected):\n  ${parts.join("\n  ")}`);
+}
