@@ -14,15 +14,19 @@ const SRC = join(ROOT, "src");
 const LAYER = { tensor: 0, image: 1, data: 1, plot: 1, models: 2, papr: 3, eval: 4, cli: 5, "": 6 };
 
 function sourceFiles(dir) {
-  return readdirSync(dir).sort().flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? sourceFiles(path) : name.endsWith(".ts") ? [path] : [];
-  });
+  return readdirSync(dir)
+    .sort()
+    .flatMap((name) => {
+      const path = join(dir, name);
+      return statSync(path).isDirectory() ? sourceFiles(path) : name.endsWith(".ts") ? [path] : [];
+    });
 }
 
 /** The relative value imports of a file, as absolute paths. */
 function valueImports(file) {
-  const text = readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+  const text = readFileSync(file, "utf8")
+    .replace(/\/\*[\s\S]*?\*\//g, "")
+    .replace(/^\s*\/\/.*$/gm, "");
   const found = [];
   const statement = /^\s*(import|export)\s+(type\s+)?[^;'"]*?from\s+["'](\.[^"']+)["']/gm;
   for (const m of text.matchAll(statement)) if (!m[2]) found.push(m[3]);
@@ -42,8 +46,10 @@ const problems = [];
 
 for (const [file, imports] of graph) {
   for (const target of imports) {
-    if (!graph.has(target)) problems.push(`${relative(ROOT, file)} imports ${relative(ROOT, target)}, which is not a source file`);
-    else if (layerOf(target) > layerOf(file)) problems.push(`layer: ${relative(ROOT, file)} imports ${relative(ROOT, target)} from a higher layer`);
+    if (!graph.has(target))
+      problems.push(`${relative(ROOT, file)} imports ${relative(ROOT, target)}, which is not a source file`);
+    else if (layerOf(target) > layerOf(file))
+      problems.push(`layer: ${relative(ROOT, file)} imports ${relative(ROOT, target)} from a higher layer`);
   }
 }
 
@@ -55,7 +61,10 @@ function visit(file) {
   stack.push(file);
   for (const target of graph.get(file) ?? []) {
     if (!graph.has(target)) continue;
-    if (state.get(target) === 1) problems.push(`cycle: ${[...stack.slice(stack.indexOf(target)), target].map((f) => relative(ROOT, f)).join(" -> ")}`);
+    if (state.get(target) === 1)
+      problems.push(
+        `cycle: ${[...stack.slice(stack.indexOf(target)), target].map((f) => relative(ROOT, f)).join(" -> ")}`,
+      );
     else if (!state.has(target)) visit(target);
   }
   stack.pop();

@@ -15,11 +15,13 @@ uvuGlobals.UVU_QUEUE = [];
 const root = fileURLToPath(new URL(".", import.meta.url));
 
 function listTests(dir: string): string[] {
-  return readdirSync(dir).sort().flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return name === "fixtures" ? [] : listTests(path);
-    return name.endsWith(".test.ts") ? [path] : [];
-  });
+  return readdirSync(dir)
+    .sort()
+    .flatMap((name) => {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) return name === "fixtures" ? [] : listTests(path);
+      return name.endsWith(".test.ts") ? [path] : [];
+    });
 }
 
 const filters = process.argv.slice(2);
@@ -37,7 +39,10 @@ for (const [index, file] of files.entries()) {
 }
 
 const started = performance.now();
-const counts = { ...(await runQueuedTests(uvuGlobals.UVU_QUEUE, (text) => process.stdout.write(text))), brokenFiles: brokenFiles.length };
+const counts = {
+  ...(await runQueuedTests(uvuGlobals.UVU_QUEUE, (text) => process.stdout.write(text))),
+  brokenFiles: brokenFiles.length,
+};
 console.log(`\nduration: ${((performance.now() - started) / 1000).toFixed(1)} s`);
 const { skippedTests } = await import("./skip.ts");
 for (const { name, reason } of skippedTests()) console.log(`skipped: ${name} (${reason})`);

@@ -12,7 +12,8 @@ import { ShapeError, Tensor } from "../tensor/tensor.ts";
 export function blocksBatch(vit: Vit, sets: Tensor[]): Tensor[] {
   const D = vit.config.embedDim;
   const segments = sets.map((t) => {
-    if (t.rank !== 2 || t.shape[1] !== D || t.shape[0] < 1) throw new ShapeError("blocksBatch", `each set must be [n, ${D}], got [${t.shape.join(", ")}]`);
+    if (t.rank !== 2 || t.shape[1] !== D || t.shape[0] < 1)
+      throw new ShapeError("blocksBatch", `each set must be [n, ${D}], got [${t.shape.join(", ")}]`);
     return t.shape[0];
   });
   const withinSets = (x: Tensor, params: AttentionParams) => segmentedAttention(x, params, segments);
@@ -32,13 +33,22 @@ export function blocksBatch(vit: Vit, sets: Tensor[]): Tensor[] {
 export function segmentedAttention(x: Tensor, params: AttentionParams, segments: number[]): Tensor {
   const [N, D] = checkAttentionParams("segmentedAttention", x, params);
   if (segments.some((n) => !Number.isInteger(n) || n < 1) || segments.reduce((a, b) => a + b, 0) !== N) {
-    throw new ShapeError("segmentedAttention", `segments [${segments.join(", ")}] must be positive token counts summing to N = ${N} (x [${x.shape.join(", ")}])`);
+    throw new ShapeError(
+      "segmentedAttention",
+      `segments [${segments.join(", ")}] must be positive token counts summing to N = ${N} (x [${x.shape.join(", ")}])`,
+    );
   }
   const qkv = linear(x, params.qkvWeight, params.qkvBias).data; // [N, 3D]
   const merged = new Float32Array(N * D);
   let first = 0;
   for (const n of segments) {
-    runAttentionHeads(qkv.subarray(3 * D * first, 3 * D * (first + n)), merged.subarray(D * first, D * (first + n)), n, D, params.numHeads);
+    runAttentionHeads(
+      qkv.subarray(3 * D * first, 3 * D * (first + n)),
+      merged.subarray(D * first, D * (first + n)),
+      n,
+      D,
+      params.numHeads,
+    );
     first += n;
   }
   return linear(new Tensor(merged, [N, D]), params.projWeight, params.projBias);

@@ -18,7 +18,13 @@ export interface FusedConv {
 }
 
 /** conv `convName` (no bias) followed by BatchNorm `bnName`, folded into one conv at load time. */
-export function foldConvBn(weights: Map<string, Tensor>, convName: string, bnName: string, eps: number, options: Conv2dOptions): FusedConv {
+export function foldConvBn(
+  weights: Map<string, Tensor>,
+  convName: string,
+  bnName: string,
+  eps: number,
+  options: Conv2dOptions,
+): FusedConv {
   const get = (name: string) => weights.get(name)!; // names were checked against the spec
   const folded = foldBatchNorm(get(`${convName}.weight`), weights.get(`${convName}.bias`) ?? null, {
     weight: get(`${bnName}.weight`),

@@ -23,7 +23,8 @@ export async function fetchModelDir(base: string | URL, role = "model"): Promise
   } catch (e) {
     throw new Error(`${role}: ${dir.href}config.json is not valid JSON (${(e as Error).message})`);
   }
-  if (file.format !== "papr-ts/1") throw new Error(`${role}: ${dir.href}config.json: format '${String(file.format)}' is not 'papr-ts/1'`);
+  if (file.format !== "papr-ts/1")
+    throw new Error(`${role}: ${dir.href}config.json: format '${String(file.format)}' is not 'papr-ts/1'`);
   const bytes = new Uint8Array(await (await get("model.safetensors")).arrayBuffer());
   const { tensors } = readSafetensors(bytes, `${dir.href}model.safetensors`);
   try {

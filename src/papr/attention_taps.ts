@@ -36,7 +36,10 @@ export function attentionWithTaps(x: Tensor, params: AttentionParams, taps: Atte
   const { qkvWeight, qkvBias, projWeight, projBias, numHeads: H } = params;
   const keyBias = taps.keyBias ?? null;
   if (keyBias !== null && keyBias.length !== N) {
-    throw new ShapeError(op, `keyBias must have one entry per token [${N}] (x ${shapeStr(x.shape)}), got [${keyBias.length}]`);
+    throw new ShapeError(
+      op,
+      `keyBias must have one entry per token [${N}] (x ${shapeStr(x.shape)}), got [${keyBias.length}]`,
+    );
   }
   if (taps.classRow && N < 1) throw new ShapeError(op, "classRow needs at least one token");
 

@@ -30,8 +30,15 @@ export const LAYER_NORM_MACS_PER_ELEMENT = 5;
 export function costConfig(vit: Pick<Vit, "config">): VitCostConfig {
   const c = vit.config;
   return {
-    imageSize: c.imageSize, patchSize: c.patchSize, inChannels: c.inChannels, embedDim: c.embedDim, depth: c.depth,
-    mlpRatio: c.mlpRatio, numClasses: c.numClasses, numPrefixTokens: c.numPrefixTokens, distillToken: c.distillToken,
+    imageSize: c.imageSize,
+    patchSize: c.patchSize,
+    inChannels: c.inChannels,
+    embedDim: c.embedDim,
+    depth: c.depth,
+    mlpRatio: c.mlpRatio,
+    numClasses: c.numClasses,
+    numPrefixTokens: c.numPrefixTokens,
+    distillToken: c.distillToken,
   };
 }
 

@@ -18,7 +18,14 @@ import { proposalMap } from "./proposal.ts";
 import { pruneTokens } from "./prune.ts";
 import { keepCount, keepMask, keptPatches, rankPatches, type KeepConvention } from "./ranking.ts";
 import { patchSignificance } from "./significance.ts";
-import { embedRowsOf, noReduction, reductionCost, runReducedBlocks, type ReductionRun, type TokenReducer } from "./token_reduction.ts";
+import {
+  embedRowsOf,
+  noReduction,
+  reductionCost,
+  runReducedBlocks,
+  type ReductionRun,
+  type TokenReducer,
+} from "./token_reduction.ts";
 
 /** What PaPr needs from a proposer: its last convolutional stage. */
 export interface Proposer {
@@ -47,11 +54,18 @@ export interface Forward {
 }
 
 /** PaPr's forward pass on one preprocessed image x [1, 3, S, S] (docs/algorithm.md, steps 2-8). */
-export function paprForward(vit: Vit, proposer: Proposer | null, x: Tensor, options: ForwardOptions, observe = unobserved): Forward {
+export function paprForward(
+  vit: Vit,
+  proposer: Proposer | null,
+  x: Tensor,
+  options: ForwardOptions,
+  observe = unobserved,
+): Forward {
   const { z, convention = "official", order = "significance", reducer = noReduction, maps = false } = options;
   const { numPatches, numPrefixTokens, gridSize } = vit.config;
   const k = keepCount(z, numPatches, numPrefixTokens, convention); // 6.
-  let kept: Int32Array<ArrayBufferLike> = Int32Array.from({ length: numPatches }, (_, i) => i); // z = 1: every patch, in grid order
+  // z = 1: every patch, in grid order
+  let kept: Int32Array<ArrayBufferLike> = Int32Array.from({ length: numPatches }, (_, i) => i);
   if (k < numPatches && proposer === null) throw new Error(`PaPr: z = ${z} prunes patches, so a proposer is needed`);
   if (proposer !== null && (k < numPatches || maps)) {
     const features = observe("proposer", () => proposerFeatures(proposer, x)); // 2. F
@@ -105,7 +119,10 @@ export class Papr {
   readonly cost: VitCostConfig;
 
   /** proposer may be null for a backbone run without pruning (z = 1), e.g. ToMe alone. */
-  constructor(readonly backbone: Vit, readonly proposer: Proposer | null) {
+  constructor(
+    readonly backbone: Vit,
+    readonly proposer: Proposer | null,
+  ) {
     this.cost = costConfig(backbone);
     if (proposer?.imageSize !== undefined && proposer.imageSize !== this.cost.imageSize) {
       throw new Error(

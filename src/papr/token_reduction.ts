@@ -20,7 +20,13 @@
 import type { Vit } from "../models/vit.ts";
 import { ShapeError, Tensor, expectRank, shapeStr } from "../tensor/tensor.ts";
 import { attentionWithTaps, type AttentionOutputs, type AttentionTaps } from "./attention_taps.ts";
-import { LAYER_NORM_MACS_PER_ELEMENT, headMacs, patchEmbedMacs, type CostBreakdown, type VitCostConfig } from "./macs.ts";
+import {
+  LAYER_NORM_MACS_PER_ELEMENT,
+  headMacs,
+  patchEmbedMacs,
+  type CostBreakdown,
+  type VitCostConfig,
+} from "./macs.ts";
 
 /** Runs one named stage (papr.ts's Observer; here: each block). */
 type Observer = <T>(stage: string, run: () => T) => T;
@@ -88,10 +94,25 @@ export const noReduction: TokenReducer = { method: "none", taps: () => null, red
 export function blockRecordsJson(records: BlockRecord[]): unknown[] {
   const margin = (m: number) => (Number.isFinite(m) ? m : null);
   return records.map((b) => ({
-    block: b.block, tokensIn: b.tokensIn, tokensOut: b.tokensOut, macs: b.macs, overheadMacs: b.overheadMacs,
+    block: b.block,
+    tokensIn: b.tokensIn,
+    tokensOut: b.tokensOut,
+    macs: b.macs,
+    overheadMacs: b.overheadMacs,
     remap: b.remap && [...b.remap],
-    ...(b.merges ? { merges: { r: b.merges.r, src: [...b.merges.src], dst: [...b.merges.dst], margin: margin(b.merges.margin) } } : {}),
-    ...(b.pruned ? { pruned: { rule: b.pruned.rule, dropped: [...b.pruned.dropped], scores: [...b.pruned.scores], margin: margin(b.pruned.margin) } } : {}),
+    ...(b.merges
+      ? { merges: { r: b.merges.r, src: [...b.merges.src], dst: [...b.merges.dst], margin: margin(b.merges.margin) } }
+      : {}),
+    ...(b.pruned
+      ? {
+          pruned: {
+            rule: b.pruned.rule,
+            dropped: [...b.pruned.dropped],
+            scores: [...b.pruned.scores],
+            margin: margin(b.pruned.margin),
+          },
+        }
+      : {}),
   }));
 }
 
@@ -99,11 +120,19 @@ export function blockRecordsJson(records: BlockRecord[]): unknown[] {
  * Applies a remap to tokens x [n, D] with sizes [n]: output token k = the size-weighted average of the
  * input tokens mapped to k (a copy for a token mapped alone), its size = their summed sizes.
  */
-export function reduceTokens(x: Tensor, size: Float32Array, remap: Int32Array, numOut: number): { tokens: Tensor; size: Float32Array } {
+export function reduceTokens(
+  x: Tensor,
+  size: Float32Array,
+  remap: Int32Array,
+  numOut: number,
+): { tokens: Tensor; size: Float32Array } {
   expectRank("reduceTokens", "x", x, 2);
   const [n, D] = x.shape;
   if (size.length !== n || remap.length !== n) {
-    throw new ShapeError("reduceTokens", `x ${shapeStr(x.shape)} needs size and remap of length ${n}, got ${size.length} and ${remap.length}`);
+    throw new ShapeError(
+      "reduceTokens",
+      `x ${shapeStr(x.shape)} needs size and remap of length ${n}, got ${size.length} and ${remap.length}`,
+    );
   }
   const sums = new Float64Array(numOut * D);
   const outSize = new Float64Array(numOut);
@@ -112,7 +141,8 @@ export function reduceTokens(x: Tensor, size: Float32Array, remap: Int32Array, n
   for (let j = 0; j < n; j++) {
     const k = remap[j];
     if (k === -1) continue;
-    if (!Number.isInteger(k) || k < 0 || k >= numOut) throw new RangeError(`reduceTokens: remap[${j}] = ${k} is not in [-1, ${numOut})`);
+    if (!Number.isInteger(k) || k < 0 || k >= numOut)
+      throw new RangeError(`reduceTokens: remap[${j}] = ${k} is not in [-1, ${numOut})`);
     const s = size[j];
     for (let c = 0; c < D; c++) sums[k * D + c] += s * x.data[j * D + c];
     outSize[k] += s;
@@ -146,11 +176,18 @@ export function reducedBlockMacs(tokensIn: number, tokensOut: number, embedDim: 
 
 /** The forward's cost from the per-block records (PaPr's breakdown: proposer, patch embed, blocks, head). */
 export function reductionCost(c: VitCostConfig, records: BlockRecord[], proposerMacs = 0): CostBreakdown {
-  if (records.length !== c.depth) throw new Error(`reductionCost: ${records.length} block records given for ${c.depth} blocks`);
+  if (records.length !== c.depth)
+    throw new Error(`reductionCost: ${records.length} block records given for ${c.depth} blocks`);
   const blocks = records.map((r) => r.macs);
   const patchEmbed = patchEmbedMacs(c);
   const head = headMacs(c, records[records.length - 1].tokensOut);
-  return { proposer: proposerMacs, patchEmbed, blocks, head, total: proposerMacs + patchEmbed + blocks.reduce((a, b) => a + b, 0) + head };
+  return {
+    proposer: proposerMacs,
+    patchEmbed,
+    blocks,
+    head,
+    total: proposerMacs + patchEmbed + blocks.reduce((a, b) => a + b, 0) + head,
+  };
 }
 
 export interface ReductionRun {
@@ -166,19 +203,34 @@ export interface ReductionRun {
  * Runs every block of the ViT on `tokens` [n, D] (already PaPr-pruned or not), whose embed rows are
  * `rows` [n] (embedRowsOf), letting `reducer` merge or drop tokens inside the blocks.
  */
-export function runReducedBlocks(vit: Vit, tokens: Tensor, rows: Int32Array, reducer: TokenReducer, observe: Observer = (_, run) => run()): ReductionRun {
+export function runReducedBlocks(
+  vit: Vit,
+  tokens: Tensor,
+  rows: Int32Array,
+  reducer: TokenReducer,
+  observe: Observer = (_, run) => run(),
+): ReductionRun {
   const { numPrefixTokens, numPatches } = vit.config;
   expectRank("runReducedBlocks", "tokens", tokens, 2);
   if (rows.length !== tokens.shape[0]) {
-    throw new ShapeError("runReducedBlocks", `rows must give the embed row of each token: tokens ${shapeStr(tokens.shape)}, rows [${rows.length}]`);
+    throw new ShapeError(
+      "runReducedBlocks",
+      `rows must give the embed row of each token: tokens ${shapeStr(tokens.shape)}, rows [${rows.length}]`,
+    );
   }
   reducer.check?.(vit.numBlocks);
   const groupOf = new Int32Array(numPrefixTokens + numPatches).fill(-1);
   rows.forEach((row, j) => {
-    if (!(row >= 0 && row < groupOf.length) || groupOf[row] !== -1) throw new RangeError(`runReducedBlocks: embed row ${row} is out of range or repeated`);
+    if (!(row >= 0 && row < groupOf.length) || groupOf[row] !== -1)
+      throw new RangeError(`runReducedBlocks: embed row ${row} is out of range or repeated`);
     groupOf[row] = j;
   });
-  let state: ReductionState = { tokens, size: new Float32Array(tokens.shape[0]).fill(1), groupOf, numPrefix: numPrefixTokens };
+  let state: ReductionState = {
+    tokens,
+    size: new Float32Array(tokens.shape[0]).fill(1),
+    groupOf,
+    numPrefix: numPrefixTokens,
+  };
   const blocks: BlockRecord[] = [];
   const groupsPerBlock: Int32Array[] = [];
   for (let i = 0; i < vit.numBlocks; i++) {
@@ -188,7 +240,14 @@ export function runReducedBlocks(vit: Vit, tokens: Tensor, rows: Int32Array, red
     blocks.push(step.record);
     groupsPerBlock.push(state.groupOf);
   }
-  return { method: reducer.method, tokens: state.tokens, size: state.size, groupOf: state.groupOf, groupsPerBlock, blocks };
+  return {
+    method: reducer.method,
+    tokens: state.tokens,
+    size: state.size,
+    groupOf: state.groupOf,
+    groupsPerBlock,
+    blocks,
+  };
 }
 
 /**
@@ -196,7 +255,12 @@ export function runReducedBlocks(vit: Vit, tokens: Tensor, rows: Int32Array, red
  * the reducer's remap applied to x (tokens averaged by size), then mlpHalf. A block whose taps are
  * null is the plain vit.block.
  */
-export function reducedBlock(vit: Vit, i: number, state: ReductionState, reducer: TokenReducer): { state: ReductionState; record: BlockRecord } {
+export function reducedBlock(
+  vit: Vit,
+  i: number,
+  state: ReductionState,
+  reducer: TokenReducer,
+): { state: ReductionState; record: BlockRecord } {
   const { embedDim, mlpRatio } = vit.config;
   const n = state.tokens.shape[0];
   const taps = reducer.taps(i, state);
@@ -206,7 +270,11 @@ export function reducedBlock(vit: Vit, i: number, state: ReductionState, reducer
     next = { ...state, tokens: vit.block(i, state.tokens) };
   } else {
     let tapped: AttentionOutputs | null = null;
-    const x = vit.attentionHalf(i, state.tokens, (normed, params) => (tapped = attentionWithTaps(normed, params, taps)).output);
+    const x = vit.attentionHalf(
+      i,
+      state.tokens,
+      (normed, params) => (tapped = attentionWithTaps(normed, params, taps)).output,
+    );
     reduction = reducer.reduce(i, x, state, tapped!);
     let reduced = { tokens: x, size: state.size };
     let nextGroups = state.groupOf;

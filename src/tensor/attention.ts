@@ -12,7 +12,7 @@ import { softmaxLane } from "./softmax.ts";
 import { addMacs } from "./mac_counter.ts";
 import { gemm, gemmArgs } from "./gemm.ts";
 
-/** attentionHeadsInto over all heads; setThreads (parallel.ts) registers a runner that splits the heads over threads. */
+/** attentionHeadsInto over all heads; setThreads (parallel.ts) registers a runner that splits the heads. */
 type HeadsRunner = (qkv: Float32Array, merged: Float32Array, N: number, D: number, numHeads: number) => void;
 let headsRunner: HeadsRunner = (qkv, merged, N, D, numHeads) => attentionHeadsInto(qkv, merged, N, D, numHeads);
 
@@ -35,7 +35,10 @@ export function checkAttentionParams(op: string, x: Tensor, params: AttentionPar
   const [N, D] = x.shape;
   const { qkvWeight, qkvBias, projWeight, projBias, numHeads } = params;
   if (!Number.isInteger(numHeads) || numHeads < 1 || D % numHeads !== 0) {
-    throw new ShapeError(op, `numHeads ${numHeads} must be a positive integer dividing D = ${D} (x ${shapeStr(x.shape)})`);
+    throw new ShapeError(
+      op,
+      `numHeads ${numHeads} must be a positive integer dividing D = ${D} (x ${shapeStr(x.shape)})`,
+    );
   }
   expectShape(op, "qkvWeight", qkvWeight, [3 * D, D]);
   if (qkvBias !== null) expectShape(op, "qkvBias", qkvBias, [3 * D]);
@@ -55,8 +58,14 @@ export function multiHeadSelfAttention(x: Tensor, params: AttentionParams): Tens
   return linear(merged, projWeight, projBias);
 }
 
-/** Every head of attention over qkv [N, 3D] into merged [N, D] (split over threads after setThreads); counts the MACs. */
-export function runAttentionHeads(qkv: Float32Array, merged: Float32Array, N: number, D: number, numHeads: number): void {
+/** Every head of attention over qkv [N, 3D] into merged [N, D] (split over threads after setThreads). */
+export function runAttentionHeads(
+  qkv: Float32Array,
+  merged: Float32Array,
+  N: number,
+  D: number,
+  numHeads: number,
+): void {
   addMacs(2 * N * N * D); // q @ k^T and attn @ v, all heads
   headsRunner(qkv, merged, N, D, numHeads);
 }
@@ -77,7 +86,13 @@ const softmaxScratch = { exps: new Float64Array(0) };
  *   scores = q_h @ k_h^T;  each row: softmax(scores * scale);  merged[:, h*hd..] = scores @ v_h.
  */
 export function attentionHeadsInto(
-  qkv: Float32Array, merged: Float32Array, N: number, D: number, numHeads: number, headStart = 0, headEnd = numHeads,
+  qkv: Float32Array,
+  merged: Float32Array,
+  N: number,
+  D: number,
+  numHeads: number,
+  headStart = 0,
+  headEnd = numHeads,
 ): void {
   const headDim = D / numHeads;
   const scale = headDim ** -0.5;
@@ -85,18 +100,40 @@ export function attentionHeadsInto(
   if (softmaxScratch.exps.length < N) softmaxScratch.exps = new Float64Array(N);
   const scores = scoreBuffer;
   for (let h = headStart; h < headEnd; h++) {
-    gemm(gemmArgs({
-      M: N, N, K: headDim, a: qkv, aOffset: h * headDim, lda: 3 * D,
-      b: qkv, bOffset: D + h * headDim, ldb: 3 * D, bLayout: "nt", c: scores,
-    }));
+    gemm(
+      gemmArgs({
+        M: N,
+        N,
+        K: headDim,
+        a: qkv,
+        aOffset: h * headDim,
+        lda: 3 * D,
+        b: qkv,
+        bOffset: D + h * headDim,
+        ldb: 3 * D,
+        bLayout: "nt",
+        c: scores,
+      }),
+    );
     for (let i = 0; i < N; i++) {
       const row = i * N;
       for (let j = row; j < row + N; j++) scores[j] *= scale;
       softmaxLane(scores, scores, row, 1, N, softmaxScratch.exps);
     }
-    gemm(gemmArgs({
-      M: N, N: headDim, K: N, a: scores, b: qkv, bOffset: 2 * D + h * headDim, ldb: 3 * D, bLayout: "nn",
-      c: merged, cOffset: h * headDim, ldc: D,
-    }));
+    gemm(
+      gemmArgs({
+        M: N,
+        N: headDim,
+        K: N,
+        a: scores,
+        b: qkv,
+        bOffset: 2 * D + h * headDim,
+        ldb: 3 * D,
+        bLayout: "nn",
+        c: merged,
+        cOffset: h * headDim,
+        ldc: D,
+      }),
+    );
   }
 }

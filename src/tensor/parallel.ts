@@ -43,23 +43,44 @@ export function stopThreads(): void {
 /** C[rows, cols] block of a GEMM whose operands are at float offsets in the arena. */
 interface GemmJob extends Job {
   kind: "gemm";
-  M: number; N: number; K: number;
-  aOffset: number; lda: number;
-  bOffset: number; ldb: number; bLayout: "nt" | "nn";
+  M: number;
+  N: number;
+  K: number;
+  aOffset: number;
+  lda: number;
+  bOffset: number;
+  ldb: number;
+  bLayout: "nt" | "nn";
   biasOffset: number; // -1: no bias
   biasPerRow: boolean;
-  cOffset: number; ldc: number;
+  cOffset: number;
+  ldc: number;
   activation: FusedActivation;
-  rowStart: number; rowEnd: number; colStart: number; colEnd: number;
+  rowStart: number;
+  rowEnd: number;
+  colStart: number;
+  colEnd: number;
 }
 
 registerJobKind<GemmJob>("gemm", (job, arena) => {
   const g = gemmArgs({
-    M: job.M, N: job.N, K: job.K,
-    a: arena, aOffset: job.aOffset, lda: job.lda,
-    b: arena, bOffset: job.bOffset, ldb: job.ldb, bLayout: job.bLayout,
-    bias: job.biasOffset < 0 ? null : arena, biasOffset: Math.max(0, job.biasOffset), biasPerRow: job.biasPerRow,
-    c: arena, cOffset: job.cOffset, ldc: job.ldc, activation: job.activation,
+    M: job.M,
+    N: job.N,
+    K: job.K,
+    a: arena,
+    aOffset: job.aOffset,
+    lda: job.lda,
+    b: arena,
+    bOffset: job.bOffset,
+    ldb: job.ldb,
+    bLayout: job.bLayout,
+    bias: job.biasOffset < 0 ? null : arena,
+    biasOffset: Math.max(0, job.biasOffset),
+    biasPerRow: job.biasPerRow,
+    c: arena,
+    cOffset: job.cOffset,
+    ldc: job.ldc,
+    activation: job.activation,
   });
   gemm(g, job.rowStart, job.rowEnd, job.colStart, job.colEnd);
 });
@@ -83,7 +104,8 @@ export function parallelGemm(g: Gemm): void {
   const biasLength = g.bias === null ? 0 : g.biasPerRow ? g.M : g.N;
   const cSpan = span(g.cOffset, g.M, g.ldc, g.N);
   const copied = aSpan.length + bSpan.length + biasLength + cSpan.length;
-  if (g.M * g.N * g.K < MIN_WORK_PER_COPY * copied) { // e.g. one row against a big weight: copying costs as much as computing
+  if (g.M * g.N * g.K < MIN_WORK_PER_COPY * copied) {
+    // e.g. one row against a big weight: copying costs as much as computing
     gemm(g);
     return;
   }
@@ -100,19 +122,31 @@ export function parallelGemm(g: Gemm): void {
   const biasAt = g.bias === null ? -1 : place(g.bias, g.biasOffset, biasLength);
   const cAt = at;
   const job = (t: number): GemmJob => ({
-    kind: "gemm", M: g.M, N: g.N, K: g.K,
-    aOffset: aAt + (g.aOffset - aSpan.start), lda: g.lda,
-    bOffset: bAt + (g.bOffset - bSpan.start), ldb: g.ldb, bLayout: g.bLayout,
-    biasOffset: biasAt, biasPerRow: g.biasPerRow,
-    cOffset: cAt + (g.cOffset - cSpan.start), ldc: g.ldc, activation: g.activation,
-    rowStart: byRows ? bounds[t] : 0, rowEnd: byRows ? bounds[t + 1] : g.M,
-    colStart: byRows ? 0 : bounds[t], colEnd: byRows ? g.N : bounds[t + 1],
+    kind: "gemm",
+    M: g.M,
+    N: g.N,
+    K: g.K,
+    aOffset: aAt + (g.aOffset - aSpan.start),
+    lda: g.lda,
+    bOffset: bAt + (g.bOffset - bSpan.start),
+    ldb: g.ldb,
+    bLayout: g.bLayout,
+    biasOffset: biasAt,
+    biasPerRow: g.biasPerRow,
+    cOffset: cAt + (g.cOffset - cSpan.start),
+    ldc: g.ldc,
+    activation: g.activation,
+    rowStart: byRows ? bounds[t] : 0,
+    rowEnd: byRows ? bounds[t + 1] : g.M,
+    colStart: byRows ? 0 : bounds[t],
+    colEnd: byRows ? g.N : bounds[t + 1],
   });
   const jobs = Array.from({ length: workers }, (_, t) => job(t + 1));
   const own = job(0);
   // the calling thread's block, straight from the caller's arrays
   runJobs(jobs, () => gemm(g, own.rowStart, own.rowEnd, own.colStart, own.colEnd));
-  for (const { rowStart, rowEnd, colStart, colEnd, cOffset } of jobs) { // copy the workers' blocks back
+  for (const { rowStart, rowEnd, colStart, colEnd, cOffset } of jobs) {
+    // copy the workers' blocks back
     for (let i = rowStart; i < rowEnd; i++) {
       const from = cOffset + i * g.ldc;
       g.c.set(arena.subarray(from + colStart, from + colEnd), g.cOffset + i * g.ldc + colStart);
@@ -125,9 +159,13 @@ export function parallelGemm(g: Gemm): void {
 /** Heads [headStart, headEnd) of attention over qkv[N, 3D] in the arena, into merged[N, D] in the arena. */
 interface HeadsJob extends Job {
   kind: "heads";
-  qkvOffset: number; mergedOffset: number;
-  N: number; D: number; numHeads: number;
-  headStart: number; headEnd: number;
+  qkvOffset: number;
+  mergedOffset: number;
+  N: number;
+  D: number;
+  numHeads: number;
+  headStart: number;
+  headEnd: number;
 }
 
 registerJobKind<HeadsJob>("heads", (job, arena) => {
@@ -138,7 +176,13 @@ registerJobKind<HeadsJob>("heads", (job, arena) => {
 });
 
 /** attentionHeadsInto over all heads, the heads split over the workers. */
-export function parallelAttentionHeads(qkv: Float32Array, merged: Float32Array, N: number, D: number, numHeads: number): void {
+export function parallelAttentionHeads(
+  qkv: Float32Array,
+  merged: Float32Array,
+  N: number,
+  D: number,
+  numHeads: number,
+): void {
   const threads = Math.min(activeWorkers() + 1, numHeads);
   if (threads < 2 || 2 * N * N * D < MIN_PARALLEL_MACS) {
     attentionHeadsInto(qkv, merged, N, D, numHeads);
@@ -148,13 +192,22 @@ export function parallelAttentionHeads(qkv: Float32Array, merged: Float32Array, 
   const arena = sharedArena(N * 3 * D + N * D);
   arena.set(qkv.subarray(0, N * 3 * D), 0);
   const jobs = Array.from({ length: threads - 1 }, (_, t): HeadsJob => ({
-    kind: "heads", qkvOffset: 0, mergedOffset: N * 3 * D, N, D, numHeads, headStart: bounds[t + 1], headEnd: bounds[t + 2],
+    kind: "heads",
+    qkvOffset: 0,
+    mergedOffset: N * 3 * D,
+    N,
+    D,
+    numHeads,
+    headStart: bounds[t + 1],
+    headEnd: bounds[t + 2],
   }));
   runJobs(jobs, () => attentionHeadsInto(qkv, merged, N, D, numHeads, bounds[0], bounds[1]));
   const headDim = D / numHeads;
   for (const { headStart, headEnd } of jobs) {
-    const from = headStart * headDim, to = headEnd * headDim; // this worker's columns
-    for (let i = 0; i < N; i++) merged.set(arena.subarray(N * 3 * D + i * D + from, N * 3 * D + i * D + to), i * D + from);
+    const from = headStart * headDim,
+      to = headEnd * headDim; // this worker's columns
+    for (let i = 0; i < N; i++)
+      merged.set(arena.subarray(N * 3 * D + i * D + from, N * 3 * D + i * D + to), i * D + from);
   }
 }
 

@@ -34,7 +34,11 @@ export function readmeExample(readme: string, name: string): string {
 }
 
 function run(command: string, args: string[], cwd: string): SpawnSyncReturns<string> {
-  const result = spawnSync(command, args, { cwd, encoding: "utf8", env: { ...process.env, npm_config_update_notifier: "false" } });
+  const result = spawnSync(command, args, {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, npm_config_update_notifier: "false" },
+  });
   const output = `${command} ${args.join(" ")} (in ${cwd}) exited ${result.status}\n${result.stdout}\n${result.stderr}`;
   assert.is(result.status, 0, output);
   return result;
@@ -47,7 +51,9 @@ function run(command: string, args: string[], cwd: string): SpawnSyncReturns<str
 function lockForTarball(tarball: string, tarballBytes: Buffer) {
   const ours = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8"));
   const manifest = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
-  const runtime = Object.entries(ours.packages as Record<string, { dev?: boolean }>).filter(([path, entry]) => path !== "" && !entry.dev);
+  const runtime = Object.entries(ours.packages as Record<string, { dev?: boolean }>).filter(
+    ([path, entry]) => path !== "" && !entry.dev,
+  );
   return {
     name: "papr-ts-user",
     lockfileVersion: 3,
@@ -78,23 +84,51 @@ test("npm pack: only dist/, weights/, README and LICENSE, at most 12 MB; install
 });
 
 function installTarball(project: string): void {
-  const packed = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", project], ROOT).stdout.replace(/^[^[]*/, ""))[0];
-  console.log(`  tarball ${packed.filename}: ${(packed.size / 1e6).toFixed(1)} MB packed, ${(packed.unpackedSize / 1e6).toFixed(1)} MB unpacked, ${packed.entryCount} files`);
+  const packed = JSON.parse(
+    run("npm", ["pack", "--json", "--pack-destination", project], ROOT).stdout.replace(/^[^[]*/, ""),
+  )[0];
+  console.log(
+    `  tarball ${packed.filename}: ${(packed.size / 1e6).toFixed(1)} MB packed, ${(packed.unpackedSize / 1e6).toFixed(1)} MB unpacked, ${packed.entryCount} files`,
+  );
   assert.ok(packed.size <= MAX_TARBALL_BYTES, `tarball ${packed.size} bytes > ${MAX_TARBALL_BYTES}`);
-  const outside = (packed.files as { path: string }[]).map((f) => f.path)
+  const outside = (packed.files as { path: string }[])
+    .map((f) => f.path)
     .filter((p) => !/^(dist|weights)\//.test(p) && !["README.md", "LICENSE", "package.json"].includes(p));
   assert.equal(outside, [], "files outside the 'files' list");
-  for (const entry of ["dist/index.js", "dist/index.d.ts", "dist/node.js", "dist/node.d.ts", "dist/papr.js", "dist/cli/main.js"]) {
-    assert.ok(packed.files.some((f: { path: string }) => f.path === entry), `${entry} is in the tarball`);
+  for (const entry of [
+    "dist/index.js",
+    "dist/index.d.ts",
+    "dist/node.js",
+    "dist/node.d.ts",
+    "dist/papr.js",
+    "dist/cli/main.js",
+  ]) {
+    assert.ok(
+      packed.files.some((f: { path: string }) => f.path === entry),
+      `${entry} is in the tarball`,
+    );
   }
 
   const tarballBytes = readFileSync(join(project, packed.filename));
-  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "papr-ts-user", private: true, type: "module", dependencies: { "papr-ts": `file:${packed.filename}` } }));
-  writeFileSync(join(project, "package-lock.json"), JSON.stringify(lockForTarball(packed.filename, tarballBytes), null, 2));
+  writeFileSync(
+    join(project, "package.json"),
+    JSON.stringify({
+      name: "papr-ts-user",
+      private: true,
+      type: "module",
+      dependencies: { "papr-ts": `file:${packed.filename}` },
+    }),
+  );
+  writeFileSync(
+    join(project, "package-lock.json"),
+    JSON.stringify(lockForTarball(packed.filename, tarballBytes), null, 2),
+  );
   run("npm", ["ci", "--offline", "--no-audit", "--no-fund"], project);
   assert.ok(!existsSync(join(project, "node_modules/tsx")), "no dev dependency installed");
   // the browser bundle in the package is the one this checkout builds (and test/web serves)
-  assert.ok(readFileSync(join(project, "node_modules/papr-ts/dist/papr.js")).equals(readFileSync(join(ROOT, "dist/papr.js"))));
+  assert.ok(
+    readFileSync(join(project, "node_modules/papr-ts/dist/papr.js")).equals(readFileSync(join(ROOT, "dist/papr.js"))),
+  );
   copyFileSync(SCENE, join(project, "scene.png"));
 }
 
@@ -108,7 +142,11 @@ test("plain node runs the README's Node library example", () => {
 
 test("npx papr classify scene.png --explain out/x.png (compiled JavaScript, runtime dependencies only)", () => {
   assert.ok(project, "the tarball was not installed (see the first test)");
-  const out = run("npx", ["--offline", "--no-install", "papr", "classify", "scene.png", "--explain", "out/x.png"], project).stdout;
+  const out = run(
+    "npx",
+    ["--offline", "--no-install", "papr", "classify", "scene.png", "--explain", "out/x.png"],
+    project,
+  ).stdout;
   assert.match(out, /z = 0\.5: kept 98 of 196 patches/);
   assert.match(out, /1\. Bag /);
   const picture = readFileSync(join(project, "out/x.png"));
@@ -123,13 +161,18 @@ skipUnless(existsSync(CHROMIUM), `${CHROMIUM} absent (install it with 'apt-get i
     const { serveStatic } = await import("../../scripts/build-web.mjs");
     const { chromium } = await import("playwright-core");
     const server = await serveStatic(project, { port: 0 });
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu"],
+    });
     try {
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(e.message));
       await page.goto(`${server.url.replace(/\/examples\/web\/$/, "")}/index.html`);
-      await page.waitForFunction(() => document.querySelector("#result")?.textContent !== "", null, { timeout: 60_000 })
+      await page
+        .waitForFunction(() => document.querySelector("#result")?.textContent !== "", null, { timeout: 60_000 })
         .catch((e) => assert.unreachable(`no result on the page: ${errors.join("; ") || (e as Error).message}`));
       const text = (await page.textContent("#result"))?.trim();
       console.log(`  browser example: ${text}`);

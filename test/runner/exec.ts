@@ -7,7 +7,10 @@ type RunnerResult = [string | true, number, number, number];
 export type QueuedRunner = () => Promise<RunnerResult>;
 
 /** Runs every group ([file name, ...runners]) in order; failures are printed as uvu prints them. */
-export async function runQueuedTests(groups: unknown[][], write: (text: string) => void): Promise<Omit<RunCounts, "brokenFiles">> {
+export async function runQueuedTests(
+  groups: unknown[][],
+  write: (text: string) => void,
+): Promise<Omit<RunCounts, "brokenFiles">> {
   const counts = { ran: 0, passed: 0, skipped: 0 };
   for (const [name, ...runners] of groups) {
     write(`\n${String(name)}\n`);

@@ -5,7 +5,10 @@ import { closingLine } from "./summary.ts";
 
 test("closing line: uvu's 'ran' excludes skipped tests, so skips are not subtracted again", () => {
   assert.is(closingLine({ ran: 10, passed: 10, skipped: 0, brokenFiles: 0 }), "tests: 10 passed, 0 failed, 0 skipped");
-  assert.is(closingLine({ ran: 421, passed: 421, skipped: 1, brokenFiles: 0 }), "tests: 421 passed, 0 failed, 1 skipped");
+  assert.is(
+    closingLine({ ran: 421, passed: 421, skipped: 1, brokenFiles: 0 }),
+    "tests: 421 passed, 0 failed, 1 skipped",
+  );
   assert.is(closingLine({ ran: 5, passed: 4, skipped: 1, brokenFiles: 0 }), "tests: 4 passed, 1 failed, 1 skipped");
   assert.is(closingLine({ ran: 5, passed: 2, skipped: 3, brokenFiles: 1 }), "tests: 2 passed, 4 failed, 3 skipped");
   assert.is(closingLine({ ran: 0, passed: 0, skipped: 2, brokenFiles: 1 }), "tests: 0 passed, 1 failed, 2 skipped");

@@ -7,7 +7,13 @@
 import ndarray from "ndarray";
 import ops from "ndarray-ops";
 
-export function attentionHeadsReference(qkv: Float32Array, merged: Float32Array, N: number, D: number, numHeads: number): void {
+export function attentionHeadsReference(
+  qkv: Float32Array,
+  merged: Float32Array,
+  N: number,
+  D: number,
+  numHeads: number,
+): void {
   const headDim = D / numHeads;
   const scale = headDim ** -0.5;
   const QKV = ndarray(qkv, [N, 3, numHeads, headDim]);

@@ -11,12 +11,20 @@ import { activationCode, applyActivation } from "../gemm.ts";
 import { Tensor } from "../tensor.ts";
 import { windowGeometry } from "../window.ts";
 
-export function conv2dReference(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
+export function conv2dReference(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null = null,
+  opts: Conv2dOptions = {},
+): Tensor {
   const [N, , H, W] = x.shape;
   const [O, Cg, kh, kw] = weight.shape;
   const groups = opts.groups ?? 1;
   const g = windowGeometry("conv2dReference", x.shape, [kh, kw], {
-    stride: opts.stride ?? 1, padding: opts.padding ?? 0, dilation: opts.dilation ?? 1, ceilMode: false,
+    stride: opts.stride ?? 1,
+    padding: opts.padding ?? 0,
+    dilation: opts.dilation ?? 1,
+    ceilMode: false,
   });
   const act = activationCode(opts.activation ?? "none");
   const input = ndarray(x.data, x.shape);
@@ -34,7 +42,8 @@ export function conv2dReference(x: Tensor, weight: Tensor, bias: Tensor | null =
               for (let kx = 0; kx < kw; kx++) {
                 const iy = oy * g.stride[0] - g.pad.top + ky * g.dilation[0];
                 const ix = ox * g.stride[1] - g.pad.left + kx * g.dilation[1];
-                if (iy >= 0 && iy < H && ix >= 0 && ix < W) sum += input.get(n, c0 + c, iy, ix) * kernel.get(o, c, ky, kx);
+                if (iy >= 0 && iy < H && ix >= 0 && ix < W)
+                  sum += input.get(n, c0 + c, iy, ix) * kernel.get(o, c, ky, kx);
               }
             }
           }

@@ -11,9 +11,10 @@ import { activationCode, applyActivation, type Gemm } from "../gemm.ts";
 
 export function gemmReference(g: Gemm, rowStart = 0, rowEnd = g.M, colStart = 0, colEnd = g.N): void {
   const A = ndarray(g.a, [g.M, g.K], [g.lda, 1], g.aOffset);
-  const B = g.bLayout === "nt"
-    ? ndarray(g.b, [g.N, g.K], [g.ldb, 1], g.bOffset).transpose(1, 0) // [K, N] view of the [N, K] rows
-    : ndarray(g.b, [g.K, g.N], [g.ldb, 1], g.bOffset);
+  const B =
+    g.bLayout === "nt"
+      ? ndarray(g.b, [g.N, g.K], [g.ldb, 1], g.bOffset).transpose(1, 0) // [K, N] view of the [N, K] rows
+      : ndarray(g.b, [g.K, g.N], [g.ldb, 1], g.bOffset);
   const C = ndarray(g.c, [g.M, g.N], [g.ldc, 1], g.cOffset);
   const act = activationCode(g.activation);
   for (let i = rowStart; i < rowEnd; i++) {
@@ -28,8 +29,13 @@ export function gemmReference(g: Gemm, rowStart = 0, rowEnd = g.M, colStart = 0,
 
 /** out[rows, outF] = x[rows, inF] @ weight[outF, inF]^T + bias: a linear layer as dot products of rows. */
 export function linearReference(
-  x: Float32Array, weight: Float32Array, bias: Float32Array | null, out: Float32Array,
-  rows: number, inF: number, outF: number,
+  x: Float32Array,
+  weight: Float32Array,
+  bias: Float32Array | null,
+  out: Float32Array,
+  rows: number,
+  inF: number,
+  outF: number,
 ): void {
   const X = ndarray(x, [rows, inF]);
   const W = ndarray(weight, [outF, inF]);

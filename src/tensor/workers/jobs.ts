@@ -23,7 +23,10 @@ type JobRunner = (job: Job, arena: Float32Array<ArrayBufferLike>) => void;
 const runners = new Map<string, JobRunner>([["none", () => {}]]); // "none": the pool's hand-over job
 
 /** Says how a worker runs jobs of `kind`. */
-export function registerJobKind<J extends Job>(kind: string, run: (job: J, arena: Float32Array<ArrayBufferLike>) => void): void {
+export function registerJobKind<J extends Job>(
+  kind: string,
+  run: (job: J, arena: Float32Array<ArrayBufferLike>) => void,
+): void {
   runners.set(kind, run as JobRunner);
 }
 

@@ -64,23 +64,36 @@ export async function availableThreads(): Promise<number> {
 export async function startThreads(threads?: number): Promise<number> {
   const platform = await loadPlatform();
   const want = threads ?? platform.availableCores();
-  if (!Number.isInteger(want) || want < 1) throw new RangeError(`setThreads: threads must be an integer >= 1, got ${threads}`);
+  if (!Number.isInteger(want) || want < 1)
+    throw new RangeError(`setThreads: threads must be an integer >= 1, got ${threads}`);
   if (want === 1) {
     if (pool !== null) pool.active = 0;
     return 1;
   }
   if (typeof SharedArrayBuffer === "undefined") {
-    throw new Error("setThreads: SharedArrayBuffer is not available (a browser page needs cross-origin isolation: COOP/COEP headers)");
+    throw new Error(
+      "setThreads: SharedArrayBuffer is not available (a browser page needs cross-origin isolation: COOP/COEP headers)",
+    );
   }
   if (pool === null) {
-    pool = { platform, workers: [], active: 0, control: new Int32Array(new SharedArrayBuffer(8)), arena: new Float32Array(0), arenaSent: [] };
+    pool = {
+      platform,
+      workers: [],
+      active: 0,
+      control: new Int32Array(new SharedArrayBuffer(8)),
+      arena: new Float32Array(0),
+      arenaSent: [],
+    };
   }
   const p = pool;
-  const started = await Promise.all(Array.from({ length: Math.max(0, want - 1 - p.workers.length) }, () => platform.spawn()));
+  const started = await Promise.all(
+    Array.from({ length: Math.max(0, want - 1 - p.workers.length) }, () => platform.spawn()),
+  );
   if (started.length > 0) {
     Atomics.store(p.control, 0, 0);
     for (const worker of started) {
-      worker.post({ job: { kind: "none" }, control: p.control.buffer as SharedArrayBuffer }); // hands over the control buffer
+      // the first job hands over the control buffer
+      worker.post({ job: { kind: "none" }, control: p.control.buffer as SharedArrayBuffer });
       p.workers.push(worker);
       p.arenaSent.push(false);
     }

@@ -3,6 +3,9 @@ import "../parallel.ts"; // registers the job kinds (gemm, heads)
 import { createJobRunner, type JobMessage } from "./jobs.ts";
 
 const run = createJobRunner();
-const scope = globalThis as unknown as { onmessage: ((event: { data: JobMessage }) => void) | null; postMessage(m: unknown): void };
+const scope = globalThis as unknown as {
+  onmessage: ((event: { data: JobMessage }) => void) | null;
+  postMessage(m: unknown): void;
+};
 scope.onmessage = (event) => run(event.data);
 scope.postMessage("ready");
