@@ -2,11 +2,14 @@
 // closing line "tests: N passed, N failed, N skipped" that CI reads.
 //   npm test                 all tests
 //   npm test -- resize conv  only files whose path contains one of the words
+//   PAPR_BACKEND=wasm npm test   every test on the wasm backend (default js; see runner/backends.ts)
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { runQueuedTests } from "./runner/exec.ts";
 import { closingLine, failedCount } from "./runner/summary.ts";
+import { WASM_GOLDENS, suiteBackend, switchTo, wasmPassUnavailable } from "./runner/backends.ts";
+import { setBackend } from "../src/tensor/backend.ts";
 
 // uvu queues each file's suites instead of running them at once (UVU_DEFER), one group per file.
 const uvuGlobals = globalThis as { UVU_DEFER?: number; UVU_INDEX?: number; UVU_QUEUE?: unknown[][] };
@@ -27,14 +30,30 @@ function listTests(dir: string): string[] {
 const filters = process.argv.slice(2);
 const files = listTests(root).filter((f) => filters.length === 0 || filters.some((w) => relative(root, f).includes(w)));
 const brokenFiles: string[] = [];
-for (const [index, file] of files.entries()) {
-  uvuGlobals.UVU_INDEX = index;
-  uvuGlobals.UVU_QUEUE.push([relative(root, file)]);
+async function load(file: string, label: string, query = ""): Promise<void> {
+  uvuGlobals.UVU_INDEX = uvuGlobals.UVU_QUEUE!.length;
+  uvuGlobals.UVU_QUEUE!.push([label]);
   try {
-    await import(pathToFileURL(file).href);
+    await import(pathToFileURL(file).href + query);
   } catch (error) {
-    brokenFiles.push(relative(root, file));
-    console.error(`cannot load ${relative(root, file)}: ${(error as Error).stack ?? error}`);
+    brokenFiles.push(label);
+    console.error(`cannot load ${label}: ${(error as Error).stack ?? error}`);
+  }
+}
+
+const backend = suiteBackend();
+setBackend(backend);
+for (const file of files) await load(file, relative(root, file));
+
+// the kernel and model goldens once more on the wasm backend (runner/backends.ts)
+const goldens = files.filter((f) => WASM_GOLDENS.includes(relative(root, f).split("\\").join("/")));
+const wasmSkip = backend === "js" && goldens.length > 0 ? wasmPassUnavailable() : null;
+if (backend === "js" && goldens.length > 0 && wasmSkip === null) {
+  for (const file of goldens) {
+    await load(file, `[wasm] ${relative(root, file)}`, "?backend=wasm");
+    const group = uvuGlobals.UVU_QUEUE!.at(-1)!;
+    group.splice(1, 0, switchTo("wasm"));
+    group.push(switchTo("js"));
   }
 }
 
@@ -46,6 +65,7 @@ const counts = {
 console.log(`\nduration: ${((performance.now() - started) / 1000).toFixed(1)} s`);
 const { skippedTests } = await import("./skip.ts");
 for (const { name, reason } of skippedTests()) console.log(`skipped: ${name} (${reason})`);
+if (wasmSkip !== null) console.log(`skipped: the goldens on the wasm backend (${wasmSkip})`);
 if (brokenFiles.length) console.error(`test files that failed to load: ${brokenFiles.join(", ")}`);
 console.log(closingLine(counts));
 if (failedCount(counts) > 0) process.exitCode = 1;

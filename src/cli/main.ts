@@ -23,7 +23,8 @@ import { checkKeepRatio, type KeepConvention } from "../papr/ranking.ts";
 import { writeSafetensors } from "../tensor/safetensors.ts";
 import { softmax } from "../tensor/softmax.ts";
 import { topk } from "../tensor/sort.ts";
-import { setThreads, stopThreads } from "../tensor/parallel.ts";
+import { stopThreads } from "../tensor/parallel.ts";
+import { setBackend, setThreads, type BackendName } from "../tensor/backend.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { DEFAULT_BACKBONE_DIR, DEFAULT_PROPOSER_DIR } from "../models/default_weights_node.ts";
 import { evalFolder } from "./eval_folder.ts";
@@ -42,6 +43,7 @@ const USAGE = `usage:
   papr classify <image...> [--weights DIR] [--proposer DIR] [--z 0.5] [--topk 5]
                 [--convention official|patches] [--order significance|spatial]
                 [--trace out.json] [--explain out.png] [--threads N]
+                [--backend js|wasm]
                 [--tome R | --attention-keep F]
   papr convert <checkpoint> --arch NAME --out DIR [--naming auto|timm|torchvision|hf] [--labels FILE] [--heads N]
                [--preprocess '{"cropPct":1,"mean":[0.5,0.5,0.5],"std":[0.5,0.5,0.5]}']
@@ -85,6 +87,15 @@ async function main(argv: string[]): Promise<void> {
 
 // ---- classify -------------------------------------------------------------------------------
 
+function useBackend(name: string): void {
+  const backend = oneOf("--backend", name, ["js", "wasm"]) as BackendName;
+  try {
+    setBackend(backend);
+  } catch (e) {
+    throw new UserError(`--backend: ${(e as Error).message}`);
+  }
+}
+
 async function classify(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -99,6 +110,7 @@ async function classify(argv: string[]): Promise<void> {
       trace: { type: "string" },
       explain: { type: "string" },
       threads: { type: "string" },
+      backend: { type: "string" },
       tome: { type: "string" },
       "attention-keep": { type: "string" },
     },
@@ -106,7 +118,9 @@ async function classify(argv: string[]): Promise<void> {
   if (positionals.length === 0) throw new UserError(`classify: no image given\n${USAGE}`);
   if (values.tome !== undefined && values["attention-keep"] !== undefined)
     throw new UserError("classify: give --tome or --attention-keep, not both");
-  // Worker threads split GEMM rows and attention heads (same results); default = available cores.
+  // The kernels: wasm (SIMD, one thread) where it validates, else js; --backend chooses.
+  if (values.backend !== undefined) useBackend(values.backend);
+  // Worker threads split the js backend's GEMM rows and attention heads (same results); default = available cores.
   await setThreads(values.threads === undefined ? undefined : parseNumber("--threads", values.threads));
   const z = parseNumber("--z", values.z);
   try {

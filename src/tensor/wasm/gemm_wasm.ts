@@ -1,0 +1,188 @@
+// gemm() of gemm.ts on the wasm backend: the same strided-view contract (`Gemm`), computed by the
+// f32x4 micro-kernel of gemm_kernel.ts. What it does around the kernel:
+//   - A (rows) is packed in MR-row panels into scratch on every call (M*K floats, O(1/N) of the work);
+//   - B in the "nt" layout (a [N, K] weight) is packed once into 8-column panels and kept in the
+//     persistent area, keyed by its array, offset and shape (weights do not change between calls;
+//     16 sampled values are compared on each call and a changed array is packed again);
+//   - B in the "nn" layout ([K, N] activations: im2col columns, matmul) is copied row by row into
+//     scratch with its rows padded to whole panels and read in place;
+//   - the bias goes in as a column vector or a row vector (the other one zero), activations 1-4 are
+//     fused into the store; GELU / SiLU / sigmoid are applied while C is copied out (second pass, in
+//     JS with gemm.ts's applyActivation: exact erf in wasm is left for later).
+// Float64 operands (the JS attention's score buffer) go to the JS gemm.
+import { activationCode, applyActivation, gemm, type Gemm } from "../gemm.ts";
+import { MR, NR } from "./gemm_kernel.ts";
+import { align, allocatePersistent, memoryF32, resetPersistent, scratchBase, wasmKernels } from "./runtime.ts";
+
+const FUSED_IN_WASM = 4; // activation codes <= 4 run in the kernel's store
+
+interface PackedWeight {
+  offset: number;
+  ldb: number;
+  N: number;
+  K: number;
+  at: number; // byte address of the panels
+  samples: Float32Array; // 16 values of the source, to notice a changed array
+}
+
+let weightCache = new WeakMap<object, PackedWeight[]>();
+const seenOnce = new WeakSet<object>(); // "nt" arrays met once: cached from the second call on
+
+/** C = act(A B + bias) as gemm(g) does, in float32 sums on the wasm kernel. */
+export function wasmGemm(g: Gemm): void {
+  const { M, N, K } = g;
+  if (M <= 0 || N <= 0) return;
+  if (K === 0 || !(g.a instanceof Float32Array) || !(g.b instanceof Float32Array) || !(g.c instanceof Float32Array)) {
+    gemm(g);
+    return;
+  }
+  const kernels = wasmKernels();
+  const rowTiles = Math.ceil(M / MR);
+  const colPanels = Math.ceil(N / NR);
+  const Mpad = rowTiles * MR;
+  const Npad = colPanels * NR;
+
+  // a weight met before: its cached panels (looked up first: packing one may grow the persistent area)
+  const weight = g.bLayout === "nt" ? cachedWeight(g) : null;
+
+  // scratch: [A panels | B rows (nn) | colBias | rowBias | C]
+  let at = scratchBase();
+  const take = (floats: number) => {
+    const here = at;
+    at = align(at + floats * 4);
+    return here;
+  };
+  const aAt = take(Mpad * K);
+  const bAt = weight !== null ? weight.at : g.bLayout === "nt" ? take(Npad * K) : take(K * Npad + NR);
+  const colBiasAt = take(Npad);
+  const rowBiasAt = take(Mpad);
+  const cAt = take(Mpad * Npad);
+  const mem = memoryF32(at);
+
+  packRows(g, mem, aAt >> 2, Mpad);
+  if (weight === null && g.bLayout === "nn") copyRowsNN(g, mem, bAt >> 2, Npad);
+  if (weight === null && g.bLayout === "nt") packColumnsNT(g, mem, bAt >> 2);
+  const panelsPacked = g.bLayout === "nt";
+  writeBias(g, mem, colBiasAt >> 2, Npad, rowBiasAt >> 2, Mpad);
+
+  const act = activationCode(g.activation);
+  kernels.gemm_tiles(
+    aAt,
+    K,
+    bAt,
+    panelsPacked ? NR * 4 : Npad * 4, // bytes from B[k, j] to B[k + 1, j]
+    panelsPacked ? NR * 4 * K : NR * 4, // bytes from one 8-column panel to the next
+    cAt,
+    Npad * 4,
+    rowTiles,
+    colPanels,
+    colBiasAt,
+    rowBiasAt,
+    act <= FUSED_IN_WASM ? act : 0,
+  );
+  copyOut(g, mem, cAt >> 2, Npad, act > FUSED_IN_WASM ? act : 0);
+}
+
+/** mem[to + p*MR*K + k*MR + r] = A[p*MR + r, k]; rows past M are 0. */
+function packRows(g: Gemm, mem: Float32Array, to: number, Mpad: number): void {
+  const { a, aOffset, lda, K, M } = g;
+  for (let i = 0; i < Mpad; i++) {
+    let dst = to + (i - (i % MR)) * K + (i % MR);
+    if (i >= M) {
+      for (let k = 0; k < K; k++, dst += MR) mem[dst] = 0;
+      continue;
+    }
+    const src = aOffset + i * lda;
+    for (let k = 0; k < K; k++, dst += MR) mem[dst] = a[src + k];
+  }
+}
+
+/** B [K, N] ("nn") into rows of Npad floats (the padding columns are left as they are: their outputs are dropped). */
+function copyRowsNN(g: Gemm, mem: Float32Array, to: number, Npad: number): void {
+  const { b, bOffset, ldb, K, N } = g;
+  const bf = b as Float32Array;
+  for (let k = 0; k < K; k++) mem.set(bf.subarray(bOffset + k * ldb, bOffset + k * ldb + N), to + k * Npad);
+  mem.fill(0, to + K * Npad, to + K * Npad + NR);
+  for (let k = 0; k < K; k++) mem.fill(0, to + k * Npad + N, to + (k + 1) * Npad);
+}
+
+/** The packed panels of an "nt" B met before (a weight), from the cache or packed now; null the first time. */
+function cachedWeight(g: Gemm): PackedWeight | null {
+  const { b, bOffset, ldb, N, K } = g;
+  if (!seenOnce.has(b)) {
+    seenOnce.add(b);
+    return null;
+  }
+  let list = weightCache.get(b);
+  if (list === undefined) weightCache.set(b, (list = []));
+  let entry = list.find((e) => e.offset === bOffset && e.ldb === ldb && e.N === N && e.K === K);
+  if (entry !== undefined && samplesMatch(g, entry.samples)) return entry;
+  if (entry === undefined) {
+    const bytes = Math.ceil(N / NR) * NR * K * 4;
+    let at = allocatePersistent(bytes);
+    if (at < 0) {
+      weightCache = new WeakMap();
+      resetPersistent();
+      weightCache.set(b, (list = []));
+      at = allocatePersistent(bytes);
+    }
+    entry = { offset: bOffset, ldb, N, K, at, samples: new Float32Array(16) };
+    list.push(entry);
+  }
+  packColumnsNT(g, memoryF32(), entry.at >> 2);
+  entry.samples.set(sampleValues(g));
+  return entry;
+}
+
+/** mem[to + q*NR*K + k*NR + j] = B[k, q*NR + j] = b[bOffset + (q*NR + j)*ldb + k]; columns past N are 0. */
+function packColumnsNT(g: Gemm, mem: Float32Array, to: number): void {
+  const { b, bOffset, ldb, N, K } = g;
+  const Npad = Math.ceil(N / NR) * NR;
+  for (let j = 0; j < Npad; j++) {
+    let dst = to + (j - (j % NR)) * K + (j % NR);
+    if (j >= N) {
+      for (let k = 0; k < K; k++, dst += NR) mem[dst] = 0;
+      continue;
+    }
+    const src = bOffset + j * ldb;
+    for (let k = 0; k < K; k++, dst += NR) mem[dst] = b[src + k];
+  }
+}
+
+function sampleValues(g: Gemm): number[] {
+  const { b, bOffset, ldb, N, K } = g;
+  return Array.from({ length: 16 }, (_, s) => {
+    const j = Math.floor((s * (N - 1)) / 15);
+    const k = Math.floor(((s * 7) % 16) * (K - 1)) / 15;
+    return b[bOffset + j * ldb + Math.floor(k)];
+  });
+}
+
+function samplesMatch(g: Gemm, samples: Float32Array): boolean {
+  const now = sampleValues(g);
+  for (let s = 0; s < 16; s++) if (!Object.is(Math.fround(now[s]), samples[s])) return false;
+  return true;
+}
+
+/** colBias (per column) and rowBias (per row): the bias in one, zeros in the other. */
+function writeBias(g: Gemm, mem: Float32Array, colAt: number, Npad: number, rowAt: number, Mpad: number): void {
+  mem.fill(0, colAt, colAt + Npad);
+  mem.fill(0, rowAt, rowAt + Mpad);
+  if (g.bias === null) return;
+  const count = g.biasPerRow ? g.M : g.N;
+  mem.set(g.bias.subarray(g.biasOffset, g.biasOffset + count), g.biasPerRow ? rowAt : colAt);
+}
+
+/** C rows back into g.c (with the unfused activation applied on the way when `act` is set). */
+function copyOut(g: Gemm, mem: Float32Array, from: number, Npad: number, act: number): void {
+  const { c, cOffset, ldc, M, N } = g;
+  for (let i = 0; i < M; i++) {
+    const src = from + i * Npad;
+    const dst = cOffset + i * ldc;
+    if (act === 0) {
+      (c as Float32Array).set(mem.subarray(src, src + N), dst);
+    } else {
+      for (let j = 0; j < N; j++) c[dst + j] = applyActivation(mem[src + j], act);
+    }
+  }
+}

@@ -1,0 +1,99 @@
+// The wasm backend's one module instance and its memory: assembled from the kernels' instruction
+// lists on first use (relaxed-SIMD multiply-add where WebAssembly.validate accepts it, plain
+// f32x4.mul + f32x4.add elsewhere), compiled synchronously (the module is a few KB).
+//
+// Memory layout: [ packed weights (persistent, bump-allocated) | per-call scratch ].
+import { assemble, type ModuleSource } from "./assembler.ts";
+import { gemmTiles } from "./gemm_kernel.ts";
+
+export interface WasmKernels {
+  memory: WebAssembly.Memory;
+  gemm_tiles: (...args: number[]) => void;
+  relaxed: boolean;
+}
+
+const PAGE = 65536;
+
+function moduleSource(relaxed: boolean): ModuleSource {
+  return { memory: { minPages: 16 }, functions: [gemmTiles(relaxed)] };
+}
+
+function validates(source: ModuleSource): boolean {
+  try {
+    return typeof WebAssembly === "object" && WebAssembly.validate(assemble(source));
+  } catch {
+    return false;
+  }
+}
+
+let support: { simd: boolean; relaxed: boolean } | null = null;
+
+/** Whether the engine validates the SIMD kernels, and the relaxed-SIMD (fused multiply-add) ones. */
+export function wasmSupport(): { simd: boolean; relaxed: boolean } {
+  if (support === null) {
+    const relaxed = validates(moduleSource(true));
+    support = { simd: relaxed || validates(moduleSource(false)), relaxed };
+  }
+  return support;
+}
+
+/** Why the wasm backend cannot run here, or null when it can. */
+export function wasmUnavailableReason(): string | null {
+  if (typeof WebAssembly !== "object") return "this JavaScript engine has no WebAssembly";
+  if (!wasmSupport().simd) return "WebAssembly SIMD (v128) does not validate in this engine";
+  return null;
+}
+
+let kernels: WasmKernels | null = null;
+let views = { f32: new Float32Array(0), buffer: null as ArrayBuffer | null };
+
+/** The instantiated kernels (built on first call). */
+export function wasmKernels(): WasmKernels {
+  if (kernels !== null) return kernels;
+  const reason = wasmUnavailableReason();
+  if (reason !== null) throw new Error(`wasm backend: ${reason}`);
+  const relaxed = wasmSupport().relaxed;
+  const module = new WebAssembly.Module(assemble(moduleSource(relaxed)));
+  const exports = new WebAssembly.Instance(module, {}).exports as unknown as Omit<WasmKernels, "relaxed">;
+  kernels = { memory: exports.memory, gemm_tiles: exports.gemm_tiles, relaxed };
+  return kernels;
+}
+
+/** Grows memory to at least `bytes`; returns the (possibly new) float32 view of all of it. */
+export function memoryF32(bytes = 0): Float32Array {
+  const { memory } = wasmKernels();
+  const have = memory.buffer.byteLength;
+  if (bytes > have) memory.grow(Math.ceil((bytes - have) / PAGE));
+  if (views.buffer !== memory.buffer) views = { f32: new Float32Array(memory.buffer), buffer: memory.buffer };
+  return views.f32;
+}
+
+// ---- persistent area: packed weights ------------------------------------------------------------
+
+const SCRATCH_ALIGN = 64;
+let persistentTop = 0; // bytes in use by packed weights
+/** Above this the weight cache is dropped and refilled (bounds memory when many models come and go). */
+const PERSISTENT_LIMIT = 1 << 30;
+
+/** Byte address of `bytes` new persistent bytes, or -1 when the cache must be reset first. */
+export function allocatePersistent(bytes: number): number {
+  if (persistentTop + bytes > PERSISTENT_LIMIT) return -1;
+  const at = persistentTop;
+  persistentTop = align(persistentTop + bytes);
+  memoryF32(persistentTop);
+  return at;
+}
+
+/** Forgets every persistent allocation (the caller drops what pointed into it). */
+export function resetPersistent(): void {
+  persistentTop = 0;
+}
+
+/** Byte address where per-call scratch starts (after the persistent area). */
+export function scratchBase(): number {
+  return persistentTop;
+}
+
+export function align(bytes: number): number {
+  return Math.ceil(bytes / SCRATCH_ALIGN) * SCRATCH_ALIGN;
+}

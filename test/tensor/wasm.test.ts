@@ -1,0 +1,164 @@
+// The wasm backend: the assembler's encodings, and the f32x4 GEMM against the reference triple loop
+// (float32 sums against float64: 1e-5 of the output's scale, the per-kernel tolerance). The kernel
+// and model goldens also run on wasm (test/runner/backends.ts).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { assemble, encodeInstruction, signedLeb, unsignedLeb } from "../../src/tensor/wasm/assembler.ts";
+import { wasmGemm } from "../../src/tensor/wasm/gemm_wasm.ts";
+import { wasmSupport } from "../../src/tensor/wasm/runtime.ts";
+import { gemmArgs, type FusedActivation, type Gemm } from "../../src/tensor/gemm.ts";
+import { gemmReference } from "../../src/tensor/reference/index.ts";
+import { availableBackends, backendName, setBackend } from "../../src/tensor/backend.ts";
+import { syntheticTensor } from "../../src/tensor/random.ts";
+import { skipUnless } from "../skip.ts";
+
+const TOL = 1e-5;
+const hasWasm = wasmSupport().simd;
+const wasmTest = skipUnless(hasWasm, "WebAssembly SIMD does not validate here");
+
+test("LEB128: unsigned and signed encodings of the spec's examples", () => {
+  assert.equal(unsignedLeb(0), [0]);
+  assert.equal(unsignedLeb(127), [0x7f]);
+  assert.equal(unsignedLeb(128), [0x80, 0x01]);
+  assert.equal(unsignedLeb(624485), [0xe5, 0x8e, 0x26]);
+  assert.equal(signedLeb(-1), [0x7f]);
+  assert.equal(signedLeb(63), [0x3f]);
+  assert.equal(signedLeb(64), [0xc0, 0x00]);
+  assert.equal(signedLeb(-123456), [0xc0, 0xbb, 0x78]);
+});
+
+test("instructions: opcode, prefix and immediates", () => {
+  assert.equal(encodeInstruction(["i32.add"]), [0x6a]);
+  assert.equal(encodeInstruction(["local.get", 300]), [0x20, 0xac, 0x02]);
+  assert.equal(encodeInstruction(["f32.load", 8]), [0x2a, 2, 8]); // align 2^2, offset 8
+  assert.equal(encodeInstruction(["v128.load", 16]), [0xfd, 0x00, 4, 16]);
+  assert.equal(encodeInstruction(["f32x4.mul"]), [0xfd, 0xe6, 0x01]); // sub-opcode 230 in LEB128
+  assert.equal(encodeInstruction(["f32x4.relaxed_madd"]), [0xfd, 0x85, 0x02]); // 0x105
+  assert.throws(() => encodeInstruction(["f32x4.frobnicate"]), /unknown instruction 'f32x4.frobnicate'/);
+  assert.throws(() => encodeInstruction(["local.get"]), /'local.get' needs immediate 1/);
+});
+
+test("an assembled module validates and runs (scalar add, SIMD sum of 4 floats)", () => {
+  const bytes = assemble({
+    memory: { minPages: 1 },
+    functions: [
+      {
+        name: "add",
+        params: { x: "i32", y: "i32" },
+        results: ["i32"],
+        locals: {},
+        body: (l) => [["local.get", l.x], ["local.get", l.y], ["i32.add"]],
+      },
+    ],
+  });
+  assert.ok(WebAssembly.validate(bytes));
+  const add = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports.add as (x: number, y: number) => number;
+  assert.is(add(40, 2), 42);
+  bytes[bytes.length - 1] = 0x0a; // the body's `end` -> garbage: the module no longer validates
+  assert.not.ok(WebAssembly.validate(bytes));
+});
+
+function problem(M: number, N: number, K: number, layout: "nt" | "nn", extra: Partial<Gemm> = {}) {
+  const lda = K + 2,
+    ldb = (layout === "nt" ? K : N) + 1,
+    ldc = N + 3;
+  const values = (name: string, n: number) => syntheticTensor(name, [n], 1).data;
+  const base = {
+    M,
+    N,
+    K,
+    a: values(`wa${M}.${K}`, 5 + M * lda),
+    aOffset: 5,
+    lda,
+    b: values(`wb${N}.${K}.${layout}`, 7 + (layout === "nt" ? N : K) * ldb),
+    bOffset: 7,
+    ldb,
+    bLayout: layout,
+    bias: values(`wbias${M}.${N}`, 4 + Math.max(M, N)),
+    biasOffset: 4,
+    ldc,
+    cOffset: 11,
+    ...extra,
+  };
+  const fill = () => new Float32Array(11 + M * ldc).fill(-7); // untouched cells stay -7
+  return { g: gemmArgs({ ...base, c: fill() }), expected: gemmArgs({ ...base, c: fill() }) };
+}
+
+/** max |a - e| over the max |e|, and whether the cells outside C kept their -7. */
+function scaledError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let diff = 0,
+    scale = 1e-6;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+    if (Number.isNaN(actual[i])) diff = Infinity;
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  return diff / scale;
+}
+
+wasmTest("wasm gemm = reference (edge tiles, K = 1, strides, offsets, both layouts, both biases)", () => {
+  const sizes = [1, 3, 4, 5, 8, 9, 17];
+  for (const layout of ["nt", "nn"] as const) {
+    for (const M of sizes) {
+      for (const N of sizes) {
+        for (const K of [1, 2, 7, 33]) {
+          const biasPerRow = (M + N) % 2 === 0;
+          const { g, expected } = problem(M, N, K, layout, K === 2 ? { bias: null } : { biasPerRow });
+          wasmGemm(g);
+          gemmReference(expected);
+          const err = scaledError(g.c, expected.c);
+          assert.ok(err <= TOL, `${layout} M=${M} N=${N} K=${K}: error ${err}`);
+        }
+      }
+    }
+  }
+});
+
+wasmTest("wasm gemm: every fused activation, at DeiT-Small's fc1 shape", () => {
+  const acts: FusedActivation[] = ["none", "relu", "relu6", "hardswish", "hardsigmoid", "gelu", "silu", "sigmoid"];
+  for (const activation of acts) {
+    const { g, expected } = problem(13, 40, 384, "nt", { activation });
+    for (const x of [g.a, g.b]) for (let i = 0; i < x.length; i++) x[i] *= 3; // reach relu6's and hardswish's clamps
+    expected.a.set(g.a);
+    expected.b.set(g.b);
+    wasmGemm(g);
+    gemmReference(expected);
+    const err = scaledError(g.c, expected.c);
+    assert.ok(err <= TOL, `${activation}: error ${err}`);
+  }
+});
+
+wasmTest("wasm gemm: a cached weight changed in place is packed again", () => {
+  const { g, expected } = problem(6, 20, 30, "nt");
+  for (let call = 0; call < 3; call++) wasmGemm(g); // the second and third calls use the cached panels
+  gemmReference(expected);
+  assert.ok(scaledError(g.c, expected.c) <= TOL);
+  g.b.fill(0.5);
+  expected.b.fill(0.5);
+  wasmGemm(g);
+  gemmReference(expected);
+  assert.ok(scaledError(g.c, expected.c) <= TOL, "stale panels were used");
+});
+
+wasmTest("the check can fail: a wrong bias breaks the comparison", () => {
+  const { g, expected } = problem(5, 9, 17, "nt");
+  wasmGemm(g);
+  expected.bias = new Float32Array(expected.bias!.length).fill(0.01);
+  gemmReference(expected);
+  assert.ok(scaledError(g.c, expected.c) > 100 * TOL);
+});
+
+test("setBackend: js always available; unknown names and the active one reported", () => {
+  const before = backendName();
+  assert.ok(availableBackends().includes("js"));
+  assert.throws(() => setBackend("gpu" as never), /unknown backend 'gpu' \(known: js, wasm\)/);
+  setBackend("js");
+  assert.is(backendName(), "js");
+  if (hasWasm) {
+    setBackend("wasm");
+    assert.is(backendName(), "wasm");
+  }
+  setBackend(before);
+});
+
+test.run();
