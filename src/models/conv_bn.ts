@@ -1,6 +1,7 @@
 // Helpers shared by the ConvNet proposers (ResNet, MobileOne, MobileNets, Darknet-Tiny): BatchNorm spec
 // lines, and folding BatchNorm into the conv before it at load time.
 import { conv2d, type Conv2dOptions } from "../tensor/conv.ts";
+import type { FusedActivation } from "../tensor/gemm.ts";
 import { foldBatchNorm } from "../tensor/norm.ts";
 import { expectShape, type Tensor } from "../tensor/tensor.ts";
 import type { ModelSpec } from "./model_spec.ts";
@@ -36,8 +37,9 @@ export function foldConvBn(
   return { weight: folded.weight, bias: folded.bias, options };
 }
 
-export function runConv(x: Tensor, conv: FusedConv): Tensor {
-  return conv2d(x, conv.weight, conv.bias, conv.options);
+/** The conv, with `activation` fused into its store (the same values as applying it afterwards). */
+export function runConv(x: Tensor, conv: FusedConv, activation: FusedActivation = "none"): Tensor {
+  return conv2d(x, conv.weight, conv.bias, activation === "none" ? conv.options : { ...conv.options, activation });
 }
 
 /** Throws unless x is one RGB image [1, 3, H, W]. */

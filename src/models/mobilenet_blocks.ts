@@ -11,7 +11,7 @@
 // (se.conv_reduce, se.conv_expand: 1x1 convs with bias) always uses ReLU inside and a
 // hard-sigmoid gate, and reduces to makeDivisible(mid / 4) channels. BatchNorm is folded into
 // the conv before it at load time.
-import { add, hardswish, relu, relu6 } from "../tensor/elementwise.ts";
+import { add } from "../tensor/elementwise.ts";
 import { squeezeExcite } from "../tensor/se.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { bnSpec, foldConvBn, runConv, type FusedConv } from "./conv_bn.ts";
@@ -149,10 +149,6 @@ export function samePadding(kernel: number, stride: number): number {
   return Math.floor((stride - 1 + (kernel - 1)) / 2);
 }
 
-export function activate(x: Tensor, act: Activation): Tensor {
-  return act === "relu" ? relu(x) : act === "relu6" ? relu6(x) : hardswish(x);
-}
-
 interface SqueezeExcite {
   reduceWeight: Tensor; // [rd, mid, 1, 1]
   reduceBias: Tensor; // [rd]
@@ -206,10 +202,10 @@ export function loadBlock(b: BlockPlan, weights: Map<string, Tensor>, bnEps: num
 /** x[1, in, H, W] -> [1, out, H/stride, W/stride] */
 export function runBlock(block: LoadedBlock, x: Tensor): Tensor {
   const { plan, expand, depthwise, se, project } = block;
-  if (plan.kind === "cn") return activate(runConv(x, project), plan.act);
+  if (plan.kind === "cn") return runConv(x, project, plan.act);
   let h = x;
-  if (expand) h = activate(runConv(h, expand), plan.act);
-  if (depthwise) h = activate(runConv(h, depthwise), plan.act);
+  if (expand) h = runConv(h, expand, plan.act); // activation fused into the conv's store
+  if (depthwise) h = runConv(h, depthwise, plan.act);
   if (se) h = squeezeExcite(h, { ...se, activation: "relu", gate: "hardsigmoid" });
   h = runConv(h, project); // linear bottleneck: no activation
   return plan.residual ? add(h, x) : h;

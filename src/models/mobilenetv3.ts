@@ -130,7 +130,7 @@ export function createMobileNetV3(config: MobileNetV3Config, weights: Map<string
 
   function features(x: Tensor): Tensor {
     expectImage("MobileNetV3.features", x);
-    let h = hardswish(runConv(x, stem)); // [1, 16, H/2, W/2]
+    let h = runConv(x, stem, "hardswish"); // [1, 16, H/2, W/2]
     for (const block of loaded) h = runBlock(block, h);
     return h; // [1, 576 | 960, H/32, W/32]
   }

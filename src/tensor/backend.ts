@@ -9,6 +9,7 @@
 import { registerAttentionHeadsRunner } from "./attention.ts";
 import { registerGemmRunner } from "./gemm.ts";
 import { parallelAttentionHeads, parallelGemm, setThreads as setPoolThreads, threadCount } from "./parallel.ts";
+import { wasmAttentionHeads } from "./wasm/attention_wasm.ts";
 import { wasmGemm } from "./wasm/gemm_wasm.ts";
 import { wasmUnavailableReason } from "./wasm/runtime.ts";
 
@@ -33,6 +34,7 @@ export function setBackend(name: BackendName): void {
     const reason = wasmUnavailableReason();
     if (reason !== null) throw new Error(`setBackend("wasm"): ${reason}`);
     registerGemmRunner(wasmGemm);
+    registerAttentionHeadsRunner(wasmAttentionHeads);
   } else {
     const split = threadCount() > 1; // the thread-split JS runners again, if threads were set
     registerGemmRunner(split ? parallelGemm : null);

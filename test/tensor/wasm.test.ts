@@ -7,7 +7,8 @@ import { assemble, encodeInstruction, signedLeb, unsignedLeb } from "../../src/t
 import { wasmGemm } from "../../src/tensor/wasm/gemm_wasm.ts";
 import { wasmSupport } from "../../src/tensor/wasm/runtime.ts";
 import { gemmArgs, type FusedActivation, type Gemm } from "../../src/tensor/gemm.ts";
-import { gemmReference } from "../../src/tensor/reference/index.ts";
+import { attentionHeadsReference, gemmReference } from "../../src/tensor/reference/index.ts";
+import { wasmAttentionHeads } from "../../src/tensor/wasm/attention_wasm.ts";
 import { availableBackends, backendName, setBackend } from "../../src/tensor/backend.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
 import { skipUnless } from "../skip.ts";
@@ -146,6 +147,23 @@ wasmTest("the check can fail: a wrong bias breaks the comparison", () => {
   expected.bias = new Float32Array(expected.bias!.length).fill(0.01);
   gemmReference(expected);
   assert.ok(scaledError(g.c, expected.c) > 100 * TOL);
+});
+
+wasmTest("wasm attention heads = the row-at-a-time reference (N and head widths off the 4x8 tiles)", () => {
+  for (const [N, D, heads] of [
+    [1, 12, 3],
+    [17, 24, 2],
+    [50, 64, 4],
+    [197, 384, 6],
+  ]) {
+    const qkv = syntheticTensor(`att.qkv${N}`, [N * 3 * D], 2).data;
+    const fast = new Float32Array(N * D).fill(NaN),
+      ref = new Float32Array(N * D);
+    wasmAttentionHeads(qkv, fast, N, D, heads);
+    attentionHeadsReference(qkv, ref, N, D, heads);
+    const err = scaledError(fast, ref);
+    assert.ok(err <= TOL, `attention N=${N} D=${D} heads=${heads}: error ${err}`);
+  }
 });
 
 test("setBackend: js always available; unknown names and the active one reported", () => {

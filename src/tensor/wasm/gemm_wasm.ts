@@ -10,9 +10,14 @@
 //     fused into the store; GELU / SiLU / sigmoid are applied while C is copied out (second pass, in
 //     JS with gemm.ts's applyActivation: exact erf in wasm is left for later).
 // Float64 operands (the JS attention's score buffer) go to the JS gemm.
-import { activationCode, applyActivation, gemm, type Gemm } from "../gemm.ts";
-import { MR, NR } from "./gemm_kernel.ts";
+import { activationCode, applyActivation as applyActivationImported, gemm, type Gemm } from "../gemm.ts";
+import { MR as KERNEL_MR, NR as KERNEL_NR } from "./gemm_kernel.ts";
 import { align, allocatePersistent, memoryF32, resetPersistent, scratchBase, wasmKernels } from "./runtime.ts";
+
+// module-local copies: imported bindings may compile to getters (tsx), slow inside the packing loops
+const MR = KERNEL_MR;
+const NR = KERNEL_NR;
+const applyActivation = applyActivationImported;
 
 const FUSED_IN_WASM = 4; // activation codes <= 4 run in the kernel's store
 
