@@ -7,9 +7,11 @@
 //   setBackend("js");
 //   backendName();        // the active one; the default is the fastest available (wasm where it validates)
 import { registerAttentionHeadsRunner } from "./attention.ts";
+import { registerDepthwiseRunner } from "./conv.ts";
 import { registerGemmRunner } from "./gemm.ts";
 import { parallelAttentionHeads, parallelGemm, setThreads as setPoolThreads, threadCount } from "./parallel.ts";
 import { wasmAttentionHeads } from "./wasm/attention_wasm.ts";
+import { wasmDepthwise } from "./wasm/depthwise_wasm.ts";
 import { wasmGemm } from "./wasm/gemm_wasm.ts";
 import { wasmUnavailableReason } from "./wasm/runtime.ts";
 
@@ -35,9 +37,11 @@ export function setBackend(name: BackendName): void {
     if (reason !== null) throw new Error(`setBackend("wasm"): ${reason}`);
     registerGemmRunner(wasmGemm);
     registerAttentionHeadsRunner(wasmAttentionHeads);
+    registerDepthwiseRunner(wasmDepthwise);
   } else {
     const split = threadCount() > 1; // the thread-split JS runners again, if threads were set
     registerGemmRunner(split ? parallelGemm : null);
+    registerDepthwiseRunner(null);
     registerAttentionHeadsRunner(split ? parallelAttentionHeads : null);
   }
   active = name;

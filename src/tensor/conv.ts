@@ -67,7 +67,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   addMacs(out.length * Cg * kh * kw);
   const act = opts.activation ?? "none";
   activationCode(act); // throws on an unknown name before any work
-  if (Cg === 1) depthwiseFast(x, weight, bias, geometry, act, out);
+  if (Cg === 1) depthwiseRunner(x, weight, bias, geometry, act, out);
   else if (isPointwise(geometry)) pointwiseGemm(x, weight, bias, groups, act, out);
   else im2colGemm(x, weight, bias, groups, geometry, act, out);
   return new Tensor(out, [N, O, geometry.outH, geometry.outW]);
@@ -94,7 +94,24 @@ function isPointwise(g: WindowGeometry): boolean {
  * (no per-pixel tests), and tap by tap with tests at the borders. Each sum adds the taps in (ky, kx)
  * order, like conv2dReference.
  */
-function depthwiseFast(
+/** The depthwise kernel's signature: out = act(depthwise(x, weight) + bias) over the whole batch. */
+export type DepthwiseRunner = (
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  g: WindowGeometry,
+  activation: FusedActivation,
+  out: Float32Array,
+) => void;
+
+let depthwiseRunner: DepthwiseRunner = (...args) => depthwiseFast(...args);
+
+/** Replaces the depthwise kernel (the wasm backend registers its own; null: back to depthwiseFast). */
+export function registerDepthwiseRunner(runner: DepthwiseRunner | null): void {
+  depthwiseRunner = runner ?? ((...args) => depthwiseFast(...args));
+}
+
+export function depthwiseFast(
   x: Tensor,
   weight: Tensor,
   bias: Tensor | null,

@@ -7,7 +7,8 @@ import { assemble, encodeInstruction, signedLeb, unsignedLeb } from "../../src/t
 import { wasmGemm } from "../../src/tensor/wasm/gemm_wasm.ts";
 import { wasmSupport } from "../../src/tensor/wasm/runtime.ts";
 import { gemmArgs, type FusedActivation, type Gemm } from "../../src/tensor/gemm.ts";
-import { attentionHeadsReference, gemmReference } from "../../src/tensor/reference/index.ts";
+import { attentionHeadsReference, conv2dReference, gemmReference } from "../../src/tensor/reference/index.ts";
+import { conv2d, type Conv2dOptions } from "../../src/tensor/conv.ts";
 import { wasmAttentionHeads } from "../../src/tensor/wasm/attention_wasm.ts";
 import { availableBackends, backendName, setBackend } from "../../src/tensor/backend.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
@@ -165,6 +166,39 @@ wasmTest("wasm attention heads = the row-at-a-time reference (N and head widths 
     assert.ok(err <= TOL, `attention N=${N} D=${D} heads=${heads}: error ${err}`);
   }
 });
+
+wasmTest(
+  "wasm depthwise = conv2dReference (3x3 / 5x5, stride 1 / 2, paddings, odd sizes, activations, fallbacks)",
+  () => {
+    const cases: [string, number[], number, Conv2dOptions][] = [
+      ["3x3 s1 p1", [2, 5, 9, 11], 3, { padding: 1 }],
+      ["3x3 s2 p1", [1, 4, 12, 13], 3, { stride: 2, padding: 1 }],
+      ["5x5 s1 p2", [1, 3, 7, 5], 5, { padding: 2 }],
+      ["5x5 s2 p2", [1, 6, 14, 14], 5, { stride: 2, padding: 2, activation: "hardswish" }],
+      ["3x3 s2 same", [1, 2, 8, 9], 3, { stride: 2, padding: "same", activation: "relu" }],
+      ["3x3 s1 asymmetric", [1, 3, 6, 7], 3, { padding: [1, 0, 2, 1], activation: "relu6" }],
+      ["5x5 wider than the image", [1, 2, 3, 2], 5, { padding: 2, activation: "hardsigmoid" }],
+      ["3x3 gelu (JS fallback)", [1, 2, 5, 5], 3, { padding: 1, activation: "gelu" }],
+      ["3x3 dilation 2 (JS fallback)", [1, 2, 9, 9], 3, { padding: 2, dilation: 2 }],
+    ];
+    setBackend("wasm");
+    try {
+      for (const [name, xShape, k, opts] of cases) {
+        const C = xShape[1];
+        const x = syntheticTensor(`dw.${name}.x`, xShape, 1);
+        const w = syntheticTensor(`dw.${name}.w`, [C, 1, k, k], 1);
+        const b = syntheticTensor(`dw.${name}.b`, [C], 1);
+        const fast = conv2d(x, w, b, { ...opts, groups: C });
+        const ref = conv2dReference(x, w, b, { ...opts, groups: C });
+        assert.equal(fast.shape, ref.shape, name);
+        const err = scaledError(fast.data, ref.data);
+        assert.ok(err <= TOL, `${name}: error ${err}`);
+      }
+    } finally {
+      setBackend("js");
+    }
+  },
+);
 
 test("setBackend: js always available; unknown names and the active one reported", () => {
   const before = backendName();

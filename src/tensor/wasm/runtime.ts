@@ -4,18 +4,33 @@
 //
 // Memory layout: [ packed weights (persistent, bump-allocated) | per-call scratch ].
 import { assemble, type ModuleSource } from "./assembler.ts";
+import { depthwiseKernel } from "./depthwise_kernel.ts";
 import { gemmTiles } from "./gemm_kernel.ts";
+
+type Kernel = (...args: number[]) => void;
 
 export interface WasmKernels {
   memory: WebAssembly.Memory;
-  gemm_tiles: (...args: number[]) => void;
+  gemm_tiles: Kernel;
+  /** depthwise[`k${k}_s${stride}`] for k = 3, 5 and stride = 1, 2 */
+  depthwise: Record<string, Kernel>;
   relaxed: boolean;
 }
+
+const DEPTHWISE = [
+  [3, 1],
+  [3, 2],
+  [5, 1],
+  [5, 2],
+] as const;
 
 const PAGE = 65536;
 
 function moduleSource(relaxed: boolean): ModuleSource {
-  return { memory: { minPages: 16 }, functions: [gemmTiles(relaxed)] };
+  return {
+    memory: { minPages: 16 },
+    functions: [gemmTiles(relaxed), ...DEPTHWISE.map(([k, s]) => depthwiseKernel(k, s, relaxed))],
+  };
 }
 
 function validates(source: ModuleSource): boolean {
@@ -54,8 +69,11 @@ export function wasmKernels(): WasmKernels {
   if (reason !== null) throw new Error(`wasm backend: ${reason}`);
   const relaxed = wasmSupport().relaxed;
   const module = new WebAssembly.Module(assemble(moduleSource(relaxed)));
-  const exports = new WebAssembly.Instance(module, {}).exports as unknown as Omit<WasmKernels, "relaxed">;
-  kernels = { memory: exports.memory, gemm_tiles: exports.gemm_tiles, relaxed };
+  const exports = new WebAssembly.Instance(module, {}).exports as unknown as Record<string, Kernel> & {
+    memory: WebAssembly.Memory;
+  };
+  const depthwise = Object.fromEntries(DEPTHWISE.map(([k, s]) => [`k${k}_s${s}`, exports[`depthwise_k${k}_s${s}`]]));
+  kernels = { memory: exports.memory, gemm_tiles: exports.gemm_tiles, depthwise, relaxed };
   return kernels;
 }
 

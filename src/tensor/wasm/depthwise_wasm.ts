@@ -1,0 +1,111 @@
+// Depthwise convolution on the wasm backend (depthwise_kernel.ts): 3x3 and 5x5, stride 1 and 2, no
+// dilation, one output channel per input channel, activations fused in wasm (codes 0-4). Anything
+// else goes to conv.ts's depthwiseFast. Per image, the input is copied once into wasm memory with its
+// zero padding (and, for stride 2, each row split into its even and odd columns), so the kernel reads
+// every tap of four outputs with one load and tests no border.
+import { activationCode, type FusedActivation } from "../gemm.ts";
+import { depthwiseFast, type DepthwiseRunner } from "../conv.ts";
+import type { Tensor } from "../tensor.ts";
+import type { WindowGeometry } from "../window.ts";
+import { align, memoryF32, scratchBase, wasmKernels } from "./runtime.ts";
+
+export const wasmDepthwise: DepthwiseRunner = (x, weight, bias, g, activation, out) => {
+  const [N, C, H, W] = x.shape;
+  const [k, kw] = g.kernel;
+  const [s, sw] = g.stride;
+  const act = activationCode(activation);
+  const supported =
+    k === kw && (k === 3 || k === 5) && s === sw && (s === 1 || s === 2) && g.dilation[0] === 1 && g.dilation[1] === 1;
+  if (!supported || weight.shape[0] !== C || act > 4) {
+    depthwiseFast(x, weight, bias, g, activation, out);
+    return;
+  }
+  const { outH, outW } = g;
+  const vectors = Math.ceil(outW / 4);
+  const ldOut = vectors * 4; // floats per output row in wasm memory
+  const inRows = (outH - 1) * s + k;
+  // floats per padded input row: stride 1: every column; stride 2: even columns then odd ones
+  const half = vectors * 4 + (k >> 1);
+  const ldIn = s === 1 ? vectors * 4 + k - 1 : 2 * half;
+  const inPlane = inRows * ldIn;
+
+  let at = scratchBase();
+  const take = (floats: number) => {
+    const here = at;
+    at = align(at + floats * 4);
+    return here;
+  };
+  const inAt = take(C * inPlane);
+  const outAt = take(C * outH * ldOut);
+  const wAt = take(C * k * k);
+  const biasAt = take(C);
+  const mem = memoryF32(at);
+  mem.set(weight.data.subarray(0, C * k * k), wAt >> 2);
+  if (bias === null) mem.fill(0, biasAt >> 2, (biasAt >> 2) + C);
+  else mem.set(bias.data.subarray(0, C), biasAt >> 2);
+  const kernel = wasmKernels().depthwise[`k${k}_s${s}`];
+
+  for (let n = 0; n < N; n++) {
+    padInput(x.data, n * C * H * W, C, H, W, g, inRows, ldIn, half, s, mem, inAt >> 2);
+    kernel(
+      inAt,
+      inPlane * 4,
+      ldIn * 4,
+      half * 4,
+      outAt,
+      outH * ldOut * 4,
+      ldOut * 4,
+      vectors,
+      outH,
+      C,
+      wAt,
+      biasAt,
+      act,
+    );
+    let to = n * C * outH * outW;
+    for (let c = 0; c < C; c++) {
+      for (let oy = 0; oy < outH; oy++, to += outW) {
+        const from = (outAt >> 2) + (c * outH + oy) * ldOut;
+        out.set(mem.subarray(from, from + outW), to);
+      }
+    }
+  }
+};
+
+/** Zero-padded copy of one image: padded row r = input row r - top; column p = input column p - left (stride 2: even p first). */
+function padInput(
+  xs: Float32Array,
+  base: number,
+  C: number,
+  H: number,
+  W: number,
+  g: WindowGeometry,
+  rows: number,
+  ld: number,
+  half: number,
+  s: number,
+  mem: Float32Array,
+  to: number,
+): void {
+  const { top, left } = g.pad;
+  mem.fill(0, to, to + C * rows * ld);
+  for (let c = 0; c < C; c++) {
+    for (let r = 0; r < rows; r++) {
+      const iy = r - top;
+      if (iy < 0 || iy >= H) continue;
+      const src = base + (c * H + iy) * W;
+      const dst = to + (c * rows + r) * ld;
+      if (s === 1) {
+        // columns p = ix + left for ix in [0, W), within the row
+        const count = Math.min(W, ld - left);
+        mem.set(xs.subarray(src, src + count), dst + left);
+      } else {
+        for (let ix = 0; ix < W; ix++) {
+          const p = ix + left;
+          const col = (p & 1) === 0 ? p >> 1 : half + (p >> 1);
+          if (p >> 1 < half) mem[dst + col] = xs[src + ix];
+        }
+      }
+    }
+  }
+}
