@@ -1,29 +1,32 @@
-// npm run bench (from the repository root): papr-ts against ONNX Runtime Node, ONNX Runtime Web (WASM)
-// and TF.js (cpu, wasm) on DeiT-Tiny / DeiT-Small with seeded weights, unpruned and PaPr at
-// z = 0.7, 0.5, 0.3 with the MobileNetV3 proposer, one thread and all cores. Every case runs once per
-// round, rounds interleaved, and the median is reported. Also: GEMM GFLOP/s on DeiT-Small's linear
-// shapes, peak RSS of a DeiT-Small inference (child process), and the issue's targets.
-// Writes bench/RESULTS.md and prints it.
+// npm run bench (from the repository root): papr-ts's two backends (js: plain JS kernels, 1 and N
+// threads; wasm: WebAssembly SIMD kernels, one thread) against ONNX Runtime Node, ONNX Runtime Web
+// (WASM SIMD) and TF.js (cpu, wasm) on DeiT-Tiny / DeiT-Small with seeded weights, unpruned and PaPr
+// at z = 0.7, 0.5, 0.3 with the MobileNetV3 proposer; and papr-ts alone on the default pair
+// (weights/vit-scenes + weights/mobilenetv3-scenes). Every case runs once per round, rounds
+// interleaved, and the median is reported. Also: per-stage GFLOP/s (proposer, blocks), PaPr's
+// wall-clock speed-up against its MAC ratio, GEMM GFLOP/s on DeiT-Small's linear shapes, bytes
+// allocated per forward, peak RSS, and the issue's targets. Writes bench/RESULTS.md and prints it.
 //
 //   npm run bench -- --rounds 5 --models tiny,small --proposer small --threads 2
-import { readFileSync, writeFileSync, existsSync } from "node:fs";
+//                    --peers ort-node,ort-web,tfjs-cpu,tfjs-wasm   (default: all; "none": papr-ts only)
+import { writeFileSync, readFileSync, existsSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import * as ortNode from "onnxruntime-node";
-import * as ortWeb from "onnxruntime-web";
-import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
-import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { PerformanceObserver } from "node:perf_hooks";
 import { createVit, vitConfig, vitSpec, type Vit } from "../src/models/vit.ts";
 import { createMobileNetV3, mobilenetV3Spec, type MobileNetV3Variant } from "../src/models/mobilenetv3.ts";
 import { syntheticWeights } from "../src/models/synthetic.ts";
 import { syntheticTensor } from "../src/tensor/random.ts";
 import { linear } from "../src/tensor/linear.ts";
-import { Papr } from "../src/papr/papr.ts";
-import { setThreads, stopThreads } from "../src/tensor/parallel.ts";
-import { tfMobileNetV3, tfVit } from "./tfjs_models.ts";
+import { Papr, type PaprResult } from "../src/papr/papr.ts";
+import { stopThreads } from "../src/tensor/parallel.ts";
+import { availableBackends, setBackend, setThreads, type BackendName } from "../src/tensor/backend.ts";
+import { wasmSupport } from "../src/tensor/wasm/runtime.ts";
+import { loadModelDir } from "../src/cli/files.ts";
+import { DEFAULT_BACKBONE_DIR, DEFAULT_PROPOSER_DIR } from "../src/models/default_weights_node.ts";
+import type { Tensor } from "../src/tensor/tensor.ts";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const args = parseArgs(process.argv.slice(2));
@@ -31,7 +34,10 @@ const ROUNDS = Number(args.rounds ?? 5);
 const SIZES = (args.models ?? "tiny,small").split(",");
 const PROPOSER = (args.proposer ?? "small") as MobileNetV3Variant;
 const THREADS = Number(args.threads ?? availableParallelism());
+const ALL_PEERS = ["ort-node", "ort-web", "tfjs-cpu", "tfjs-wasm"];
+const PEERS = args.peers === "none" ? [] : (args.peers ?? ALL_PEERS.join(",")).split(",");
 const ZS = [1, 0.7, 0.5, 0.3]; // 1 = unpruned
+const SCENES = "scenes"; // the default pair's row label
 
 function parseArgs(argv: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -40,18 +46,57 @@ function parseArgs(argv: string[]): Record<string, string> {
 }
 
 function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function machine(): string {
+function cpuModel(): string {
   const cpuinfo = existsSync("/proc/cpuinfo") ? readFileSync("/proc/cpuinfo", "utf8") : "";
-  const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? "unknown CPU";
-  return `${model}, ${availableParallelism()} cores, Node ${process.version}, ONNX Runtime ${ortNode.env.versions.node ?? "?"}, TF.js ${tf.version_core}`;
+  return /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? "unknown CPU";
 }
 
-// ---- models ----------------------------------------------------------------------------------
+// ---- engines ---------------------------------------------------------------------------------
+
+/** One papr-ts configuration: backend and thread count (the wasm backend runs on one thread). */
+interface Ours {
+  engine: string;
+  backend: BackendName;
+  threads: number;
+}
+
+const ours: Ours[] = [
+  { engine: "js 1T", backend: "js", threads: 1 },
+  ...(THREADS > 1 ? [{ engine: `js ${THREADS}T`, backend: "js" as const, threads: THREADS }] : []),
+  ...(availableBackends().includes("wasm") ? [{ engine: "wasm 1T", backend: "wasm" as const, threads: 1 }] : []),
+];
+
+async function use(o: { backend: BackendName; threads: number }): Promise<void> {
+  setBackend(o.backend);
+  await setThreads(o.threads);
+}
+
+interface Case {
+  size: string; // tiny | small | scenes
+  z: number;
+  engine: string;
+  run: () => Promise<void> | void;
+  before?: () => Promise<void>; // untimed: switch threads / backend
+  stages?: { proposer: number[]; blocks: number[] }; // papr-ts: per-run stage times
+}
+
+const image = syntheticTensor("bench.image", [1, 3, 224, 224], 1);
+
+interface ModelInfo {
+  macs: Map<number, PaprResult["macs"]>; // z -> MACs of the forward (proposer included)
+  tokens: Map<number, number>;
+}
+
+// ---- peers (loaded only when asked for) ------------------------------------------------------
+
+type OrtModule = typeof import("onnxruntime-node") | typeof import("onnxruntime-web");
+type Session = { run(feeds: Record<string, unknown>): Promise<Record<string, { data: unknown }>> };
 
 function ensureOnnx(): void {
   const needed = SIZES.flatMap((s) => [`deit_${s}.onnx`, `deit_${s}_pruned.onnx`]).concat(
@@ -64,116 +109,74 @@ function ensureOnnx(): void {
     throw new Error("bench/export_onnx.py failed (needs Debian's python3-torch and python3-torchvision)");
 }
 
-interface Case {
-  size: string;
-  z: number;
-  engine: string; // column of the table
-  run: () => Promise<void> | void;
-  before?: () => Promise<void>; // untimed: switch threads / backend
-}
-
-const image = syntheticTensor("bench.image", [1, 3, 224, 224], 1);
-
-async function main(): Promise<void> {
-  const loadStart = loadavg();
-  console.log(`${machine()}; load average ${loadStart.map((l) => l.toFixed(2)).join(" ")}`);
-  ensureOnnx();
-  ortWeb.env.wasm.numThreads = 1;
-  setWasmPaths(join(HERE, "node_modules", "@tensorflow", "tfjs-backend-wasm", "dist") + "/");
-  await tf.setBackend("cpu");
-
-  const proposerConfig = { variant: PROPOSER };
-  const proposerWeights = syntheticWeights(mobilenetV3Spec(proposerConfig));
-  const proposer = createMobileNetV3(proposerConfig, proposerWeights);
+async function peerCases(
+  size: string,
+  config: ReturnType<typeof vitConfig>,
+  weights: Map<string, Tensor>,
+  proposerWeights: Map<string, Tensor>,
+  keptByZ: Map<number, Int32Array>,
+  agreement: string[],
+  referenceLogits: Map<number, Float32Array>,
+): Promise<Case[]> {
+  const cases: Case[] = [];
+  const modelFile = (f: string) => join(HERE, "models", f);
   const ortOptions = (threads: number) => ({
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: "sequential" as const,
     graphOptimizationLevel: "all" as const,
   });
-  const modelFile = (f: string) => join(HERE, "models", f);
-
-  const cases: Case[] = [];
-  const macs = new Map<string, number>(); // `${size}/${z}` -> MACs (proposer included)
-  const tokens = new Map<string, number>();
-  const agreement: string[] = [];
-  const tfBackends = ["cpu", "wasm"];
-
-  for (const size of SIZES) {
-    const config = vitConfig(`deit_${size}_patch16_224`);
-    const weights = syntheticWeights(vitSpec(config));
-    const vit: Vit = createVit(config, weights);
-    const papr = new Papr(vit, proposer);
-    const ortSessions = {
-      node1: await ortNode.InferenceSession.create(modelFile(`deit_${size}.onnx`), ortOptions(1)),
-      nodeN: await ortNode.InferenceSession.create(modelFile(`deit_${size}.onnx`), ortOptions(THREADS)),
-      prunedNode1: await ortNode.InferenceSession.create(modelFile(`deit_${size}_pruned.onnx`), ortOptions(1)),
-      prunedNodeN: await ortNode.InferenceSession.create(modelFile(`deit_${size}_pruned.onnx`), ortOptions(THREADS)),
-      proposerNode1: await ortNode.InferenceSession.create(modelFile(`mobilenetv3_${PROPOSER}.onnx`), ortOptions(1)),
-      proposerNodeN: await ortNode.InferenceSession.create(
-        modelFile(`mobilenetv3_${PROPOSER}.onnx`),
-        ortOptions(THREADS),
-      ),
-      web: await ortWeb.InferenceSession.create(modelFile(`deit_${size}.onnx`), { graphOptimizationLevel: "all" }),
-      prunedWeb: await ortWeb.InferenceSession.create(modelFile(`deit_${size}_pruned.onnx`), {
-        graphOptimizationLevel: "all",
-      }),
-      proposerWeb: await ortWeb.InferenceSession.create(modelFile(`mobilenetv3_${PROPOSER}.onnx`), {
-        graphOptimizationLevel: "all",
-      }),
-    };
-    const tfModels = new Map<
-      string,
-      { vit: ReturnType<typeof tfVit>; proposer: ReturnType<typeof tfMobileNetV3>; image: tf.Tensor4D }
-    >();
+  const ortCases = async (ort: OrtModule, engine: string, options: object) => {
+    const full = (await ort.InferenceSession.create(modelFile(`deit_${size}.onnx`), options)) as unknown as Session;
+    const pruned = (await ort.InferenceSession.create(
+      modelFile(`deit_${size}_pruned.onnx`),
+      options,
+    )) as unknown as Session;
+    const prop = (await ort.InferenceSession.create(
+      modelFile(`mobilenetv3_${PROPOSER}.onnx`),
+      options,
+    )) as unknown as Session;
+    for (const z of ZS) {
+      const keep = BigInt64Array.from(keptByZ.get(z)!, (i) => BigInt(i));
+      const img = () => new ort.Tensor("float32", image.data, [1, 3, 224, 224]);
+      const run = async () => {
+        if (z === 1) return full.run({ image: img() });
+        await prop.run({ image: img() });
+        return pruned.run({ image: img(), keep: new ort.Tensor("int64", keep, [keep.length]) });
+      };
+      cases.push({ size, z, engine, run: async () => void (await run()) });
+      if (engine === "ORT-node 1T") {
+        const out = await run();
+        agreement.push(
+          `DeiT-${size} z=${z}: ORT-node vs papr-ts js ${relError(referenceLogits.get(z)!, out.out.data as Float32Array).toExponential(1)}`,
+        );
+      }
+    }
+  };
+  if (PEERS.includes("ort-node")) {
+    const ortNode = await import("onnxruntime-node");
+    await ortCases(ortNode, "ORT-node 1T", ortOptions(1));
+    if (THREADS > 1) await ortCases(ortNode, `ORT-node ${THREADS}T`, ortOptions(THREADS));
+  }
+  if (PEERS.includes("ort-web")) {
+    const ortWeb = await import("onnxruntime-web");
+    ortWeb.env.wasm.numThreads = 1;
+    await ortCases(ortWeb, "ORT-web 1T", { graphOptimizationLevel: "all" });
+  }
+  const tfBackends = PEERS.filter((p) => p.startsWith("tfjs-")).map((p) => p.slice(5));
+  if (tfBackends.length > 0) {
+    const tf = await import("@tensorflow/tfjs-core");
+    await import("@tensorflow/tfjs-backend-cpu");
+    const { setWasmPaths } = await import("@tensorflow/tfjs-backend-wasm");
+    setWasmPaths(join(HERE, "node_modules", "@tensorflow", "tfjs-backend-wasm", "dist") + "/");
+    const { tfMobileNetV3, tfVit } = await import("./tfjs_models.ts");
     for (const backend of tfBackends) {
       await tf.setBackend(backend);
-      tfModels.set(backend, {
-        vit: tfVit(tf, config, weights),
-        proposer: tfMobileNetV3(tf, proposerConfig, proposerWeights),
-        image: tf.tensor4d(image.data, [1, 3, 224, 224]),
-      });
-    }
-    await tf.setBackend("cpu");
-
-    for (const z of ZS) {
-      const key = `${size}/${z}`;
-      const reference = papr.predict(image, { z });
-      macs.set(key, reference.macs.total);
-      tokens.set(key, reference.keptCount + vit.config.numPrefixTokens);
-      const keep = BigInt64Array.from(reference.kept, (i) => BigInt(i));
-      const rows = Int32Array.from([0, ...Array.from(reference.kept, (i) => i + 1)]);
-      const ortImage = (ort: typeof ortNode | typeof ortWeb) => new ort.Tensor("float32", image.data, [1, 3, 224, 224]);
-      const ortKeep = (ort: typeof ortNode | typeof ortWeb) => new ort.Tensor("int64", keep, [keep.length]);
-      type Session = { run(feeds: Record<string, unknown>): Promise<Record<string, { data: unknown }>> };
-      const ortRun =
-        (ort: typeof ortNode | typeof ortWeb, full: Session, pruned: Session, prop: Session) => async () => {
-          if (z === 1) {
-            await full.run({ image: ortImage(ort) });
-          } else {
-            await prop.run({ image: ortImage(ort) });
-            await pruned.run({ image: ortImage(ort), keep: ortKeep(ort) });
-          }
-        };
-      const s = ortSessions as unknown as Record<string, Session>;
-      const ours = (threads: number) => ({
-        size,
-        z,
-        engine: `papr-ts ${threads}T`,
-        before: async () => void (await setThreads(threads)),
-        run: () => void papr.predict(image, { z }),
-      });
-      cases.push(ours(1), ours(THREADS));
-      cases.push({ size, z, engine: "ORT-node 1T", run: ortRun(ortNode, s.node1, s.prunedNode1, s.proposerNode1) });
-      cases.push({
-        size,
-        z,
-        engine: `ORT-node ${THREADS}T`,
-        run: ortRun(ortNode, s.nodeN, s.prunedNodeN, s.proposerNodeN),
-      });
-      cases.push({ size, z, engine: "ORT-web 1T", run: ortRun(ortWeb, s.web, s.prunedWeb, s.proposerWeb) });
-      for (const backend of tfBackends) {
-        const m = tfModels.get(backend)!;
+      const vit = tfVit(tf, config, weights);
+      const proposer = tfMobileNetV3(tf, { variant: PROPOSER }, proposerWeights);
+      const tfImage = tf.tensor4d(image.data, [1, 3, 224, 224]);
+      for (const z of ZS) {
+        const rows = Int32Array.from([0, ...Array.from(keptByZ.get(z)!, (i) => i + 1)]);
         cases.push({
           size,
           z,
@@ -181,27 +184,105 @@ async function main(): Promise<void> {
           before: async () => void (await tf.setBackend(backend)),
           run: async () => {
             const rowTensor = z === 1 ? null : tf.tensor1d(rows, "int32");
-            const features = z === 1 ? null : m.proposer(m.image);
-            const logits = m.vit(m.image, rowTensor);
+            const features = z === 1 ? null : proposer(tfImage);
+            const logits = vit(tfImage, rowTensor);
             await logits.data();
             if (features) await features.data();
-            tf.dispose([logits, features, rowTensor].filter((t): t is tf.Tensor => t !== null));
+            tf.dispose([logits, features, rowTensor].filter((t): t is NonNullable<typeof t> => t !== null));
           },
         });
       }
-
-      // do the peers compute the same logits? (unpruned and pruned: the same kept tokens)
-      const ortOut =
-        z === 1
-          ? await s.node1.run({ image: ortImage(ortNode) })
-          : await s.prunedNode1.run({ image: ortImage(ortNode), keep: ortKeep(ortNode) });
-      await tf.setBackend("cpu");
-      const tfOut = tfModels.get("cpu")!.vit(tfModels.get("cpu")!.image, z === 1 ? null : tf.tensor1d(rows, "int32"));
-      agreement.push(
-        `DeiT-${size} z=${z}: max |logit difference| / max |logit| vs ORT-node ${relError(reference.logits.data, ortOut.out.data as Float32Array).toExponential(1)}, vs TF.js cpu ${relError(reference.logits.data, tfOut.dataSync() as Float32Array).toExponential(1)}`,
-      );
     }
   }
+  return cases;
+}
+
+// ---- main ------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const loadStart = loadavg();
+  const simd = wasmSupport();
+  console.log(
+    `${cpuModel()}, ${availableParallelism()} cores, Node ${process.version}; wasm SIMD ${simd.simd}, relaxed SIMD ${simd.relaxed}; peers: ${PEERS.join(", ") || "none"}`,
+  );
+  if (PEERS.some((p) => p.startsWith("ort-"))) ensureOnnx();
+
+  const proposerConfig = { variant: PROPOSER };
+  const proposerWeights = syntheticWeights(mobilenetV3Spec(proposerConfig));
+  const proposer = createMobileNetV3(proposerConfig, proposerWeights);
+
+  const cases: Case[] = [];
+  const info = new Map<string, ModelInfo>();
+  const agreement: string[] = [];
+  const models: { size: string; papr: Papr; input: Tensor }[] = [];
+
+  const addOurs = (size: string, papr: Papr, input: Tensor) => {
+    models.push({ size, papr, input });
+    for (const z of ZS) {
+      for (const o of ours) {
+        const stages = { proposer: [] as number[], blocks: [] as number[] };
+        cases.push({
+          size,
+          z,
+          engine: o.engine,
+          before: () => use(o),
+          stages,
+          run: () => {
+            const r = papr.predict(input, { z });
+            stages.proposer.push(r.timeMs.proposer);
+            stages.blocks.push(r.timeMs.blocks.reduce((a, b) => a + b, 0));
+          },
+        });
+      }
+    }
+  };
+
+  for (const size of SIZES) {
+    const config = vitConfig(`deit_${size}_patch16_224`);
+    const weights = syntheticWeights(vitSpec(config));
+    const vit: Vit = createVit(config, weights);
+    const papr = new Papr(vit, proposer);
+    const modelInfo: ModelInfo = { macs: new Map(), tokens: new Map() };
+    const keptByZ = new Map<number, Int32Array>();
+    const logits = new Map<number, Float32Array>();
+    for (const z of ZS) {
+      await use({ backend: "js", threads: 1 });
+      const reference = papr.predict(image, { z });
+      modelInfo.macs.set(z, reference.macs);
+      modelInfo.tokens.set(z, reference.keptCount + vit.config.numPrefixTokens);
+      keptByZ.set(z, Int32Array.from(reference.kept));
+      logits.set(z, reference.logits.data);
+      if (availableBackends().includes("wasm")) {
+        await use({ backend: "wasm", threads: 1 });
+        const fast = papr.predict(image, { z });
+        const sameKept =
+          fast.kept.length === reference.kept.length && fast.kept.every((k, i) => k === reference.kept[i]);
+        agreement.push(
+          `DeiT-${size} z=${z}: papr-ts wasm vs js ${relError(reference.logits.data, fast.logits.data).toExponential(1)}, kept indices ${sameKept ? "identical" : "DIFFERENT"}`,
+        );
+      }
+    }
+    info.set(size, modelInfo);
+    addOurs(size, papr, image);
+    cases.push(...(await peerCases(size, config, weights, proposerWeights, keptByZ, agreement, logits)));
+  }
+
+  // the default pair: papr-ts only (the peers have no export of it)
+  const backbone = loadModelDir(DEFAULT_BACKBONE_DIR, "backbone");
+  const sceneProposer = loadModelDir(DEFAULT_PROPOSER_DIR, "proposer");
+  if (backbone.family !== "vit" || sceneProposer.family === "vit") throw new Error("weights/: unexpected default pair");
+  const sceneSize = backbone.file.preprocess.inputSize;
+  const sceneImage = syntheticTensor("bench.scene", [1, 3, sceneSize, sceneSize], 1);
+  const scenePapr = new Papr(backbone.vit, sceneProposer.convnet);
+  const sceneInfo: ModelInfo = { macs: new Map(), tokens: new Map() };
+  for (const z of ZS) {
+    await use({ backend: "js", threads: 1 });
+    const r = scenePapr.predict(sceneImage, { z });
+    sceneInfo.macs.set(z, r.macs);
+    sceneInfo.tokens.set(z, r.keptCount + backbone.vit.config.numPrefixTokens);
+  }
+  info.set(SCENES, sceneInfo);
+  addOurs(SCENES, scenePapr, sceneImage);
 
   // ---- run: warm-up, then rounds; every case once per round --------------------------------
   const times = new Map<Case, number[]>(cases.map((c) => [c, []]));
@@ -211,112 +292,163 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       await c.run();
       const ms = performance.now() - t0;
-      if (round > 0) times.get(c)!.push(ms); // round 0 warms up
+      if (round > 0) times.get(c)!.push(ms);
+      else if (c.stages) ((c.stages.proposer.length = 0), (c.stages.blocks.length = 0)); // round 0 warms up
     }
     console.log(`round ${round}/${ROUNDS} done (load ${loadavg()[0].toFixed(2)})`);
   }
-  await setThreads(1);
 
   const gemm = await gemmRates();
+  const allocated = await allocationPerForward(models);
+  await use({ backend: "js", threads: 1 });
   stopThreads();
-  const rss = peakRss();
+  const rss = (["js", "wasm"] as const)
+    .filter((b) => availableBackends().includes(b))
+    .map((b) => ({ backend: b, ...peakRss(b) }));
   const loadEnd = loadavg();
 
   // ---- report ---------------------------------------------------------------------------------
   const engines = [...new Set(cases.map((c) => c.engine))];
-  const ms = (size: string, z: number, engine: string) =>
-    median(times.get(cases.find((c) => c.size === size && c.z === z && c.engine === engine)!)!);
+  const find = (size: string, z: number, engine: string) =>
+    cases.find((c) => c.size === size && c.z === z && c.engine === engine);
+  const ms = (size: string, z: number, engine: string) => {
+    const c = find(size, z, engine);
+    return c ? median(times.get(c)!) : NaN;
+  };
+  const fmt = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : "—");
   const zName = (z: number) => (z === 1 ? "unpruned" : `PaPr z=${z}`);
+  const modelName = (size: string) => (size === SCENES ? "default pair" : `DeiT-${size}`);
+  const rowsOf = [...SIZES, SCENES];
   const lines: string[] = [];
   lines.push("# Benchmark results", "");
   lines.push(
-    `Machine: ${machine()}. Load average at start ${loadStart.map((l) => l.toFixed(2)).join(" ")}, at end ${loadEnd.map((l) => l.toFixed(2)).join(" ")} (the machine is shared: numbers are noisy when the load exceeds the core count).`,
+    `Machine: ${cpuModel()}, ${availableParallelism()} cores, Node ${process.version}; WebAssembly SIMD ${simd.simd ? "yes" : "no"}, relaxed SIMD ${simd.relaxed ? "yes (fused multiply-add)" : "no (f32x4.mul + f32x4.add)"}. Load average at start ${loadStart.map((l) => l.toFixed(2)).join(" ")}, at end ${loadEnd.map((l) => l.toFixed(2)).join(" ")} (the machine is shared: numbers are noisy when the load exceeds the core count).`,
   );
   lines.push(
-    `Median of ${ROUNDS} interleaved rounds after one warm-up round; single image 224x224, seeded synthetic weights; PaPr proposer MobileNetV3-${PROPOSER} (included in every PaPr time, for the peers too; the peers get papr-ts's kept indices). ${THREADS}T = ${THREADS} threads.`,
+    `Median of ${ROUNDS} interleaved rounds after one warm-up round; one image (224x224 for DeiT; ${sceneSize}x${sceneSize} for the default pair weights/vit-scenes + weights/mobilenetv3-scenes), DeiT with seeded synthetic weights; PaPr proposer MobileNetV3-${PROPOSER} for DeiT (included in every PaPr time, for the peers too; the peers get papr-ts's kept indices). papr-ts "js" = plain-JS kernels (the reference; ${THREADS}T = ${THREADS} worker threads), "wasm" = WebAssembly SIMD kernels (one thread). Peers run: ${PEERS.join(", ") || "none"}.`,
     "",
   );
   lines.push("## Median milliseconds per image", "");
   lines.push(`| model | case | tokens | GMACs | ${engines.join(" | ")} |`);
   lines.push(`|---|---|---|---|${engines.map(() => "---:").join("|")}|`);
-  for (const size of SIZES) {
+  for (const size of rowsOf) {
     for (const z of ZS) {
       lines.push(
-        `| DeiT-${size} | ${zName(z)} | ${tokens.get(`${size}/${z}`)} | ${(macs.get(`${size}/${z}`)! / 1e9).toFixed(3)} | ${engines.map((e) => ms(size, z, e).toFixed(1)).join(" | ")} |`,
+        `| ${modelName(size)} | ${zName(z)} | ${info.get(size)!.tokens.get(z)} | ${(info.get(size)!.macs.get(z)!.total / 1e9).toFixed(3)} | ${engines.map((e) => fmt(ms(size, z, e))).join(" | ")} |`,
       );
     }
   }
-  lines.push(
-    "",
-    "## papr-ts GFLOP/s (2 x MACs / time) and speed ratio to each peer (peer ms / papr-ts ms; > 1 = papr-ts faster)",
-    "",
-  );
-  const peers = engines.filter((e) => !e.startsWith("papr-ts"));
-  lines.push(`| model | case | GFLOP/s 1T | GFLOP/s ${THREADS}T | ${peers.map((p) => `vs ${p}`).join(" | ")} |`);
-  lines.push(`|---|---|---:|---:|${peers.map(() => "---:").join("|")}|`);
-  for (const size of SIZES) {
-    for (const z of ZS) {
-      const flops = 2 * macs.get(`${size}/${z}`)!;
-      const one = ms(size, z, "papr-ts 1T"),
-        many = ms(size, z, `papr-ts ${THREADS}T`);
-      // compare like with like: multi-threaded peers against papr-ts on the same thread count
-      const ratio = (p: string) =>
-        (ms(size, z, p) / (p.endsWith(`${THREADS}T`) && THREADS > 1 ? many : one)).toFixed(2);
+
+  lines.push("", "## papr-ts per stage: median ms (GFLOP/s = 2 x MACs / time)", "");
+  lines.push(`| model | case | ${ours.map((o) => `${o.engine} proposer | ${o.engine} blocks`).join(" | ")} |`);
+  lines.push(`|---|---|${ours.map(() => "---:|---:").join("|")}|`);
+  for (const size of rowsOf) {
+    for (const z of ZS.filter((z) => z < 1)) {
+      const m = info.get(size)!.macs.get(z)!;
+      const blockMacs = m.blocks.reduce((a, b) => a + b, 0);
+      const cells = ours.map((o) => {
+        const st = find(size, z, o.engine)!.stages!;
+        const p = median(st.proposer),
+          b = median(st.blocks);
+        return `${fmt(p)} (${fmt((2 * m.proposer) / p / 1e6, 2)}) | ${fmt(b)} (${fmt((2 * blockMacs) / b / 1e6, 2)})`;
+      });
+      lines.push(`| ${modelName(size)} | ${zName(z)} | ${cells.join(" | ")} |`);
+    }
+  }
+
+  lines.push("", "## PaPr wall-clock against MACs: time(z) / time(unpruned) vs MACs(z) / MACs(unpruned)", "");
+  lines.push(`| model | z | MAC ratio | ${ours.map((o) => `${o.engine} time ratio`).join(" | ")} |`);
+  lines.push(`|---|---|---:|${ours.map(() => "---:").join("|")}|`);
+  for (const size of rowsOf) {
+    for (const z of ZS.filter((z) => z < 1)) {
+      const macRatio = info.get(size)!.macs.get(z)!.total / info.get(size)!.macs.get(1)!.total;
       lines.push(
-        `| DeiT-${size} | ${zName(z)} | ${(flops / one / 1e6).toFixed(2)} | ${(flops / many / 1e6).toFixed(2)} | ${peers.map(ratio).join(" | ")} |`,
+        `| ${modelName(size)} | ${z} | ${macRatio.toFixed(3)} | ${ours.map((o) => `${fmt(ms(size, z, o.engine) / ms(size, 1, o.engine), 3)} (${fmt(ms(size, z, o.engine) / ms(size, 1, o.engine) / macRatio, 2)}x)`).join(" | ")} |`,
       );
     }
   }
+
+  const peers = engines.filter((e) => !ours.some((o) => o.engine === e));
+  if (peers.length > 0) {
+    lines.push("", "## Speed ratio of papr-ts to each peer (peer ms / papr-ts ms; > 1 = papr-ts faster)", "");
+    const mine = ours.filter((o) => o.threads === 1);
+    lines.push(
+      `| model | case | ${mine.flatMap((o) => peers.map((p) => `${o.engine} vs ${p}`)).join(" | ")} |`,
+      `|---|---|${mine.flatMap(() => peers.map(() => "---:")).join("|")}|`,
+    );
+    for (const size of SIZES) {
+      for (const z of ZS) {
+        const cells = mine.flatMap((o) => peers.map((p) => fmt(ms(size, z, p) / ms(size, z, o.engine), 2)));
+        lines.push(`| DeiT-${size} | ${zName(z)} | ${cells.join(" | ")} |`);
+      }
+    }
+  }
+
   lines.push(
     "",
-    `## GEMM on DeiT-Small's linear shapes (197 tokens: qkv 384->1152, proj 384->384, fc1 384->1536, fc2 1536->384)`,
+    `## GEMM on DeiT-Small's linear shapes through linear() (197 tokens: qkv 384->1152, proj 384->384, fc1 384->1536 + GELU, fc2 1536->384)`,
     "",
   );
-  lines.push("| threads | ms (all four) | GFLOP/s |", "|---:|---:|---:|");
-  for (const g of gemm) lines.push(`| ${g.threads} | ${g.ms.toFixed(1)} | ${g.gflops.toFixed(2)} |`);
+  lines.push("| engine | ms (all four) | GFLOP/s |", "|---|---:|---:|");
+  for (const g of gemm) lines.push(`| ${g.engine} | ${g.ms.toFixed(1)} | ${g.gflops.toFixed(2)} |`);
+
   lines.push("", "## Memory", "");
   lines.push(
-    `DeiT-Small inference in a fresh process: peak RSS ${rss.peakMb.toFixed(0)} MB; weights ${rss.weightsMb.toFixed(0)} MB; limit 2 x weights + 100 MB = ${(2 * rss.weightsMb + 100).toFixed(0)} MB.`,
+    "Bytes allocated per forward (JS heap + ArrayBuffers, after a full GC; a lower bound when a GC ran during it):",
+    "",
   );
-  lines.push("", "## Agreement (same weights, same kept tokens)", "", ...agreement.map((a) => `- ${a}`));
+  lines.push("| model | case | engine | MB allocated | GCs during |", "|---|---|---|---:|---:|");
+  for (const a of allocated)
+    lines.push(`| ${modelName(a.size)} | ${zName(a.z)} | ${a.engine} | ${(a.bytes / 1e6).toFixed(1)} | ${a.gcs} |`);
+  lines.push("");
+  for (const r of rss)
+    lines.push(
+      `- DeiT-Small inference in a fresh process on ${r.backend}: peak RSS ${r.peakMb.toFixed(0)} MB; weights ${r.weightsMb.toFixed(0)} MB (wasm keeps a packed copy of the linear weights in its memory).`,
+    );
+  lines.push("", "## Agreement", "", ...agreement.map((a) => `- ${a} (max |logit difference| / max |logit|)`));
 
   // ---- targets ----------------------------------------------------------------------------------
   const small = SIZES.includes("small") ? "small" : SIZES[0];
-  const gemm1 = gemm.find((g) => g.threads === 1)!.gflops;
-  const gemmN = gemm.find((g) => g.threads === THREADS)?.gflops ?? NaN;
-  const model1 = (2 * macs.get(`${small}/1`)!) / ms(small, 1, "papr-ts 1T") / 1e6;
-  const vsTfCpu = ms(small, 1, "TF.js cpu") / ms(small, 1, "papr-ts 1T");
-  const paprFast = ms(small, 0.3, `papr-ts ${THREADS}T`);
-  const ortWebUnpruned = ms(small, 1, "ORT-web 1T");
   const target = (ok: boolean, text: string) => `- [${ok ? "x" : " "}] ${text}`;
-  lines.push("", `## Targets (DeiT-${small})`, "");
-  lines.push(target(gemm1 >= 6, `GEMM single-threaded >= 6 GFLOP/s: ${gemm1.toFixed(2)}`));
-  lines.push(target(gemmN >= 1.8 * gemm1, `GEMM on ${THREADS} threads >= 1.8x single: ${(gemmN / gemm1).toFixed(2)}x`));
+  const gemmWasm = gemm.find((g) => g.engine === "wasm 1T")?.gflops ?? NaN;
+  const wasm1 = ms(small, 1, "wasm 1T");
+  const ortWeb1 = ms(small, 1, "ORT-web 1T");
+  const wasmHalf = ms(small, 0.5, "wasm 1T");
+  lines.push("", `## Targets (DeiT-${small} unless named)`, "");
+  lines.push(target(gemmWasm >= 20, `wasm GEMM on DeiT-Small's shapes >= 20 GFLOP/s, 1 thread: ${fmt(gemmWasm, 2)}`));
   lines.push(
-    target(
-      model1 >= 0.8 * gemm1,
-      `whole forward >= 80% of the GEMM rate: ${model1.toFixed(2)} GFLOP/s = ${((100 * model1) / gemm1).toFixed(0)}%`,
-    ),
-  );
-  lines.push(target(vsTfCpu >= 5, `>= 5x faster than TF.js cpu unpruned: ${vsTfCpu.toFixed(2)}x`));
-  lines.push(
-    target(
-      paprFast < ortWebUnpruned,
-      `PaPr z=0.3 on ${THREADS} threads (${paprFast.toFixed(1)} ms) faster than ORT-web 1T unpruned (${ortWebUnpruned.toFixed(1)} ms)`,
-    ),
+    target(wasm1 < ortWeb1, `unpruned, wasm 1T (${fmt(wasm1)} ms) faster than ORT-web 1T (${fmt(ortWeb1)} ms)`),
   );
   lines.push(
     target(
-      rss.peakMb < 2 * rss.weightsMb + 100,
-      `peak RSS ${rss.peakMb.toFixed(0)} MB < 2 x weights + 100 MB = ${(2 * rss.weightsMb + 100).toFixed(0)} MB`,
+      2 * wasmHalf <= ortWeb1,
+      `PaPr z=0.5, wasm 1T (${fmt(wasmHalf)} ms) at least 2x faster than ORT-web 1T unpruned: ${fmt(ortWeb1 / wasmHalf, 2)}x`,
     ),
   );
-
-  const ortScaling = ms(small, 1, "ORT-node 1T") / ms(small, 1, `ORT-node ${THREADS}T`);
-  lines.push(
-    "",
-    `For scale on this machine: ONNX Runtime Node runs DeiT-${small} ${ortScaling.toFixed(2)}x faster on ${THREADS} threads than on 1.`,
-  );
+  for (const size of rowsOf) {
+    const st = find(size, 0.5, "wasm 1T")?.stages;
+    if (!st) continue;
+    const m = info.get(size)!.macs.get(0.5)!;
+    const proposerRate = (2 * m.proposer) / median(st.proposer) / 1e6;
+    lines.push(
+      target(
+        proposerRate >= 0.5 * gemmWasm,
+        `${modelName(size)} proposer on wasm >= 50% of the GEMM GFLOP/s: ${fmt(proposerRate, 2)} = ${fmt((100 * proposerRate) / gemmWasm, 0)}%`,
+      ),
+    );
+  }
+  for (const size of rowsOf) {
+    for (const z of [0.5, 0.3]) {
+      const macRatio = info.get(size)!.macs.get(z)!.total / info.get(size)!.macs.get(1)!.total;
+      const timeRatio = ms(size, z, "wasm 1T") / ms(size, 1, "wasm 1T");
+      lines.push(
+        target(
+          timeRatio <= 1.15 * macRatio,
+          `${modelName(size)} z=${z} on wasm: time ratio ${fmt(timeRatio, 3)} <= 1.15 x MAC ratio ${macRatio.toFixed(3)} (${fmt(timeRatio / macRatio, 2)}x)`,
+        ),
+      );
+    }
+  }
   const text = lines.join("\n") + "\n";
   writeFileSync(join(HERE, "RESULTS.md"), text);
   console.log("\n" + text);
@@ -333,39 +465,75 @@ function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return diff / scale;
 }
 
-/** DeiT-Small's four linear shapes at 197 tokens through linear(), interleaved over 1 and THREADS threads. */
-async function gemmRates(): Promise<{ threads: number; ms: number; gflops: number }[]> {
+/** DeiT-Small's four linear shapes at 197 tokens through linear(), interleaved over the papr-ts engines. */
+async function gemmRates(): Promise<{ engine: string; ms: number; gflops: number }[]> {
   const shapes = [
-    [384, 1152],
-    [384, 384],
-    [384, 1536],
-    [1536, 384],
-  ];
-  const layers = shapes.map(([inF, outF], i) => ({
+    [384, 1152, "none"],
+    [384, 384, "none"],
+    [384, 1536, "gelu"],
+    [1536, 384, "none"],
+  ] as const;
+  const layers = shapes.map(([inF, outF, activation], i) => ({
     x: syntheticTensor(`gemm.x${i}`, [197, inF], 1),
     w: syntheticTensor(`gemm.w${i}`, [outF, inF], 0.05),
     b: syntheticTensor(`gemm.b${i}`, [outF], 0.05),
+    activation,
   }));
   const flops = 2 * 197 * shapes.reduce((s, [i, o]) => s + i * o, 0);
-  const counts = [...new Set([1, THREADS])];
-  const samples = new Map<number, number[]>(counts.map((t) => [t, []]));
+  const samples = new Map<string, number[]>(ours.map((o) => [o.engine, []]));
   for (let round = 0; round <= 3 * ROUNDS; round++) {
-    for (const threads of counts) {
-      await setThreads(threads);
+    for (const o of ours) {
+      await use(o);
       const t0 = performance.now();
-      for (const l of layers) linear(l.x, l.w, l.b);
-      if (round > 0) samples.get(threads)!.push(performance.now() - t0);
+      for (const l of layers) linear(l.x, l.w, l.b, { activation: l.activation });
+      if (round > 0) samples.get(o.engine)!.push(performance.now() - t0);
     }
   }
-  return counts.map((threads) => {
-    const ms = median(samples.get(threads)!);
-    return { threads, ms, gflops: flops / ms / 1e6 };
+  return ours.map((o) => {
+    const ms = median(samples.get(o.engine)!);
+    return { engine: o.engine, ms, gflops: flops / ms / 1e6 };
   });
 }
 
-/** Peak RSS of a DeiT-Small inference in a fresh process (bench/rss.ts). */
-function peakRss(): { peakMb: number; weightsMb: number } {
-  const run = spawnSync(process.execPath, ["--import", "tsx", join(HERE, "rss.ts"), String(THREADS)], {
+/** Heap + ArrayBuffer growth over one forward after a full GC (needs --expose-gc), per engine. */
+async function allocationPerForward(
+  models: { size: string; papr: Papr; input: Tensor }[],
+): Promise<{ size: string; z: number; engine: string; bytes: number; gcs: number }[]> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return [];
+  let gcs = 0;
+  const observer = new PerformanceObserver((list) => (gcs += list.getEntries().length));
+  observer.observe({ entryTypes: ["gc"] });
+  const out = [];
+  for (const { size, papr, input } of models) {
+    for (const z of [1, 0.5]) {
+      for (const o of ours.filter((o) => o.threads === 1)) {
+        await use(o);
+        papr.predict(input, { z });
+        gc();
+        await new Promise((r) => setTimeout(r, 0)); // deliver the GC entries of gc() itself
+        gcs = 0;
+        const before = process.memoryUsage();
+        papr.predict(input, { z });
+        const after = process.memoryUsage();
+        await new Promise((r) => setTimeout(r, 0));
+        out.push({
+          size,
+          z,
+          engine: o.engine,
+          bytes: after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers),
+          gcs,
+        });
+      }
+    }
+  }
+  observer.disconnect();
+  return out;
+}
+
+/** Peak RSS of a DeiT-Small inference in a fresh process (bench/rss.ts) on `backend`, one thread. */
+function peakRss(backend: BackendName): { peakMb: number; weightsMb: number } {
+  const run = spawnSync(process.execPath, ["--import", "tsx", join(HERE, "rss.ts"), "1", backend], {
     encoding: "utf8",
     cwd: HERE,
   });

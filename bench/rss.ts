@@ -1,12 +1,15 @@
 // Peak RSS of a DeiT-Small inference in a fresh process (run by bench.ts): builds the model from
-// seeded weights, runs three forward passes on `threads` threads (argv[2]), prints the peak RSS.
+// seeded weights, runs three forward passes on `threads` threads (argv[2]) with backend argv[3]
+// (js | wasm, default js), prints the peak RSS.
 import { existsSync, readFileSync } from "node:fs";
 import { createVit, vitConfig, vitSpec } from "../src/models/vit.ts";
 import { syntheticWeights } from "../src/models/synthetic.ts";
 import { syntheticTensor } from "../src/tensor/random.ts";
-import { setThreads, stopThreads } from "../src/tensor/parallel.ts";
+import { stopThreads } from "../src/tensor/parallel.ts";
+import { setBackend, setThreads } from "../src/tensor/backend.ts";
 
 const threads = Number(process.argv[2] ?? 1);
+setBackend(process.argv[3] === "wasm" ? "wasm" : "js");
 await setThreads(threads);
 const config = vitConfig("deit_small_patch16_224");
 const weights = syntheticWeights(vitSpec(config));
