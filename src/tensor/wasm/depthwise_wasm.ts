@@ -22,7 +22,8 @@ export const wasmDepthwise: DepthwiseRunner = (x, weight, bias, g, activation, o
   }
   const { outH, outW } = g;
   const vectors = Math.ceil(outW / 4);
-  const ldOut = vectors * 4; // floats per output row in wasm memory
+  // Output rows are written 4 columns at a time straight in NCHW order (row stride outW): the up to 3
+  // columns a row's last vector writes past its end land in the next row, which is written after it.
   const inRows = (outH - 1) * s + k;
   // floats per padded input row: stride 1: every column; stride 2: even columns then odd ones
   const half = vectors * 4 + (k >> 1);
@@ -36,7 +37,7 @@ export const wasmDepthwise: DepthwiseRunner = (x, weight, bias, g, activation, o
     return here;
   };
   const inAt = take(C * inPlane);
-  const outAt = take(C * outH * ldOut);
+  const outAt = take(C * outH * outW + 4);
   const wAt = take(C * k * k);
   const biasAt = take(C);
   const mem = memoryF32(at);
@@ -47,28 +48,8 @@ export const wasmDepthwise: DepthwiseRunner = (x, weight, bias, g, activation, o
 
   for (let n = 0; n < N; n++) {
     padInput(x.data, n * C * H * W, C, H, W, g, inRows, ldIn, half, s, mem, inAt >> 2);
-    kernel(
-      inAt,
-      inPlane * 4,
-      ldIn * 4,
-      half * 4,
-      outAt,
-      outH * ldOut * 4,
-      ldOut * 4,
-      vectors,
-      outH,
-      C,
-      wAt,
-      biasAt,
-      act,
-    );
-    let to = n * C * outH * outW;
-    for (let c = 0; c < C; c++) {
-      for (let oy = 0; oy < outH; oy++, to += outW) {
-        const from = (outAt >> 2) + (c * outH + oy) * ldOut;
-        out.set(mem.subarray(from, from + outW), to);
-      }
-    }
+    kernel(inAt, inPlane * 4, ldIn * 4, half * 4, outAt, outH * outW * 4, outW * 4, vectors, outH, C, wAt, biasAt, act);
+    out.set(mem.subarray(outAt >> 2, (outAt >> 2) + C * outH * outW), n * C * outH * outW);
   }
 };
 
