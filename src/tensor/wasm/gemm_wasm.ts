@@ -10,7 +10,13 @@
 //     fused into the store; GELU / SiLU / sigmoid are applied while C is copied out (second pass, in
 //     JS with gemm.ts's applyActivation: exact erf in wasm is left for later).
 // Float64 operands (the JS attention's score buffer) go to the JS gemm.
-import { activationCode, applyActivation as applyActivationImported, gemm, type Gemm } from "../gemm.ts";
+import {
+  activationCode,
+  applyActivation as applyActivationImported,
+  fastErfc as fastErfcImported,
+  gemm,
+  type Gemm,
+} from "../gemm.ts";
 import { MR as KERNEL_MR, NR as KERNEL_NR } from "./gemm_kernel.ts";
 import { align, allocatePersistent, memoryF32, resetPersistent, scratchBase, wasmKernels } from "./runtime.ts";
 
@@ -18,6 +24,7 @@ import { align, allocatePersistent, memoryF32, resetPersistent, scratchBase, was
 const MR = KERNEL_MR;
 const NR = KERNEL_NR;
 const applyActivation = applyActivationImported;
+const fastErfc = fastErfcImported;
 
 const FUSED_IN_WASM = 4; // activation codes <= 4 run in the kernel's store
 
@@ -180,14 +187,23 @@ function writeBias(g: Gemm, mem: Float32Array, colAt: number, Npad: number, rowA
 
 /** C rows back into g.c (with the unfused activation applied on the way when `act` is set). */
 function copyOut(g: Gemm, mem: Float32Array, from: number, Npad: number, act: number): void {
-  const { c, cOffset, ldc, M, N } = g;
+  const { cOffset, ldc, M, N } = g;
+  const c = g.c as Float32Array; // wasmGemm takes Float32Array outputs only
   for (let i = 0; i < M; i++) {
     const src = from + i * Npad;
     const dst = cOffset + i * ldc;
-    if (act === 0) {
-      (c as Float32Array).set(mem.subarray(src, src + N), dst);
-    } else {
-      for (let j = 0; j < N; j++) c[dst + j] = applyActivation(mem[src + j], act);
-    }
+    if (act === 0) c.set(mem.subarray(src, src + N), dst);
+    else if (act === GELU) geluRow(mem, src, c, dst, N);
+    else for (let j = 0; j < N; j++) c[dst + j] = applyActivation(mem[src + j], act);
+  }
+}
+
+const GELU = activationCode("gelu");
+
+/** c[dst + j] = gelu(mem[src + j]) as gemm.ts's fused GELU computes it (0.5 x erfc(-x / sqrt 2)). */
+function geluRow(mem: Float32Array, src: number, c: Float32Array, dst: number, n: number): void {
+  for (let j = 0; j < n; j++) {
+    const v = mem[src + j];
+    c[dst + j] = 0.5 * v * fastErfc(-v * Math.SQRT1_2);
   }
 }
