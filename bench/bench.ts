@@ -4,8 +4,8 @@
 // at z = 0.7, 0.5, 0.3 with the MobileNetV3 proposer; and papr-ts alone on the default pair
 // (weights/vit-scenes + weights/mobilenetv3-scenes). Every case runs once per round, rounds
 // interleaved, and the median is reported. Also: per-stage GFLOP/s (proposer, blocks), PaPr's
-// wall-clock speed-up against its MAC ratio, GEMM GFLOP/s on DeiT-Small's linear shapes, bytes
-// allocated per forward, peak RSS, and the issue's targets. Writes bench/RESULTS.md and prints it.
+// wall-clock speed-up against its MAC ratio, GEMM GFLOP/s on DeiT-Small's linear shapes, typed-array
+// bytes allocated per forward, peak RSS, and the issue's targets. Writes bench/RESULTS.md and prints it.
 //
 //   npm run bench -- --rounds 5 --models tiny,small --proposer small --threads 2
 //                    --peers ort-node,ort-web,tfjs-cpu,tfjs-wasm   (default: all; "none": papr-ts only)
@@ -14,7 +14,6 @@ import { availableParallelism, loadavg } from "node:os";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { PerformanceObserver } from "node:perf_hooks";
 import { createVit, vitConfig, vitSpec, type Vit } from "../src/models/vit.ts";
 import { createMobileNetV3, mobilenetV3Spec, type MobileNetV3Variant } from "../src/models/mobilenetv3.ts";
 import { syntheticWeights } from "../src/models/synthetic.ts";
@@ -214,10 +213,8 @@ async function main(): Promise<void> {
   const cases: Case[] = [];
   const info = new Map<string, ModelInfo>();
   const agreement: string[] = [];
-  const models: { size: string; papr: Papr; input: Tensor }[] = [];
 
   const addOurs = (size: string, papr: Papr, input: Tensor) => {
-    models.push({ size, papr, input });
     for (const z of ZS) {
       for (const o of ours) {
         const stages = { proposer: [] as number[], blocks: [] as number[] };
@@ -299,7 +296,7 @@ async function main(): Promise<void> {
   }
 
   const gemm = await gemmRates();
-  const allocated = await allocationPerForward(models);
+  const allocated = allocationPerForward();
   await use({ backend: "js", threads: 1 });
   stopThreads();
   const rss = (["js", "wasm"] as const)
@@ -394,12 +391,12 @@ async function main(): Promise<void> {
 
   lines.push("", "## Memory", "");
   lines.push(
-    "Bytes allocated per forward (JS heap + ArrayBuffers, after a full GC; a lower bound when a GC ran during it):",
+    "Typed-array bytes allocated per forward (arrays created with a length or from values, views not counted; bench/alloc.ts, after a warm-up forward):",
     "",
   );
-  lines.push("| model | case | engine | MB allocated | GCs during |", "|---|---|---|---:|---:|");
+  lines.push("| model | case | backend | MB allocated |", "|---|---|---|---:|");
   for (const a of allocated)
-    lines.push(`| ${modelName(a.size)} | ${zName(a.z)} | ${a.engine} | ${(a.bytes / 1e6).toFixed(1)} | ${a.gcs} |`);
+    lines.push(`| ${a.model} | ${zName(a.z)} | ${a.backend} | ${(a.bytes / 1e6).toFixed(1)} |`);
   lines.push("");
   for (const r of rss)
     lines.push(
@@ -495,40 +492,19 @@ async function gemmRates(): Promise<{ engine: string; ms: number; gflops: number
   });
 }
 
-/** Heap + ArrayBuffer growth over one forward after a full GC (needs --expose-gc), per engine. */
-async function allocationPerForward(
-  models: { size: string; papr: Papr; input: Tensor }[],
-): Promise<{ size: string; z: number; engine: string; bytes: number; gcs: number }[]> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) return [];
-  let gcs = 0;
-  const observer = new PerformanceObserver((list) => (gcs += list.getEntries().length));
-  observer.observe({ entryTypes: ["gc"] });
-  const out = [];
-  for (const { size, papr, input } of models) {
-    for (const z of [1, 0.5]) {
-      for (const o of ours.filter((o) => o.threads === 1)) {
-        await use(o);
-        papr.predict(input, { z });
-        gc();
-        await new Promise((r) => setTimeout(r, 0)); // deliver the GC entries of gc() itself
-        gcs = 0;
-        const before = process.memoryUsage();
-        papr.predict(input, { z });
-        const after = process.memoryUsage();
-        await new Promise((r) => setTimeout(r, 0));
-        out.push({
-          size,
-          z,
-          engine: o.engine,
-          bytes: after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers),
-          gcs,
-        });
-      }
-    }
-  }
-  observer.disconnect();
-  return out;
+/** Typed-array bytes allocated per forward, per backend (bench/alloc.ts in a fresh process). */
+function allocationPerForward(): { model: string; z: number; backend: BackendName; bytes: number }[] {
+  return (["js", "wasm"] as const)
+    .filter((b) => availableBackends().includes(b))
+    .flatMap((backend) => {
+      const run = spawnSync(process.execPath, ["--import", "tsx", join(HERE, "alloc.ts"), backend], {
+        encoding: "utf8",
+        cwd: HERE,
+      });
+      const found = [...run.stdout.matchAll(/alloc model=(.+) z=([\d.]+) bytes=(\d+)/g)];
+      if (found.length === 0) throw new Error(`bench/alloc.ts failed: ${run.stdout}\n${run.stderr}`);
+      return found.map((m) => ({ model: m[1], z: Number(m[2]), backend, bytes: Number(m[3]) }));
+    });
 }
 
 /** Peak RSS of a DeiT-Small inference in a fresh process (bench/rss.ts) on `backend`, one thread. */
