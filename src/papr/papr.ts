@@ -85,7 +85,10 @@ export class Papr {
     const { backbone } = this;
     if (reducer) {
       if (!("blockParams" in backbone)) throw new Error(`PaPr: the ${reducer.method} reducer needs a backbone with blockParams (a Vit from createVit)`);
-      return runWithTokenReduction(backbone as ReducibleBackbone, this.proposer, x, reducer, { z, convention, order, trace });
+      const checkedProposer: Proposer = { features: (input) => this.runProposer(input), imageSize: this.proposer.imageSize };
+      const reduced = runWithTokenReduction(backbone as ReducibleBackbone, checkedProposer, x, reducer, { z, convention, order, trace });
+      checkFinite("logits (step 5, backbone head)", reduced.logits);
+      return reduced;
     }
     const { numPatches, numPrefixTokens, gridSize } = backbone.config;
     const grid: [number, number] = [gridSize, gridSize];
@@ -104,7 +107,7 @@ export class Papr {
       ({ result: features, macs: proposerMacs } = countMacs(() => this.runProposer(x)));
       proposerTime = clock();
       proposal = proposalMap(features);
-      significance = patchSignificance(proposal, grid);
+      significance = checkFinite("significance map (step 3)", patchSignificance(proposal, grid));
       ranking = rankPatches(significance);
       rankingTime = clock();
     } else {
@@ -124,7 +127,7 @@ export class Papr {
       tokens = backbone.block(i, tokens);
       blockTimes.push(clock());
     }
-    const logits = backbone.head(tokens);
+    const logits = checkFinite("logits (step 5, backbone head)", backbone.head(tokens));
     const headTime = clock();
 
     const allTokens = numPrefixTokens + numPatches;
@@ -163,8 +166,24 @@ export class Papr {
     if (features.rank !== 4 || features.shape[0] !== 1) {
       throw new ShapeError("PaPr proposer", `features must be [1, K, h, w], got [${features.shape.join(", ")}]`);
     }
-    return features;
+    return checkFinite("proposer features (step 1)", features);
   }
+}
+
+/** Thrown when a stage of the forward produces NaN or infinity: a ranking of NaNs is not a ranking. */
+export class NonFiniteError extends Error {
+  constructor(readonly stage: string, count: number, size: number) {
+    super(`PaPr: ${stage} has ${count} non-finite values (NaN or infinity) of ${size}; the weights or the input are broken`);
+    this.name = "NonFiniteError";
+  }
+}
+
+/** Returns `t` unless it holds a NaN or an infinity; then throws a NonFiniteError naming `stage`. */
+export function checkFinite(stage: string, t: Tensor): Tensor {
+  let bad = 0;
+  for (let i = 0; i < t.data.length; i++) if (!Number.isFinite(t.data[i])) bad++;
+  if (bad > 0) throw new NonFiniteError(stage, bad, t.data.length);
+  return t;
 }
 
 /** Returns a function giving the milliseconds since its previous call. */
