@@ -11,7 +11,7 @@
 import { decode as decodePngLib } from "fast-png";
 import jpeg from "jpeg-js";
 import { DEFAULT_IMAGE_LIMITS, ImageError, checkDimensions, checkLimits, type ImageLimits, type RgbImage } from "./image.ts";
-import { PNG_SIGNATURE, inflateImageData, inflatedSize, readPngChunks } from "./png.ts";
+import { PNG_SIGNATURE, checkImageData, inflatedSize, readPngChunks } from "./png.ts";
 
 export type ImageFormat = "png" | "jpeg" | "bmp";
 
@@ -54,9 +54,9 @@ function decodePng(bytes: Uint8Array, source: string, limits: ImageLimits): RgbI
   if (header.interlaced && header.depth < 8) {
     throw new ImageError(source, `unsupported PNG: interlaced with bit depth ${header.depth} (only 8 and 16 bit can be interlaced)`);
   }
-  // Checks the size, the deflate stream and its Adler-32 with a bounded buffer; fast-png then
+  // Checks the size, the deflate stream and its Adler-32 without keeping the data; fast-png then
   // inflates the same, now known-good, stream again to unfilter and de-interlace it.
-  inflateImageData(zlib, inflatedSize(header), source);
+  checkImageData(zlib, inflatedSize(header), source);
   let png;
   try {
     png = decodePngLib(bytes);

@@ -143,25 +143,23 @@ function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 /**
- * Inflates the IDAT zlib stream into exactly `expected` bytes: refuses a stream that would inflate
- * to more (checked after each small step, before it can grow far), one that ends early, a bad zlib
- * header, and a wrong Adler-32.
+ * Inflates the IDAT zlib stream without keeping it, checking that it gives exactly `expected` bytes:
+ * refuses a stream that would inflate to more (checked after each small step, before it can grow
+ * far), one that ends early, a bad zlib header, and a wrong Adler-32. Holds at most one step's output.
  */
-export function inflateImageData(zlib: Uint8Array, expected: number, source: string): Uint8Array {
+export function checkImageData(zlib: Uint8Array, expected: number, source: string): void {
   const corrupt = (why: string) => new ImageError(source, `corrupt PNG: image data ${why}`);
   if (zlib.length < 6) throw corrupt(`is ${zlib.length} bytes, too short for a zlib stream`);
   const [cmf, flg] = zlib;
   if ((cmf & 15) !== 8 || cmf >> 4 > 7 || ((cmf << 8) | flg) % 31 !== 0 || flg & 0x20) {
     throw corrupt(`has an invalid zlib header (0x${cmf.toString(16)} 0x${flg.toString(16)})`);
   }
-  const out = new Uint8Array(expected);
   const adler = new Adler32();
-  let filled = 0;
+  let inflated = 0;
   const inflater = new Inflate((chunk) => {
-    if (filled + chunk.length > expected) throw corrupt(`inflates to more than the ${expected} bytes its IHDR size needs`);
-    out.set(chunk, filled);
+    inflated += chunk.length;
+    if (inflated > expected) throw corrupt(`inflates to more than the ${expected} bytes its IHDR size needs`);
     adler.update(chunk);
-    filled += chunk.length;
   });
   const deflate = zlib.subarray(2, zlib.length - 4);
   try {
@@ -172,8 +170,7 @@ export function inflateImageData(zlib: Uint8Array, expected: number, source: str
     if (e instanceof ImageError) throw e;
     throw corrupt(`is not a valid deflate stream (${String((e as Error)?.message ?? e)})`);
   }
-  if (filled !== expected) throw corrupt(`inflates to ${filled} bytes, IHDR's size needs ${expected}`);
+  if (inflated !== expected) throw corrupt(`inflates to ${inflated} bytes, IHDR's size needs ${expected}`);
   const stored = new DataView(zlib.buffer, zlib.byteOffset + zlib.length - 4, 4).getUint32(0);
   if (stored !== adler.value) throw corrupt(`fails its Adler-32 check (stored ${hex32(stored)}, computed ${hex32(adler.value)})`);
-  return out;
 }
