@@ -47,6 +47,7 @@ function readIhdr(bytes: Uint8Array, view: DataView, source: string, limits: Ima
   if (bytes.length < 33) throw new ImageError(source, `truncated PNG: ${bytes.length} bytes, the header needs 33`);
   if (typeName(bytes, 12) !== "IHDR") throw new ImageError(source, `corrupt PNG: first chunk is '${typeName(bytes, 12)}', expected IHDR`);
   if (view.getUint32(8) !== 13) throw new ImageError(source, `corrupt PNG: IHDR length is ${view.getUint32(8)}, expected 13`);
+  checkCrc(bytes, view, 8, 13, "IHDR", source); // before its fields are trusted
   const header = { width: view.getUint32(16), height: view.getUint32(20), depth: bytes[24], colorType: bytes[25], interlaced: bytes[28] === 1 };
   if (!PNG_DEPTHS[header.colorType]?.includes(header.depth)) {
     throw new ImageError(source, `corrupt PNG: colour type ${header.colorType} with bit depth ${header.depth} is not allowed`);
@@ -118,17 +119,22 @@ export function readPngChunks(bytes: Uint8Array, source: string, limits: ImageLi
     if (at + 12 + length > bytes.length) {
       throw new ImageError(source, `truncated PNG: chunk ${type} at byte ${at} needs ${12 + length} bytes, the file ends at ${bytes.length}`);
     }
-    const stored = view.getUint32(at + 8 + length);
-    const computed = crc32(bytes.subarray(at + 4, at + 8 + length));
-    if (stored !== computed) {
-      throw new ImageError(source, `corrupt PNG: chunk ${type} at byte ${at} fails its CRC (stored ${hex32(stored)}, computed ${hex32(computed)})`);
-    }
+    checkCrc(bytes, view, at, length, type, source);
     if (!first) order.next(type, at);
     if (type === "IDAT") idat.push(bytes.subarray(at + 8, at + 8 + length));
     if (type === "IEND") break;
     at += 12 + length;
   }
   return { header, zlib: concat(idat) };
+}
+
+/** Throws unless the chunk at `at` (of data `length`) carries the CRC-32 of its type and data. */
+function checkCrc(bytes: Uint8Array, view: DataView, at: number, length: number, type: string, source: string): void {
+  const stored = view.getUint32(at + 8 + length);
+  const computed = crc32(bytes.subarray(at + 4, at + 8 + length));
+  if (stored !== computed) {
+    throw new ImageError(source, `corrupt PNG: chunk ${type} at byte ${at} fails its CRC (stored ${hex32(stored)}, computed ${hex32(computed)})`);
+  }
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -85,8 +85,13 @@ export class Papr {
     const { backbone } = this;
     if (reducer) {
       if (!("blockParams" in backbone)) throw new Error(`PaPr: the ${reducer.method} reducer needs a backbone with blockParams (a Vit from createVit)`);
+      // Token matching / attention ranking on NaN tokens fails obscurely, so the reduced forward gets
+      // its inputs checked too: the proposer's features, the embedding, each plain block's output.
       const checkedProposer: Proposer = { features: (input) => this.runProposer(input), imageSize: this.proposer.imageSize };
-      const reduced = runWithTokenReduction(backbone as ReducibleBackbone, checkedProposer, x, reducer, { z, convention, order, trace });
+      const checkedBackbone: ReducibleBackbone = Object.create(backbone);
+      checkedBackbone.embed = (input) => checkFinite("patch embedding (step 5)", backbone.embed(input));
+      checkedBackbone.block = (i, tokens) => checkFinite(`block ${i} output (step 5)`, backbone.block(i, tokens));
+      const reduced = runWithTokenReduction(checkedBackbone, checkedProposer, x, reducer, { z, convention, order, trace });
       checkFinite("logits (step 5, backbone head)", reduced.logits);
       return reduced;
     }
