@@ -1,11 +1,11 @@
 // papr classify: PaPr on image files, printing the top-k, the tokens kept, MACs and time, with an
 // optional explain picture and trace. Every output path is checked against the inputs (images and
 // model files) before anything runs: an output never replaces a file being read.
-import { basename, extname } from "node:path";
+import { basename, extname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { join } from "node:path";
 import { decodeImage } from "../image/decode.ts";
+import { printable } from "../image/image.ts";
 import { encodePng } from "../image/encode.ts";
 import { preprocess, tensorToRgb } from "../image/preprocess.ts";
 import type { LoadedModel } from "../models/registry.ts";
@@ -88,21 +88,25 @@ export async function classify(argv: string[]): Promise<void> {
     printResult(path, result, labels, Math.min(k, result.logits.size), z);
     const { explain: explainOut, trace: traceOut } = outputs[i];
     if (explainOut) {
-      const out = explainOut;
-      const image = tensorToRgb(x, backbone.file.preprocess.mean, backbone.file.preprocess.std);
-      const { significance, mask } = result.trace!;
-      const reduction = "reduction" in result ? (result as ReducedResult).reduction : null;
-      const picture = reduction
-        ? explainPictureWithGroups(image, significance, mask, reduction.groupOf.subarray(backbone.vit.config.numPrefixTokens))
-        : explainPicture(image, significance, mask);
-      writeOutputFile(out, encodePng(picture.data, picture.width, picture.height));
-      console.log(`  explain picture: ${out}`);
+      writeExplain(explainOut, x, result, backbone);
+      console.log(`  explain picture: ${explainOut}`);
     }
     if (traceOut) {
       writeTrace(traceOut.json, traceOut.tensors, path, result, backbone, z, convention, order, labels);
       console.log(`  trace: ${traceOut.json} (+ ${traceOut.tensors})`);
     }
   }
+}
+
+/** The explain picture: the input, the significance map, the kept (and merged / dropped) patches. */
+function writeExplain(out: string, x: Tensor, result: PaprResult, backbone: LoadedModel & { family: "vit" }): void {
+  const image = tensorToRgb(x, backbone.file.preprocess.mean, backbone.file.preprocess.std);
+  const { significance, mask } = result.trace!;
+  const reduction = "reduction" in result ? (result as ReducedResult).reduction : null;
+  const picture = reduction
+    ? explainPictureWithGroups(image, significance, mask, reduction.groupOf.subarray(backbone.vit.config.numPrefixTokens))
+    : explainPicture(image, significance, mask);
+  writeOutputFile(out, encodePng(picture.data, picture.width, picture.height));
 }
 
 /** The in-block method of --tome / --attention-keep, or undefined for PaPr alone. */
@@ -119,7 +123,7 @@ function tokenReducer(tomeR: string | undefined, attentionKeep: string | undefin
 function printResult(path: string, r: PaprResult, labels: string[] | undefined, k: number, z: number): void {
   const probabilities = softmax(r.logits);
   const best = topk(probabilities, k);
-  console.log(path);
+  console.log(printable(path));
   if ("reduction" in r) {
     const reduced = r as ReducedResult;
     console.log(`  z = ${z}: kept ${r.keptCount} of ${r.numPatches} patches, then ${reduced.method}: tokens per block ${r.tokensPerBlock.join(" ")} -> ${reduced.tokensAfterBlock.at(-1)}`);

@@ -80,7 +80,7 @@ export function evalFolder(argv: string[]): void {
   }
   const seconds = (performance.now() - start) / 1000;
   console.log(`${model.file.arch} on ${folder}: ${counted} images, top-1 ${((100 * top1) / counted).toFixed(1)}% (${top1}), top-5 ${((100 * top5) / counted).toFixed(1)}% (${top5}), ${seconds.toFixed(1)} s`);
-  if (skipped.length > 0) console.log(`skipped ${skipped.length} unreadable image${skipped.length > 1 ? "s" : ""} (not counted):\n${skipped.map((p) => `  ${p}`).join("\n")}`);
+  if (skipped.length > 0) console.log(`skipped ${skipped.length} unreadable image${skipped.length > 1 ? "s" : ""} (not counted):\n${skipped.map((p) => `  ${printable(p)}`).join("\n")}`);
 }
 
 /** The model's class count must be the labels file's: a 10-class head scored against 1000 wnids is meaningless. */
@@ -119,7 +119,8 @@ function readImage(path: string, model: LoadedModel, limits: ImageLimits): Tenso
     return preprocess(decodeImage(readImageFile(path), path, limits), model.file.preprocess);
   } catch (e) {
     if (!(e instanceof ImageError || e instanceof UserError)) throw e;
-    process.stderr.write(`  skipped ${e.message.startsWith(printable(path)) ? e.message : `${printable(path)}: ${e.message}`}\n`);
+    const message = printable(e.message);
+    process.stderr.write(`  skipped ${message.startsWith(printable(path)) ? message : `${printable(path)}: ${message}`}\n`);
     return null;
   }
 }
