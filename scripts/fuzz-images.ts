@@ -10,11 +10,27 @@ import { imageBytes, withPngCrcs } from "../test/image/helpers.ts";
 import { mutate, random } from "../test/fuzz/image_inputs.ts";
 
 const INPUTS = [
-  "rgb8_64x48.png", "palette4_33x29.png", "gray16_40x50.png", "adam7_rgb8_35x27.png", "rgba8_64x48.png", "gray1_37x23.png",
-  "baseline420_64x48.jpg", "progressive_64x48.jpg", "cmyk_64x48.jpg", "gray_64x48.jpg", "bgr24_31x17.bmp", "bitfields32_18x11.bmp",
+  "rgb8_64x48.png",
+  "palette4_33x29.png",
+  "gray16_40x50.png",
+  "adam7_rgb8_35x27.png",
+  "rgba8_64x48.png",
+  "gray1_37x23.png",
+  "baseline420_64x48.jpg",
+  "progressive_64x48.jpg",
+  "cmyk_64x48.jpg",
+  "gray_64x48.jpg",
+  "bgr24_31x17.bmp",
+  "bitfields32_18x11.bmp",
 ];
 
-const { values } = parseArgs({ options: { cases: { type: "string", default: "20000" }, seed: { type: "string", default: "1" }, "max-seconds": { type: "string", default: "2" } } });
+const { values } = parseArgs({
+  options: {
+    cases: { type: "string", default: "20000" },
+    seed: { type: "string", default: "1" },
+    "max-seconds": { type: "string", default: "2" },
+  },
+});
 const cases = Number(values.cases);
 const seed = Number(values.seed);
 const maxSeconds = Number(values["max-seconds"]);
@@ -32,10 +48,12 @@ for (let i = 0; i < cases; i++) {
   let problem = "";
   try {
     const image = decodeImage(mutated, "m");
-    if (image.data.length !== image.width * image.height * 3) problem = `decoded ${image.width}x${image.height} with ${image.data.length} bytes`;
+    if (image.data.length !== image.width * image.height * 3)
+      problem = `decoded ${image.width}x${image.height} with ${image.data.length} bytes`;
   } catch (e) {
     if (!(e instanceof ImageError)) problem = `${(e as Error)?.name}: ${(e as Error)?.message ?? e}`;
-    else if (/[\x00-\x1f\x7f-\x9f]/.test(e.message) || e.message.length >= 200) problem = `unclean message ${JSON.stringify(e.message)}`;
+    else if (/[\x00-\x1f\x7f-\x9f]/.test(e.message) || e.message.length >= 200)
+      problem = `unclean message ${JSON.stringify(e.message)}`;
     else errors++;
   }
   const seconds = (performance.now() - caseStart) / 1000;
@@ -47,5 +65,7 @@ for (let i = 0; i < cases; i++) {
   }
 }
 const seconds = (performance.now() - start) / 1000;
-console.log(`${cases} cases, seed ${seed}: ${problems} problems, ${errors} clean errors, slowest ${slowest.toFixed(2)} s, ${seconds.toFixed(0)} s in all, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+console.log(
+  `${cases} cases, seed ${seed}: ${problems} problems, ${errors} clean errors, slowest ${slowest.toFixed(2)} s, ${seconds.toFixed(0)} s in all, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
+);
 process.exitCode = problems > 0 ? 1 : 0;

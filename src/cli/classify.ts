@@ -21,8 +21,17 @@ import { topk } from "../tensor/sort.ts";
 import { MAX_FORCED_THREADS, availableThreads, setThreads } from "../tensor/workers/pool.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import {
-  IMAGE_LIMIT_OPTIONS, UserError, loadModelDir, modelFiles, oneOf, parseImageLimits, parseNumber, parsePositiveInteger,
-  readImageFile, refuseOverwrite, writeOutputFile,
+  IMAGE_LIMIT_OPTIONS,
+  UserError,
+  loadModelDir,
+  modelFiles,
+  oneOf,
+  parseImageLimits,
+  parseNumber,
+  parsePositiveInteger,
+  readImageFile,
+  refuseOverwrite,
+  writeOutputFile,
 } from "./files.ts";
 import { USAGE } from "./usage.ts";
 
@@ -51,7 +60,8 @@ export async function classify(argv: string[]): Promise<void> {
     },
   });
   if (positionals.length === 0) throw new UserError(`classify: no image given\n${USAGE}`);
-  if (values.tome !== undefined && values["attention-keep"] !== undefined) throw new UserError("classify: give --tome or --attention-keep, not both");
+  if (values.tome !== undefined && values["attention-keep"] !== undefined)
+    throw new UserError("classify: give --tome or --attention-keep, not both");
   const limits = parseImageLimits(values);
   const z = parseNumber("--z", values.z);
   try {
@@ -69,13 +79,19 @@ export async function classify(argv: string[]): Promise<void> {
   await startThreads(values.threads, values["force-threads"]);
 
   const backbone = loadModelDir(values.weights, "backbone (--weights)");
-  if (backbone.family !== "vit") throw new UserError(`--weights ${values.weights}: a ${backbone.family} is not a ViT backbone (use eval-folder for ConvNet classifiers)`);
+  if (backbone.family !== "vit")
+    throw new UserError(
+      `--weights ${values.weights}: a ${backbone.family} is not a ViT backbone (use eval-folder for ConvNet classifiers)`,
+    );
   const proposer = loadModelDir(values.proposer, "proposer (--proposer)");
-  if (proposer.family === "vit") throw new UserError(`--proposer ${values.proposer}: a ViT cannot be the proposer; give a ConvNet`);
+  if (proposer.family === "vit")
+    throw new UserError(`--proposer ${values.proposer}: a ViT cannot be the proposer; give a ConvNet`);
   const backboneSize = backbone.file.preprocess.inputSize;
   const proposerSize = proposer.file.preprocess.inputSize;
   if (backboneSize !== proposerSize) {
-    throw new UserError(`proposer input size ${proposerSize} (${values.proposer}) differs from backbone input size ${backboneSize} (${values.weights}): both must see the same tensor`);
+    throw new UserError(
+      `proposer input size ${proposerSize} (${values.proposer}) differs from backbone input size ${backboneSize} (${values.weights}): both must see the same tensor`,
+    );
   }
   const papr = new Papr(backbone.vit, proposer.convnet);
   const reducer = tokenReducer(values.tome, values["attention-keep"], z, backbone.vit.numBlocks);
@@ -104,16 +120,27 @@ function writeExplain(out: string, x: Tensor, result: PaprResult, backbone: Load
   const { significance, mask } = result.trace!;
   const reduction = "reduction" in result ? (result as ReducedResult).reduction : null;
   const picture = reduction
-    ? explainPictureWithGroups(image, significance, mask, reduction.groupOf.subarray(backbone.vit.config.numPrefixTokens))
+    ? explainPictureWithGroups(
+        image,
+        significance,
+        mask,
+        reduction.groupOf.subarray(backbone.vit.config.numPrefixTokens),
+      )
     : explainPicture(image, significance, mask);
   writeOutputFile(out, encodePng(picture.data, picture.width, picture.height));
 }
 
 /** The in-block method of --tome / --attention-keep, or undefined for PaPr alone. */
-function tokenReducer(tomeR: string | undefined, attentionKeep: string | undefined, z: number, depth: number): TokenReducer | undefined {
+function tokenReducer(
+  tomeR: string | undefined,
+  attentionKeep: string | undefined,
+  z: number,
+  depth: number,
+): TokenReducer | undefined {
   try {
     if (tomeR !== undefined) return tome({ schedule: paprTomeSchedule(depth, parseNumber("--tome", tomeR), z) });
-    if (attentionKeep !== undefined) return attentionPruning({ stages: [{ block: 0, keepRate: parseNumber("--attention-keep", attentionKeep) }] });
+    if (attentionKeep !== undefined)
+      return attentionPruning({ stages: [{ block: 0, keepRate: parseNumber("--attention-keep", attentionKeep) }] });
   } catch (e) {
     throw e instanceof UserError ? e : new UserError((e as Error).message);
   }
@@ -126,7 +153,9 @@ function printResult(path: string, r: PaprResult, labels: string[] | undefined, 
   console.log(printable(path));
   if ("reduction" in r) {
     const reduced = r as ReducedResult;
-    console.log(`  z = ${z}: kept ${r.keptCount} of ${r.numPatches} patches, then ${reduced.method}: tokens per block ${r.tokensPerBlock.join(" ")} -> ${reduced.tokensAfterBlock.at(-1)}`);
+    console.log(
+      `  z = ${z}: kept ${r.keptCount} of ${r.numPatches} patches, then ${reduced.method}: tokens per block ${r.tokensPerBlock.join(" ")} -> ${reduced.tokensAfterBlock.at(-1)}`,
+    );
   } else {
     console.log(`  z = ${z}: kept ${r.keptCount} of ${r.numPatches} patches (${r.tokensPerBlock[0]} tokens per block)`);
   }
@@ -136,30 +165,53 @@ function printResult(path: string, r: PaprResult, labels: string[] | undefined, 
   });
   const g = (macs: number) => (macs / 1e9).toFixed(3);
   const blocks = r.macs.blocks.reduce((a, b) => a + b, 0);
-  console.log(`  MACs: ${g(r.macs.total)} G (proposer ${g(r.macs.proposer)} + patch embed ${g(r.macs.patchEmbed)} + blocks ${g(blocks)} + head ${g(r.macs.head)})` +
-    ` vs ${g(r.unprunedMacs.total)} G unpruned = ${((100 * r.macs.total) / r.unprunedMacs.total).toFixed(1)}%`);
+  console.log(
+    `  MACs: ${g(r.macs.total)} G (proposer ${g(r.macs.proposer)} + patch embed ${g(r.macs.patchEmbed)} + blocks ${g(blocks)} + head ${g(r.macs.head)})` +
+      ` vs ${g(r.unprunedMacs.total)} G unpruned = ${((100 * r.macs.total) / r.unprunedMacs.total).toFixed(1)}%`,
+  );
   const t = r.timeMs;
-  console.log(`  time: ${t.total.toFixed(1)} ms (proposer ${t.proposer.toFixed(1)}, ranking ${t.ranking.toFixed(1)}, embed ${t.embed.toFixed(1)}, blocks ${t.blocks.reduce((a, b) => a + b, 0).toFixed(1)}, head ${t.head.toFixed(1)})`);
+  console.log(
+    `  time: ${t.total.toFixed(1)} ms (proposer ${t.proposer.toFixed(1)}, ranking ${t.ranking.toFixed(1)}, embed ${t.embed.toFixed(1)}, blocks ${t.blocks.reduce((a, b) => a + b, 0).toFixed(1)}, head ${t.head.toFixed(1)})`,
+  );
 }
 
 /** The trace as JSON (numbers and small arrays) plus the big arrays as safetensors beside it. */
-function writeTrace(out: string, tensorsPath: string, image: string, r: PaprResult, backbone: LoadedModel, z: number, convention: string, order: string, labels?: string[]): void {
+function writeTrace(
+  out: string,
+  tensorsPath: string,
+  image: string,
+  r: PaprResult,
+  backbone: LoadedModel,
+  z: number,
+  convention: string,
+  order: string,
+  labels?: string[],
+): void {
   const t = r.trace!;
   const asTensor = (a: ArrayLike<number>, shape: number[]) => new Tensor(Float32Array.from(a), shape);
   const grid = t.significance.shape;
-  writeOutputFile(tensorsPath, writeSafetensors({
-    input: t.input,
-    features: t.features,
-    proposal: t.proposal,
-    significance: t.significance,
-    ranking: asTensor(t.ranking, [t.ranking.length]),
-    mask: asTensor(t.mask, grid),
-    kept: asTensor(r.kept, [r.kept.length]),
-    logits: r.logits,
-  }));
+  writeOutputFile(
+    tensorsPath,
+    writeSafetensors({
+      input: t.input,
+      features: t.features,
+      proposal: t.proposal,
+      significance: t.significance,
+      ranking: asTensor(t.ranking, [t.ranking.length]),
+      mask: asTensor(t.mask, grid),
+      kept: asTensor(r.kept, [r.kept.length]),
+      logits: r.logits,
+    }),
+  );
   const stats = (x: Tensor) => {
-    let min = Infinity, max = -Infinity, sum = 0;
-    for (const v of x.data) { min = Math.min(min, v); max = Math.max(max, v); sum += v; }
+    let min = Infinity,
+      max = -Infinity,
+      sum = 0;
+    for (const v of x.data) {
+      min = Math.min(min, v);
+      max = Math.max(max, v);
+      sum += v;
+    }
     return { shape: x.shape, min, max, mean: sum / x.size };
   };
   const probabilities = softmax(r.logits);
@@ -167,19 +219,30 @@ function writeTrace(out: string, tensorsPath: string, image: string, r: PaprResu
   const trace = {
     image,
     backbone: backbone.file.arch,
-    z, convention, order,
+    z,
+    convention,
+    order,
     numPatches: r.numPatches,
     keptCount: r.keptCount,
     kept: [...r.kept],
     mask: Array.from({ length: grid[0] }, (_, y) => [...t.mask.subarray(y * grid[1], (y + 1) * grid[1])].join("")),
     tokensPerBlock: r.tokensPerBlock,
-    ...("reduction" in r ? { method: (r as ReducedResult).method, blocks: blockRecordsJson((r as ReducedResult).reduction.blocks) } : {}),
+    ...("reduction" in r
+      ? { method: (r as ReducedResult).method, blocks: blockRecordsJson((r as ReducedResult).reduction.blocks) }
+      : {}),
     top5: [...best.indices].map((cls, i) => ({ class: cls, label: labels?.[cls], probability: best.values[i] })),
     macs: r.macs,
     unprunedMacs: r.unprunedMacs,
     timeMs: r.timeMs,
-    arrays: { input: stats(t.input), features: stats(t.features), proposal: stats(t.proposal), significance: stats(t.significance) },
-    significance: Array.from({ length: grid[0] }, (_, y) => [...t.significance.data.subarray(y * grid[1], (y + 1) * grid[1])].map((v) => +v.toPrecision(5))),
+    arrays: {
+      input: stats(t.input),
+      features: stats(t.features),
+      proposal: stats(t.proposal),
+      significance: stats(t.significance),
+    },
+    significance: Array.from({ length: grid[0] }, (_, y) =>
+      [...t.significance.data.subarray(y * grid[1], (y + 1) * grid[1])].map((v) => +v.toPrecision(5)),
+    ),
     tensors: basename(tensorsPath),
   };
   writeOutputFile(out, JSON.stringify(trace, null, 1) + "\n");
@@ -194,9 +257,12 @@ async function startThreads(text: string | undefined, force: boolean): Promise<v
   const threads = parsePositiveInteger("--threads", text);
   const cores = await availableThreads();
   if (threads > cores && !force) {
-    throw new UserError(`--threads: ${threads} is more than the ${cores} available cores (add --force-threads to start them anyway)`);
+    throw new UserError(
+      `--threads: ${threads} is more than the ${cores} available cores (add --force-threads to start them anyway)`,
+    );
   }
-  if (threads > MAX_FORCED_THREADS) throw new UserError(`--threads: ${threads} is more than the limit of ${MAX_FORCED_THREADS}`);
+  if (threads > MAX_FORCED_THREADS)
+    throw new UserError(`--threads: ${threads} is more than the limit of ${MAX_FORCED_THREADS}`);
   await setThreads(threads, { force });
 }
 

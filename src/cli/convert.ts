@@ -17,8 +17,13 @@ export function convert(argv: string[]): void {
     args: argv,
     allowPositionals: true,
     options: {
-      arch: { type: "string" }, out: { type: "string" }, naming: { type: "string", default: "auto" }, labels: { type: "string" },
-      heads: { type: "string" }, preprocess: { type: "string" }, force: { type: "boolean", default: false },
+      arch: { type: "string" },
+      out: { type: "string" },
+      naming: { type: "string", default: "auto" },
+      labels: { type: "string" },
+      heads: { type: "string" },
+      preprocess: { type: "string" },
+      force: { type: "boolean", default: false },
     },
   });
   if (positionals.length !== 1) throw new UserError(`convert: give exactly one checkpoint\n${USAGE}`);
@@ -30,7 +35,8 @@ export function convert(argv: string[]): void {
   const preprocessOverride = values.preprocess === undefined ? undefined : parsePreprocessOption(values.preprocess);
   const [source] = positionals;
   for (const input of [source, values.labels]) {
-    if (input !== undefined && isInside(input, values.out)) throw new UserError(`--out ${values.out}: contains the input ${input}; choose another folder`);
+    if (input !== undefined && isInside(input, values.out))
+      throw new UserError(`--out ${values.out}: contains the input ${input}; choose another folder`);
   }
   checkOutFolder(values.out, values.force); // before the slow part
 
@@ -42,7 +48,9 @@ export function convert(argv: string[]): void {
     { naming: naming === "auto" ? undefined : (naming as Naming), labels, numHeads },
   );
   if (labels && labels.length !== file.model.numClasses) {
-    throw new UserError(`--labels ${values.labels}: ${labels.length} labels for a ${String(file.model.numClasses)}-class head`);
+    throw new UserError(
+      `--labels ${values.labels}: ${labels.length} labels for a ${String(file.model.numClasses)}-class head`,
+    );
   }
   if (preprocessOverride) file.preprocess = { ...file.preprocess, ...preprocessOverride };
   checkPreprocessForModel(file);
@@ -53,7 +61,9 @@ export function convert(argv: string[]): void {
   }
   saveModelDir(values.out, file, weights, { force: values.force });
   const count = [...weights.values()].reduce((n, t) => n + t.size, 0);
-  console.log(`converted ${source} (${checkpoint.format}) as ${values.arch}: ${weights.size} tensors, ${(count / 1e6).toFixed(2)} M parameters -> ${values.out}`);
+  console.log(
+    `converted ${source} (${checkpoint.format}) as ${values.arch}: ${weights.size} tensors, ${(count / 1e6).toFixed(2)} M parameters -> ${values.out}`,
+  );
 }
 
 /** --preprocess: a JSON object of known PreprocessConfig fields (checked in full once merged). */
@@ -64,9 +74,11 @@ function parsePreprocessOption(text: string): Partial<PreprocessConfig> {
   } catch (e) {
     throw new UserError(`--preprocess: not valid JSON (${(e as Error).message})`);
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new UserError("--preprocess: must be a JSON object like {\"cropPct\":1}");
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new UserError('--preprocess: must be a JSON object like {"cropPct":1}');
   const unknown = Object.keys(value).find((key) => !PREPROCESS_FIELDS.includes(key));
-  if (unknown !== undefined) throw new UserError(`--preprocess: unknown field '${unknown}' (known: ${PREPROCESS_FIELDS.join(", ")})`);
+  if (unknown !== undefined)
+    throw new UserError(`--preprocess: unknown field '${unknown}' (known: ${PREPROCESS_FIELDS.join(", ")})`);
   return value as Partial<PreprocessConfig>;
 }
 
@@ -79,6 +91,8 @@ function checkPreprocessForModel(file: ModelFile): void {
   }
   const imageSize = file.model.imageSize;
   if (typeof imageSize === "number" && file.preprocess.inputSize !== imageSize) {
-    throw new UserError(`--preprocess: inputSize ${file.preprocess.inputSize} differs from the model's image size ${imageSize}`);
+    throw new UserError(
+      `--preprocess: inputSize ${file.preprocess.inputSize} differs from the model's image size ${imageSize}`,
+    );
   }
 }

@@ -14,7 +14,16 @@ import { NonFiniteError, Papr, checkFinite } from "../papr/papr.ts";
 import { checkKeepRatio } from "../papr/ranking.ts";
 import { topk } from "../tensor/sort.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { IMAGE_LIMIT_OPTIONS, UserError, loadModelDir, parseImageLimits, parseNumber, parsePositiveInteger, readImageFile, readLabels } from "./files.ts";
+import {
+  IMAGE_LIMIT_OPTIONS,
+  UserError,
+  loadModelDir,
+  parseImageLimits,
+  parseNumber,
+  parsePositiveInteger,
+  readImageFile,
+  readLabels,
+} from "./files.ts";
 
 const IMAGE_FILE = /\.(jpe?g|png|bmp)$/i;
 
@@ -23,13 +32,18 @@ export function evalFolder(argv: string[]): void {
     args: argv,
     allowPositionals: true,
     options: {
-      weights: { type: "string" }, classes: { type: "string" }, limit: { type: "string" }, proposer: { type: "string" }, z: { type: "string" },
+      weights: { type: "string" },
+      classes: { type: "string" },
+      limit: { type: "string" },
+      proposer: { type: "string" },
+      z: { type: "string" },
       ...IMAGE_LIMIT_OPTIONS,
     },
   });
   if (positionals.length !== 1) throw new UserError("eval-folder: give exactly one folder");
   if (!values.weights) throw new UserError("eval-folder: --weights DIR is required");
-  if (values.z !== undefined && values.proposer === undefined) throw new UserError("eval-folder: --z needs --proposer (without a proposer no patch is pruned)");
+  if (values.z !== undefined && values.proposer === undefined)
+    throw new UserError("eval-folder: --z needs --proposer (without a proposer no patch is pruned)");
   const limit = values.limit === undefined ? undefined : parsePositiveInteger("--limit", values.limit);
   const z = values.z === undefined ? 1 : parseNumber("--z", values.z);
   try {
@@ -49,7 +63,9 @@ export function evalFolder(argv: string[]): void {
   checkClassCount(model, values.weights, wnids.length, classesPath);
   const classifyTensor = classifier(model, values.weights, values.proposer, z);
 
-  let files = readdirSync(folder).filter((f) => IMAGE_FILE.test(f)).sort();
+  let files = readdirSync(folder)
+    .filter((f) => IMAGE_FILE.test(f))
+    .sort();
   if (limit !== undefined) files = files.slice(0, limit);
   let top1 = 0;
   let top5 = 0;
@@ -66,34 +82,53 @@ export function evalFolder(argv: string[]): void {
       continue;
     }
     const logits = classifyTensor(x);
-    if (logits.size !== wnids.length) throw new UserError(`${values.weights}: the classifier gives ${logits.size} classes, ${classesPath} lists ${wnids.length}`);
+    if (logits.size !== wnids.length)
+      throw new UserError(
+        `${values.weights}: the classifier gives ${logits.size} classes, ${classesPath} lists ${wnids.length}`,
+      );
     const best = topk(logits.reshape([-1]), 5).indices;
     counted++;
     if (best[0] === label) top1++;
     if (best.includes(label)) top5++;
-    if ((i + 1) % 50 === 0) process.stderr.write(`  ${i + 1}/${files.length} images, top-1 so far ${((100 * top1) / counted).toFixed(1)}%\n`);
+    if ((i + 1) % 50 === 0)
+      process.stderr.write(`  ${i + 1}/${files.length} images, top-1 so far ${((100 * top1) / counted).toFixed(1)}%\n`);
   }
   if (counted === 0) {
-    throw new UserError(skipped.length > 0
-      ? `eval-folder: none of the ${skipped.length} images in '${folder}' could be read`
-      : `eval-folder: no image in '${folder}' is named by a wnid of ${classesPath}`);
+    throw new UserError(
+      skipped.length > 0
+        ? `eval-folder: none of the ${skipped.length} images in '${folder}' could be read`
+        : `eval-folder: no image in '${folder}' is named by a wnid of ${classesPath}`,
+    );
   }
   const seconds = (performance.now() - start) / 1000;
-  console.log(`${model.file.arch} on ${folder}: ${counted} images, top-1 ${((100 * top1) / counted).toFixed(1)}% (${top1}), top-5 ${((100 * top5) / counted).toFixed(1)}% (${top5}), ${seconds.toFixed(1)} s`);
-  if (skipped.length > 0) console.log(`skipped ${skipped.length} unreadable image${skipped.length > 1 ? "s" : ""} (not counted):\n${skipped.map((p) => `  ${printable(p)}`).join("\n")}`);
+  console.log(
+    `${model.file.arch} on ${folder}: ${counted} images, top-1 ${((100 * top1) / counted).toFixed(1)}% (${top1}), top-5 ${((100 * top5) / counted).toFixed(1)}% (${top5}), ${seconds.toFixed(1)} s`,
+  );
+  if (skipped.length > 0)
+    console.log(
+      `skipped ${skipped.length} unreadable image${skipped.length > 1 ? "s" : ""} (not counted):\n${skipped.map((p) => `  ${printable(p)}`).join("\n")}`,
+    );
 }
 
 /** The model's class count must be the labels file's: a 10-class head scored against 1000 wnids is meaningless. */
 function checkClassCount(model: LoadedModel, dir: string, classes: number, classesPath: string): void {
   const numClasses = model.file.model.numClasses;
   if (typeof numClasses === "number" && numClasses !== classes) {
-    throw new UserError(`${dir}: the classifier has ${numClasses} classes, ${classesPath} lists ${classes} (give --classes with the model's own labels)`);
+    throw new UserError(
+      `${dir}: the classifier has ${numClasses} classes, ${classesPath} lists ${classes} (give --classes with the model's own labels)`,
+    );
   }
 }
 
 /** x -> logits for the model (PaPr when a proposer is given); NaN / infinite logits stop the run. */
-function classifier(model: LoadedModel, weightsDir: string, proposerDir: string | undefined, z: number): (x: Tensor) => Tensor {
-  const models = proposerDir === undefined ? `--weights ${weightsDir}` : `--weights ${weightsDir} with --proposer ${proposerDir}`;
+function classifier(
+  model: LoadedModel,
+  weightsDir: string,
+  proposerDir: string | undefined,
+  z: number,
+): (x: Tensor) => Tensor {
+  const models =
+    proposerDir === undefined ? `--weights ${weightsDir}` : `--weights ${weightsDir} with --proposer ${proposerDir}`;
   const named = (run: (x: Tensor) => Tensor) => (x: Tensor) => {
     try {
       return run(x);
@@ -120,7 +155,9 @@ function readImage(path: string, model: LoadedModel, limits: ImageLimits): Tenso
   } catch (e) {
     if (!(e instanceof ImageError || e instanceof UserError)) throw e;
     const message = printable(e.message);
-    process.stderr.write(`  skipped ${message.startsWith(printable(path)) ? message : `${printable(path)}: ${message}`}\n`);
+    process.stderr.write(
+      `  skipped ${message.startsWith(printable(path)) ? message : `${printable(path)}: ${message}`}\n`,
+    );
     return null;
   }
 }

@@ -16,18 +16,22 @@ export class UserError extends Error {
 
 export function loadModelDir(dir: string, role = "model"): LoadedModel {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new UserError(`${role} directory '${dir}' does not exist (convert a checkpoint with 'papr convert', or see README)`);
+    throw new UserError(
+      `${role} directory '${dir}' does not exist (convert a checkpoint with 'papr convert', or see README)`,
+    );
   }
   const configPath = join(dir, "config.json");
   const weightsPath = join(dir, "model.safetensors");
-  for (const path of [configPath, weightsPath]) if (!existsSync(path)) throw new UserError(`${role} directory '${dir}' has no ${path.slice(dir.length + 1)}`);
+  for (const path of [configPath, weightsPath])
+    if (!existsSync(path)) throw new UserError(`${role} directory '${dir}' has no ${path.slice(dir.length + 1)}`);
   let file: ModelFile;
   try {
     file = JSON.parse(readFileSync(configPath, "utf8"));
   } catch (e) {
     throw new UserError(`${configPath}: not valid JSON (${(e as Error).message})`);
   }
-  if (file.format !== "papr-ts/1") throw new UserError(`${configPath}: format '${String(file.format)}' is not 'papr-ts/1'`);
+  if (file.format !== "papr-ts/1")
+    throw new UserError(`${configPath}: format '${String(file.format)}' is not 'papr-ts/1'`);
   const weights = readSafetensors(readFileSync(weightsPath), weightsPath).tensors;
   try {
     return buildModel(file, weights);
@@ -46,14 +50,21 @@ export function modelFiles(dir: string): string[] {
  * renamed into place only once complete, so a failure leaves `dir` as it was (a half-written folder
  * could load and classify with wrong weights). An existing non-empty `dir` is replaced only with `force`.
  */
-export function saveModelDir(dir: string, file: ModelFile, weights: Map<string, Tensor>, options: { force?: boolean } = {}): void {
+export function saveModelDir(
+  dir: string,
+  file: ModelFile,
+  weights: Map<string, Tensor>,
+  options: { force?: boolean } = {},
+): void {
   const target = resolve(dir);
   checkOutFolder(dir, options.force ?? false);
   const parent = dirname(target);
   try {
     mkdirSync(parent, { recursive: true });
   } catch (e) {
-    throw new UserError(`cannot create folder '${parent}' for ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UserError(
+      `cannot create folder '${parent}' for ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   const temporary = join(parent, `.${basename(target)}.${process.pid}.tmp`);
   rmSync(temporary, { recursive: true, force: true });
@@ -67,7 +78,9 @@ export function saveModelDir(dir: string, file: ModelFile, weights: Map<string, 
   } catch (e) {
     rmSync(temporary, { recursive: true, force: true });
     if (e instanceof UserError) throw e;
-    throw new UserError(`cannot write model folder ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UserError(
+      `cannot write model folder ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
 }
 
@@ -75,7 +88,8 @@ export function saveModelDir(dir: string, file: ModelFile, weights: Map<string, 
 export function checkOutFolder(dir: string, force: boolean): void {
   if (!existsSync(dir)) return;
   if (!statSync(dir).isDirectory()) throw new UserError(`--out ${dir}: exists and is not a folder`);
-  if (!force && readdirSync(dir).length > 0) throw new UserError(`--out ${dir}: folder exists and is not empty (add --force to replace it)`);
+  if (!force && readdirSync(dir).length > 0)
+    throw new UserError(`--out ${dir}: folder exists and is not empty (add --force to replace it)`);
 }
 
 /** Renames folder `from` to `to`, moving an existing `to` aside first and removing it only after. */
@@ -112,7 +126,8 @@ export function refuseOverwrite(flag: string, output: string, inputs: string[]):
     return a.dev === b.dev && a.ino === b.ino;
   };
   const hit = inputs.find(same);
-  if (hit !== undefined) throw new UserError(`${flag}: would write ${output}, which is an input (${hit}); choose another path`);
+  if (hit !== undefined)
+    throw new UserError(`${flag}: would write ${output}, which is an input (${hit}); choose another path`);
 }
 
 /**
@@ -124,7 +139,9 @@ export function writeOutputFile(path: string, data: string | Uint8Array): void {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
-    throw new UserError(`cannot create folder '${dir}' for ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UserError(
+      `cannot create folder '${dir}' for ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   const temporary = join(dir, `.${basename(path)}.${process.pid}.tmp`);
   try {
@@ -142,10 +159,15 @@ export function writeOutputFile(path: string, data: string | Uint8Array): void {
  */
 export function readLabels(path: string): { labels: string[]; wnids?: string[] } {
   if (!existsSync(path)) throw new UserError(`labels file '${path}' does not exist`);
-  const lines = readFileSync(path, "utf8").split(/\r?\n/).filter((l) => l.trim() !== "");
+  const lines = readFileSync(path, "utf8")
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== "");
   const indexed = lines.every((l) => /^\d+\s+n\d{8}\s+/.test(l));
   if (!indexed) return { labels: lines.map((l) => l.trim()) };
-  return { labels: lines.map((l) => l.trim().split(/\s+/).slice(2).join(" ")), wnids: lines.map((l) => l.trim().split(/\s+/)[1]) };
+  return {
+    labels: lines.map((l) => l.trim().split(/\s+/).slice(2).join(" ")),
+    wnids: lines.map((l) => l.trim().split(/\s+/)[1]),
+  };
 }
 
 export function readImageFile(path: string): Uint8Array {
@@ -153,16 +175,22 @@ export function readImageFile(path: string): Uint8Array {
     return readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(code === "ENOENT" ? `${path}: no such file` : code === "EISDIR" ? `${path}: is a directory, not an image` : `${path}: ${(e as Error).message}`);
+    throw new UserError(
+      code === "ENOENT"
+        ? `${path}: no such file`
+        : code === "EISDIR"
+          ? `${path}: is a directory, not an image`
+          : `${path}: ${(e as Error).message}`,
+    );
   }
 }
 
 export function parseNumber(flag: string, text: string | undefined): number {
   const value = Number(text);
-  if (text === undefined || text.trim() === "" || !Number.isFinite(value)) throw new UserError(`${flag}: '${text}' is not a number`);
+  if (text === undefined || text.trim() === "" || !Number.isFinite(value))
+    throw new UserError(`${flag}: '${text}' is not a number`);
   return value;
 }
-
 
 /** A whole number >= 1 written as digits ("1.5", "-1", "1e3" are refused). */
 export function parsePositiveInteger(flag: string, text: string | undefined): number {
@@ -197,6 +225,7 @@ export function parseImageLimits(values: { "max-megapixels"?: string; "max-aspec
 
 /** `value` if it is one of `allowed`, else a UserError naming `flag`. */
 export function oneOf(flag: string, value: string | undefined, allowed: string[]): string {
-  if (value === undefined || !allowed.includes(value)) throw new UserError(`${flag}: '${value}' is not one of ${allowed.join(", ")}`);
+  if (value === undefined || !allowed.includes(value))
+    throw new UserError(`${flag}: '${value}' is not one of ${allowed.join(", ")}`);
   return value;
 }

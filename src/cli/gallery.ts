@@ -18,8 +18,16 @@ import { proposalMap } from "../papr/proposal.ts";
 import { keepCount, keepMask, keptPatches, rankPatches } from "../papr/ranking.ts";
 import { patchSignificance } from "../papr/significance.ts";
 import {
-  IMAGE_LIMIT_OPTIONS, UserError, loadModelDir, parseImageLimits, parseNumber, parsePositiveInteger, readImageFile, refuseOverwrite,
-  saveModelDir, writeOutputFile,
+  IMAGE_LIMIT_OPTIONS,
+  UserError,
+  loadModelDir,
+  parseImageLimits,
+  parseNumber,
+  parsePositiveInteger,
+  readImageFile,
+  refuseOverwrite,
+  saveModelDir,
+  writeOutputFile,
 } from "./files.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -47,10 +55,15 @@ export function gallery(argv: string[]): void {
   const grid = parsePositiveInteger("--grid", values.grid);
   const limit = parsePositiveInteger("--limit", values.limit);
   const limits = parseImageLimits(values);
-  const files = folders.flatMap((folder) => {
-    if (!existsSync(folder)) throw new UserError(`gallery: image folder '${folder}' does not exist`);
-    return readdirSync(folder).filter((f) => IMAGE_FILE.test(f)).sort().map((f) => join(folder, f));
-  }).slice(0, limit);
+  const files = folders
+    .flatMap((folder) => {
+      if (!existsSync(folder)) throw new UserError(`gallery: image folder '${folder}' does not exist`);
+      return readdirSync(folder)
+        .filter((f) => IMAGE_FILE.test(f))
+        .sort()
+        .map((f) => join(folder, f));
+    })
+    .slice(0, limit);
   const outputOf = (path: string) => join(values.out, `${basename(path, extname(path))}.png`);
   for (const path of files) refuseOverwrite("--out", outputOf(path), files);
 
@@ -59,7 +72,11 @@ export function gallery(argv: string[]): void {
     const x = preprocess(decodeImage(readImageFile(path), path, limits), proposer.file.preprocess);
     const significance = patchSignificance(proposalMap(proposer.convnet.features(x)), [grid, grid]);
     const kept = keptPatches(rankPatches(significance), keepCount(z, grid * grid, 1));
-    const picture = explainPicture(tensorToRgb(x, proposer.file.preprocess.mean, proposer.file.preprocess.std), significance, keepMask(kept, grid * grid));
+    const picture = explainPicture(
+      tensorToRgb(x, proposer.file.preprocess.mean, proposer.file.preprocess.std),
+      significance,
+      keepMask(kept, grid * grid),
+    );
     const out = outputOf(path);
     writeOutputFile(out, encodePng(picture.data, picture.width, picture.height));
     pictures.push(picture);
@@ -78,7 +95,10 @@ function defaultProposer(): string {
   const source = join(SHARED, "weights", "mobilenet_v1_0.25_224_tfjs", "mobilenet_model.json");
   if (!existsSync(source)) throw new UserError(`gallery: no --proposer given and ${source} is absent`);
   const checkpoint = readCheckpointFile(source);
-  const { file, weights } = convertCheckpoint({ tensors: checkpoint.tensors, tfjs: checkpoint.tfjs, source: basename(source) }, "mobilenet_v1_0.25_224");
+  const { file, weights } = convertCheckpoint(
+    { tensors: checkpoint.tensors, tfjs: checkpoint.tfjs, source: basename(source) },
+    "mobilenet_v1_0.25_224",
+  );
   saveModelDir(dir, file, weights);
   console.log(`converted ${source} -> ${dir}`);
   return dir;

@@ -16,17 +16,30 @@ import { UserError } from "./files.ts";
 import { gallery } from "./gallery.ts";
 import { USAGE } from "./usage.ts";
 
-
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
-    case "classify": return classify(rest);
-    case "convert": return convert(rest);
-    case "eval-folder": return evalFolder(rest);
-    case "gallery": return gallery(rest);
-    case "archs": return console.log(Object.entries(PRESETS).map(([name, p]) => `${name.padEnd(34)} ${p.family}`).join("\n"));
-    case undefined: case "help": case "--help": case "-h": return console.log(USAGE);
-    default: throw new UserError(`unknown command '${command}'\n${USAGE}`);
+    case "classify":
+      return classify(rest);
+    case "convert":
+      return convert(rest);
+    case "eval-folder":
+      return evalFolder(rest);
+    case "gallery":
+      return gallery(rest);
+    case "archs":
+      return console.log(
+        Object.entries(PRESETS)
+          .map(([name, p]) => `${name.padEnd(34)} ${p.family}`)
+          .join("\n"),
+      );
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      return console.log(USAGE);
+    default:
+      throw new UserError(`unknown command '${command}'\n${USAGE}`);
   }
 }
 

@@ -44,7 +44,12 @@ export const DEFAULT_IMAGE_LIMITS: Readonly<ImageLimits> = Object.freeze({
 });
 
 /** Throws an ImageError naming `source` unless width x height is a sane image size within `limits`. */
-export function checkDimensions(source: string, width: number, height: number, limits: ImageLimits = DEFAULT_IMAGE_LIMITS): void {
+export function checkDimensions(
+  source: string,
+  width: number,
+  height: number,
+  limits: ImageLimits = DEFAULT_IMAGE_LIMITS,
+): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
     throw new ImageError(source, `image has zero or invalid size ${width}x${height}`);
   }
@@ -57,14 +62,18 @@ export function checkDimensions(source: string, width: number, height: number, l
   }
   const aspect = Math.max(width, height) / Math.min(width, height);
   if (aspect > maxAspect) {
-    throw new ImageError(source, `image size ${width}x${height} is too elongated (aspect ${aspect.toFixed(1)}:1, limit ${maxAspect}:1)`);
+    throw new ImageError(
+      source,
+      `image size ${width}x${height} is too elongated (aspect ${aspect.toFixed(1)}:1, limit ${maxAspect}:1)`,
+    );
   }
 }
 
 /** Throws an ImageError naming `source` unless every limit is a positive number. */
 export function checkLimits(source: string, limits: ImageLimits): void {
   for (const key of ["maxPixels", "maxSide", "maxAspect", "maxJpegScans"] as const) {
-    if (!(limits?.[key] > 0)) throw new ImageError(source, `limits.${key} must be a positive number, got ${limits?.[key]}`);
+    if (!(limits?.[key] > 0))
+      throw new ImageError(source, `limits.${key} must be a positive number, got ${limits?.[key]}`);
   }
 }
 

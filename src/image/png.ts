@@ -13,10 +13,24 @@ import { ImageError, checkDimensions, type ImageLimits } from "./image.ts";
 export const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** Allowed bit depths per colour type, and the samples per pixel of each. */
-const PNG_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
+const PNG_DEPTHS: Record<number, number[]> = {
+  0: [1, 2, 4, 8, 16],
+  2: [8, 16],
+  3: [1, 2, 4, 8],
+  4: [8, 16],
+  6: [8, 16],
+};
 const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 /** Adam7 passes: first column, first row, column step, row step. */
-const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+];
 /** Chunk lengths above 2^31 - 1 are invalid (spec 5.3). */
 const MAX_CHUNK_LENGTH = 0x7fffffff;
 /**
@@ -45,15 +59,29 @@ const hex32 = (v: number) => `0x${v.toString(16).padStart(8, "0")}`;
 /** IHDR's fields, checked (sizes against `limits`) before anything else is read. */
 function readIhdr(bytes: Uint8Array, view: DataView, source: string, limits: ImageLimits): PngHeader {
   if (bytes.length < 33) throw new ImageError(source, `truncated PNG: ${bytes.length} bytes, the header needs 33`);
-  if (typeName(bytes, 12) !== "IHDR") throw new ImageError(source, `corrupt PNG: first chunk is '${typeName(bytes, 12)}', expected IHDR`);
-  if (view.getUint32(8) !== 13) throw new ImageError(source, `corrupt PNG: IHDR length is ${view.getUint32(8)}, expected 13`);
+  if (typeName(bytes, 12) !== "IHDR")
+    throw new ImageError(source, `corrupt PNG: first chunk is '${typeName(bytes, 12)}', expected IHDR`);
+  if (view.getUint32(8) !== 13)
+    throw new ImageError(source, `corrupt PNG: IHDR length is ${view.getUint32(8)}, expected 13`);
   checkCrc(bytes, view, 8, 13, "IHDR", source); // before its fields are trusted
-  const header = { width: view.getUint32(16), height: view.getUint32(20), depth: bytes[24], colorType: bytes[25], interlaced: bytes[28] === 1 };
+  const header = {
+    width: view.getUint32(16),
+    height: view.getUint32(20),
+    depth: bytes[24],
+    colorType: bytes[25],
+    interlaced: bytes[28] === 1,
+  };
   if (!PNG_DEPTHS[header.colorType]?.includes(header.depth)) {
-    throw new ImageError(source, `corrupt PNG: colour type ${header.colorType} with bit depth ${header.depth} is not allowed`);
+    throw new ImageError(
+      source,
+      `corrupt PNG: colour type ${header.colorType} with bit depth ${header.depth} is not allowed`,
+    );
   }
   if (bytes[26] !== 0 || bytes[27] !== 0 || bytes[28] > 1) {
-    throw new ImageError(source, `corrupt PNG: IHDR compression ${bytes[26]}, filter ${bytes[27]}, interlace ${bytes[28]} (expected 0, 0, 0 or 1)`);
+    throw new ImageError(
+      source,
+      `corrupt PNG: IHDR compression ${bytes[26]}, filter ${bytes[27]}, interlace ${bytes[28]} (expected 0, 0, 0 or 1)`,
+    );
   }
   checkDimensions(source, header.width, header.height, limits);
   return header;
@@ -79,7 +107,10 @@ class ChunkOrder {
   private idatEnded = false;
   private last = "IHDR";
 
-  constructor(private readonly source: string, private readonly colorType: number) {}
+  constructor(
+    private readonly source: string,
+    private readonly colorType: number,
+  ) {}
 
   next(type: string, at: number): void {
     const fail = (why: string) => new ImageError(this.source, `corrupt PNG: chunk ${type} at byte ${at} ${why}`);
@@ -87,11 +118,13 @@ class ChunkOrder {
     if (type === "PLTE") {
       if (this.seen.has("PLTE")) throw fail("is a second palette");
       if (this.seen.has("IDAT")) throw fail("comes after the image data");
-      if (this.colorType === 0 || this.colorType === 4) throw fail(`is not allowed in a gray image (colour type ${this.colorType})`);
+      if (this.colorType === 0 || this.colorType === 4)
+        throw fail(`is not allowed in a gray image (colour type ${this.colorType})`);
     }
     if (type === "IDAT") {
       if (this.idatEnded) throw fail("is not next to the other IDAT chunks");
-      if (this.colorType === 3 && !this.seen.has("PLTE")) throw fail("comes before the palette (PLTE) an indexed image needs");
+      if (this.colorType === 3 && !this.seen.has("PLTE"))
+        throw fail("comes before the palette (PLTE) an indexed image needs");
     } else if (this.last === "IDAT") this.idatEnded = true;
     if (type === "IEND" && !this.seen.has("IDAT")) throw fail("ends the file before any image data (IDAT)");
     const critical = type.charCodeAt(0) < 97;
@@ -105,19 +138,29 @@ class ChunkOrder {
  * Walks and checks every chunk (CRCs, order, lengths) and returns the header and the concatenated
  * IDAT data (the zlib stream).
  */
-export function readPngChunks(bytes: Uint8Array, source: string, limits: ImageLimits): { header: PngHeader; zlib: Uint8Array } {
+export function readPngChunks(
+  bytes: Uint8Array,
+  source: string,
+  limits: ImageLimits,
+): { header: PngHeader; zlib: Uint8Array } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const header = readIhdr(bytes, view, source, limits);
   const order = new ChunkOrder(source, header.colorType);
   const idat: Uint8Array[] = [];
   for (let at = 8, first = true; ; first = false) {
-    if (at + 8 > bytes.length) throw new ImageError(source, `truncated PNG: file ends at byte ${bytes.length} before the IEND chunk`);
+    if (at + 8 > bytes.length)
+      throw new ImageError(source, `truncated PNG: file ends at byte ${bytes.length} before the IEND chunk`);
     const length = view.getUint32(at);
     const type = typeName(bytes, at + 4);
-    if (type.startsWith("0x")) throw new ImageError(source, `corrupt PNG: chunk at byte ${at} has type ${type}, not four letters`);
-    if (length > MAX_CHUNK_LENGTH) throw new ImageError(source, `corrupt PNG: chunk ${type} at byte ${at} has length ${length} (limit 2^31 - 1)`);
+    if (type.startsWith("0x"))
+      throw new ImageError(source, `corrupt PNG: chunk at byte ${at} has type ${type}, not four letters`);
+    if (length > MAX_CHUNK_LENGTH)
+      throw new ImageError(source, `corrupt PNG: chunk ${type} at byte ${at} has length ${length} (limit 2^31 - 1)`);
     if (at + 12 + length > bytes.length) {
-      throw new ImageError(source, `truncated PNG: chunk ${type} at byte ${at} needs ${12 + length} bytes, the file ends at ${bytes.length}`);
+      throw new ImageError(
+        source,
+        `truncated PNG: chunk ${type} at byte ${at} needs ${12 + length} bytes, the file ends at ${bytes.length}`,
+      );
     }
     checkCrc(bytes, view, at, length, type, source);
     if (!first) order.next(type, at);
@@ -133,7 +176,10 @@ function checkCrc(bytes: Uint8Array, view: DataView, at: number, length: number,
   const stored = view.getUint32(at + 8 + length);
   const computed = crc32(bytes.subarray(at + 4, at + 8 + length));
   if (stored !== computed) {
-    throw new ImageError(source, `corrupt PNG: chunk ${type} at byte ${at} fails its CRC (stored ${hex32(stored)}, computed ${hex32(computed)})`);
+    throw new ImageError(
+      source,
+      `corrupt PNG: chunk ${type} at byte ${at} fails its CRC (stored ${hex32(stored)}, computed ${hex32(computed)})`,
+    );
   }
 }
 
@@ -178,5 +224,6 @@ export function checkImageData(zlib: Uint8Array, expected: number, source: strin
   }
   if (inflated !== expected) throw corrupt(`inflates to ${inflated} bytes, IHDR's size needs ${expected}`);
   const stored = new DataView(zlib.buffer, zlib.byteOffset + zlib.length - 4, 4).getUint32(0);
-  if (stored !== adler.value) throw corrupt(`fails its Adler-32 check (stored ${hex32(stored)}, computed ${hex32(adler.value)})`);
+  if (stored !== adler.value)
+    throw corrupt(`fails its Adler-32 check (stored ${hex32(stored)}, computed ${hex32(adler.value)})`);
 }

@@ -58,7 +58,10 @@ export function resizeShorterSide(image: RgbImage, size: number, filter: ResizeF
   const newLong = Math.trunc((size * long) / short);
   const [newW, newH] = w <= h ? [size, newLong] : [newLong, size];
   if (newW * newH > MAX_RESIZED_PIXELS) {
-    throw new ImageError("resizeShorterSide", `resizing ${w}x${h} to ${newW}x${newH} exceeds ${MAX_RESIZED_PIXELS / 1e6} megapixels (the image is too elongated)`);
+    throw new ImageError(
+      "resizeShorterSide",
+      `resizing ${w}x${h} to ${newW}x${newH} exceeds ${MAX_RESIZED_PIXELS / 1e6} megapixels (the image is too elongated)`,
+    );
   }
   if (newW === w && newH === h) return { width: w, height: h, data: image.data.slice() }; // PIL copies
   return resizeRgb(image, newW, newH, filter);
@@ -73,7 +76,8 @@ function roundHalfEven(x: number): number {
 /** torchvision CenterCrop(size): zero-pads an image smaller than the crop, then crops the centre. */
 export function centerCrop(image: RgbImage, size: number): RgbImage {
   checkRgbImage("centerCrop", image);
-  if (!Number.isInteger(size) || size <= 0) throw new ImageError("centerCrop", `crop size must be a positive integer, got ${size}`);
+  if (!Number.isInteger(size) || size <= 0)
+    throw new ImageError("centerCrop", `crop size must be a positive integer, got ${size}`);
   let { width, height, data } = image;
   if (size > width || size > height) {
     const left = size > width ? Math.floor((size - width) / 2) : 0;
@@ -123,7 +127,8 @@ export function checkPreprocessConfig(op: string, config: PreprocessConfig): voi
   if (typeof cropPct !== "number" || !(cropPct >= minCrop && cropPct <= maxCrop)) {
     throw new ImageError(op, `cropPct must be a number in [${minCrop}, ${maxCrop}], got ${JSON.stringify(cropPct)}`);
   }
-  const three = (v: unknown) => Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === "number" && Number.isFinite(x));
+  const three = (v: unknown) =>
+    Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === "number" && Number.isFinite(x));
   if (!three(mean) || !three(std)) throw new ImageError(op, "mean and std must have 3 finite numbers (R, G, B)");
   if (std.some((s) => !(s > 0))) throw new ImageError(op, `std must be positive, got [${std.join(", ")}]`);
   if (interpolation !== "bicubic" && interpolation !== "bilinear") {
@@ -155,7 +160,8 @@ export function preprocessAtSize(image: RgbImage, config: PreprocessConfig = DEI
 export function tensorToRgb(x: Tensor, mean: Rgb = IMAGENET_DEFAULT_MEAN, std: Rgb = IMAGENET_DEFAULT_STD): RgbImage {
   expectRank("tensorToRgb", "x", x, [3, 4]);
   const shape = x.rank === 4 ? x.shape : [1, ...x.shape];
-  if (shape[0] !== 1 || shape[1] !== 3) throw new ShapeError("tensorToRgb", `x must have shape [1, 3, H, W] or [3, H, W], got ${shapeStr(x.shape)}`);
+  if (shape[0] !== 1 || shape[1] !== 3)
+    throw new ShapeError("tensorToRgb", `x must have shape [1, 3, H, W] or [3, H, W], got ${shapeStr(x.shape)}`);
   const [height, width] = [shape[2], shape[3]];
   const plane = width * height;
   const data = new Uint8Array(plane * 3);

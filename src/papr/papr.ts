@@ -30,8 +30,15 @@ export type Backbone = Pick<Vit, "config" | "numBlocks" | "embed" | "block" | "h
 export function costConfig(backbone: Backbone): VitCostConfig {
   const c = backbone.config;
   return {
-    imageSize: c.imageSize, patchSize: c.patchSize, inChannels: c.inChannels, embedDim: c.embedDim, depth: c.depth,
-    mlpRatio: c.mlpRatio, numClasses: c.numClasses, numPrefixTokens: c.numPrefixTokens, distillToken: c.distillToken,
+    imageSize: c.imageSize,
+    patchSize: c.patchSize,
+    inChannels: c.inChannels,
+    embedDim: c.embedDim,
+    depth: c.depth,
+    mlpRatio: c.mlpRatio,
+    numClasses: c.numClasses,
+    numPrefixTokens: c.numPrefixTokens,
+    distillToken: c.distillToken,
   };
 }
 
@@ -69,7 +76,10 @@ export interface PaprResult {
 export class Papr {
   readonly cost: VitCostConfig;
 
-  constructor(readonly backbone: Backbone, readonly proposer: Proposer) {
+  constructor(
+    readonly backbone: Backbone,
+    readonly proposer: Proposer,
+  ) {
     this.cost = costConfig(backbone);
     if (proposer.imageSize !== undefined && proposer.imageSize !== this.cost.imageSize) {
       throw new Error(
@@ -84,14 +94,23 @@ export class Papr {
     const { z = 0.5, convention = "official", order = "significance", trace = false, reducer } = options;
     const { backbone } = this;
     if (reducer) {
-      if (!("blockParams" in backbone)) throw new Error(`PaPr: the ${reducer.method} reducer needs a backbone with blockParams (a Vit from createVit)`);
+      if (!("blockParams" in backbone))
+        throw new Error(`PaPr: the ${reducer.method} reducer needs a backbone with blockParams (a Vit from createVit)`);
       // Token matching / attention ranking on NaN tokens fails obscurely, so the reduced forward gets
       // its inputs checked too: the proposer's features, the embedding, each plain block's output.
-      const checkedProposer: Proposer = { features: (input) => this.runProposer(input), imageSize: this.proposer.imageSize };
+      const checkedProposer: Proposer = {
+        features: (input) => this.runProposer(input),
+        imageSize: this.proposer.imageSize,
+      };
       const checkedBackbone: ReducibleBackbone = Object.create(backbone);
       checkedBackbone.embed = (input) => checkFinite("patch embedding (step 5)", backbone.embed(input));
       checkedBackbone.block = (i, tokens) => checkFinite(`block ${i} output (step 5)`, backbone.block(i, tokens));
-      const reduced = runWithTokenReduction(checkedBackbone, checkedProposer, x, reducer, { z, convention, order, trace });
+      const reduced = runWithTokenReduction(checkedBackbone, checkedProposer, x, reducer, {
+        z,
+        convention,
+        order,
+        trace,
+      });
       checkFinite("logits (step 5, backbone head)", reduced.logits);
       return reduced;
     }
@@ -119,7 +138,8 @@ export class Papr {
       ranking = Int32Array.from({ length: numPatches }, (_, i) => i);
     }
     // z = 1 keeps every patch in grid order: exactly the unpruned backbone.
-    const kept = k === numPatches ? Int32Array.from({ length: numPatches }, (_, i) => i) : keptPatches(ranking, k, order);
+    const kept =
+      k === numPatches ? Int32Array.from({ length: numPatches }, (_, i) => i) : keptPatches(ranking, k, order);
 
     // 5. Backbone: embed -> keep prefix + kept patches -> blocks -> head.
     const embedded = backbone.embed(x);
@@ -177,8 +197,14 @@ export class Papr {
 
 /** Thrown when a stage of the forward produces NaN or infinity: a ranking of NaNs is not a ranking. */
 export class NonFiniteError extends Error {
-  constructor(readonly stage: string, count: number, size: number) {
-    super(`PaPr: ${stage} has ${count} non-finite values (NaN or infinity) of ${size}; the weights or the input are broken`);
+  constructor(
+    readonly stage: string,
+    count: number,
+    size: number,
+  ) {
+    super(
+      `PaPr: ${stage} has ${count} non-finite values (NaN or infinity) of ${size}; the weights or the input are broken`,
+    );
     this.name = "NonFiniteError";
   }
 }

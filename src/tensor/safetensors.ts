@@ -29,7 +29,10 @@ export function readSafetensors(bytes: Uint8Array, source = "<buffer>"): Safeten
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = Number(view.getBigUint64(0, true));
   if (headerLength > bytes.length - 8) {
-    throw new SafetensorsError(source, `header length ${headerLength} exceeds file size ${bytes.length} (truncated or not safetensors)`);
+    throw new SafetensorsError(
+      source,
+      `header length ${headerLength} exceeds file size ${bytes.length} (truncated or not safetensors)`,
+    );
   }
   let header: Record<string, unknown>;
   try {
@@ -49,10 +52,16 @@ export function readSafetensors(bytes: Uint8Array, source = "<buffer>"): Safeten
     const [begin, end] = data_offsets;
     const count = sizeOf(shape);
     if (end - begin !== count * BYTES[dtype]) {
-      throw new SafetensorsError(source, `tensor '${name}' [${shape.join(", ")}] ${dtype} needs ${count * BYTES[dtype]} bytes, offsets give ${end - begin}`);
+      throw new SafetensorsError(
+        source,
+        `tensor '${name}' [${shape.join(", ")}] ${dtype} needs ${count * BYTES[dtype]} bytes, offsets give ${end - begin}`,
+      );
     }
     if (dataStart + end > bytes.length) {
-      throw new SafetensorsError(source, `tensor '${name}' ends at byte ${dataStart + end} but the file has ${bytes.length} (truncated)`);
+      throw new SafetensorsError(
+        source,
+        `tensor '${name}' ends at byte ${dataStart + end} but the file has ${bytes.length} (truncated)`,
+      );
     }
     const raw = new DataView(bytes.buffer, bytes.byteOffset + dataStart + begin, end - begin);
     out.tensors.set(name, new Tensor(decode(raw, dtype, count), shape));
@@ -64,19 +73,39 @@ export function readSafetensors(bytes: Uint8Array, source = "<buffer>"): Safeten
 function decode(raw: DataView, dtype: DType, count: number): Float32Array {
   const out = new Float32Array(count);
   switch (dtype) {
-    case "F32": for (let i = 0; i < count; i++) out[i] = raw.getFloat32(4 * i, true); break;
-    case "F64": for (let i = 0; i < count; i++) out[i] = raw.getFloat64(8 * i, true); break;
-    case "F16": for (let i = 0; i < count; i++) out[i] = halfToFloat(raw.getUint16(2 * i, true)); break;
+    case "F32":
+      for (let i = 0; i < count; i++) out[i] = raw.getFloat32(4 * i, true);
+      break;
+    case "F64":
+      for (let i = 0; i < count; i++) out[i] = raw.getFloat64(8 * i, true);
+      break;
+    case "F16":
+      for (let i = 0; i < count; i++) out[i] = halfToFloat(raw.getUint16(2 * i, true));
+      break;
     case "BF16": {
       const word = new DataView(new ArrayBuffer(4));
-      for (let i = 0; i < count; i++) { word.setUint32(0, raw.getUint16(2 * i, true) << 16); out[i] = word.getFloat32(0); }
+      for (let i = 0; i < count; i++) {
+        word.setUint32(0, raw.getUint16(2 * i, true) << 16);
+        out[i] = word.getFloat32(0);
+      }
       break;
     }
-    case "I64": for (let i = 0; i < count; i++) out[i] = Number(raw.getBigInt64(8 * i, true)); break;
-    case "I32": for (let i = 0; i < count; i++) out[i] = raw.getInt32(4 * i, true); break;
-    case "I16": for (let i = 0; i < count; i++) out[i] = raw.getInt16(2 * i, true); break;
-    case "I8": for (let i = 0; i < count; i++) out[i] = raw.getInt8(i); break;
-    case "U8": case "BOOL": for (let i = 0; i < count; i++) out[i] = raw.getUint8(i); break;
+    case "I64":
+      for (let i = 0; i < count; i++) out[i] = Number(raw.getBigInt64(8 * i, true));
+      break;
+    case "I32":
+      for (let i = 0; i < count; i++) out[i] = raw.getInt32(4 * i, true);
+      break;
+    case "I16":
+      for (let i = 0; i < count; i++) out[i] = raw.getInt16(2 * i, true);
+      break;
+    case "I8":
+      for (let i = 0; i < count; i++) out[i] = raw.getInt8(i);
+      break;
+    case "U8":
+    case "BOOL":
+      for (let i = 0; i < count; i++) out[i] = raw.getUint8(i);
+      break;
   }
   return out;
 }
@@ -92,8 +121,13 @@ export function halfToFloat(h: number): number {
 }
 
 /** Writes float32 tensors (names sorted, as the Python library does). */
-export function writeSafetensors(tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
-  const entries = [...(tensors instanceof Map ? tensors.entries() : Object.entries(tensors))].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+export function writeSafetensors(
+  tensors: Map<string, Tensor> | Record<string, Tensor>,
+  metadata?: Record<string, string>,
+): Uint8Array {
+  const entries = [...(tensors instanceof Map ? tensors.entries() : Object.entries(tensors))].sort(([a], [b]) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  );
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;

@@ -50,7 +50,13 @@ export function rgbRows(width: number, height: number): Uint8Array {
 
 /** A valid 8-bit RGB PNG of the gradient (extra chunks go between IHDR and IDAT). */
 export function rgbPng(width: number, height: number, extra: Uint8Array[] = []): Uint8Array {
-  return concat([SIGNATURE, ihdr(width, height), ...extra, chunk("IDAT", deflateSync(rgbRows(width, height))), chunk("IEND")]);
+  return concat([
+    SIGNATURE,
+    ihdr(width, height),
+    ...extra,
+    chunk("IDAT", deflateSync(rgbRows(width, height))),
+    chunk("IEND"),
+  ]);
 }
 
 /** The zlib stream of `size` zero bytes, deflated in 1 MB steps (never holding `size` bytes). */
@@ -80,7 +86,7 @@ export interface Segment {
 /** The marker segments of a well-formed JPEG, SOS segments with their scan data. */
 export function jpegSegments(jpg: Uint8Array): Segment[] {
   const segments: Segment[] = [];
-  for (let at = 2; at < jpg.length; ) {
+  for (let at = 2; at < jpg.length;) {
     const marker = jpg[at + 1];
     if (marker === 0xd9) break;
     let end = at + 2 + ((jpg[at + 2] << 8) | jpg[at + 3]);
@@ -135,12 +141,24 @@ export function mutate(bytes: Uint8Array, rand: () => number): Uint8Array {
   for (let e = 0; e < edits; e++) {
     const at = pick(out.length);
     switch (pick(6)) {
-      case 0: out[at] ^= 1 << pick(8); break;
-      case 1: out[at] = BOUNDARY[pick(BOUNDARY.length)]; break;
-      case 2: out.fill(0xff, at, at + 2 + 2 * pick(2)); break;
-      case 3: out = concat([out.subarray(0, at), Array.from({ length: 1 + pick(16) }, () => pick(256)), out.subarray(at)]); break;
-      case 4: out = concat([out.subarray(0, at), out.subarray(Math.min(out.length, at + 1 + pick(16)))]); break;
-      default: out = out.slice(0, Math.max(1, at)); break;
+      case 0:
+        out[at] ^= 1 << pick(8);
+        break;
+      case 1:
+        out[at] = BOUNDARY[pick(BOUNDARY.length)];
+        break;
+      case 2:
+        out.fill(0xff, at, at + 2 + 2 * pick(2));
+        break;
+      case 3:
+        out = concat([out.subarray(0, at), Array.from({ length: 1 + pick(16) }, () => pick(256)), out.subarray(at)]);
+        break;
+      case 4:
+        out = concat([out.subarray(0, at), out.subarray(Math.min(out.length, at + 1 + pick(16)))]);
+        break;
+      default:
+        out = out.slice(0, Math.max(1, at));
+        break;
     }
   }
   return out;

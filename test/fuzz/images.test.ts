@@ -11,7 +11,15 @@ import { DEFAULT_IMAGE_LIMITS, ImageError, type RgbImage } from "../../src/image
 import { preprocess } from "../../src/image/preprocess.ts";
 import { imageBytes } from "../image/helpers.ts";
 import {
-  SIGNATURE, chunk, concat, ihdr, jpegWithSize, progressiveWithScans, rgbPng, rgbRows, zerosDeflated,
+  SIGNATURE,
+  chunk,
+  concat,
+  ihdr,
+  jpegWithSize,
+  progressiveWithScans,
+  rgbPng,
+  rgbRows,
+  zerosDeflated,
 } from "./image_inputs.ts";
 
 const SECONDS = 5;
@@ -50,8 +58,17 @@ export function assertCleanError(outcome: unknown, source: string, pattern: RegE
 const decodeAndPreprocess = (bytes: Uint8Array, source: string) => preprocess(decodeImage(bytes, source));
 const decode = (bytes: Uint8Array, source: string) => decodeImage(bytes, source);
 
-function refuses(bytes: Uint8Array, source: string, pattern: RegExp, run: (bytes: Uint8Array, source: string) => unknown = decodeAndPreprocess): void {
-  assertCleanError(withinBudget(source, () => run(bytes, source)), source, pattern);
+function refuses(
+  bytes: Uint8Array,
+  source: string,
+  pattern: RegExp,
+  run: (bytes: Uint8Array, source: string) => unknown = decodeAndPreprocess,
+): void {
+  assertCleanError(
+    withinBudget(source, () => run(bytes, source)),
+    source,
+    pattern,
+  );
 }
 
 // ---- PNG: sizes and inflation ------------------------------------------------------------------
@@ -64,7 +81,11 @@ test("PNG bomb: a 64x64 header whose data inflates to 256 MB is refused at the h
 
 test("PNG whose data inflates short of its header's size is refused", () => {
   const short = deflateSync(rgbRows(20, 9));
-  refuses(concat([SIGNATURE, ihdr(20, 10), chunk("IDAT", short), chunk("IEND")]), "short.png", /image data inflates to 549 bytes, IHDR's size needs 610/);
+  refuses(
+    concat([SIGNATURE, ihdr(20, 10), chunk("IDAT", short), chunk("IEND")]),
+    "short.png",
+    /image data inflates to 549 bytes, IHDR's size needs 610/,
+  );
 });
 
 test("PNG 16384x1 and 1x16384 (465 bytes) are refused as too elongated before any resize", () => {
@@ -78,7 +99,8 @@ test("an image at the aspect limit (16:1) decodes to the right pixels and prepro
   const image = outcome as RgbImage;
   assert.equal([image.width, image.height], [160, 10]);
   const rows = rgbRows(160, 10);
-  for (let y = 0; y < 10; y++) assert.equal([...image.data.subarray(y * 480, (y + 1) * 480)], [...rows.subarray(y * 481 + 1, (y + 1) * 481)]);
+  for (let y = 0; y < 10; y++)
+    assert.equal([...image.data.subarray(y * 480, (y + 1) * 480)], [...rows.subarray(y * 481 + 1, (y + 1) * 481)]);
   assert.equal(preprocess(image).shape, [1, 3, 224, 224]);
 });
 
@@ -86,7 +108,9 @@ test("PNG over 40 megapixels is refused from the header; a raised limit lets the
   const header = concat([SIGNATURE, ihdr(8000, 6000), chunk("IDAT", deflateSync(new Uint8Array(10))), chunk("IEND")]);
   refuses(header, "48mp.png", /image size 8000x6000 is too large \(limit 16384 per side and 40 megapixels\)/);
   const raised = { ...DEFAULT_IMAGE_LIMITS, maxPixels: 50e6 };
-  refuses(header, "48mp.png", /image data inflates to 10 bytes, IHDR's size needs 144006000/, (b, s) => decodeImage(b, s, raised));
+  refuses(header, "48mp.png", /image data inflates to 10 bytes, IHDR's size needs 144006000/, (b, s) =>
+    decodeImage(b, s, raised),
+  );
 });
 
 // ---- PNG: integrity --------------------------------------------------------------------------
@@ -97,7 +121,12 @@ const idatAt = fixturePng.findIndex((_, i) => String.fromCharCode(...fixturePng.
 test("PNG with one flipped bit in its image data fails the chunk's CRC", () => {
   const flipped = fixturePng.slice();
   flipped[idatAt + 8 + 100] ^= 0x10;
-  refuses(flipped, "flip.png", /corrupt PNG: chunk IDAT at byte 33 fails its CRC \(stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}\)/, decode);
+  refuses(
+    flipped,
+    "flip.png",
+    /corrupt PNG: chunk IDAT at byte 33 fails its CRC \(stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}\)/,
+    decode,
+  );
 });
 
 test("PNG with a wrong Adler-32 (the chunk's CRC recomputed) is refused", () => {
@@ -118,24 +147,66 @@ test("PNG chunk order: split IDAT, late or gray palette, missing palette, unknow
   const rows = deflateSync(rgbRows(8, 8));
   const half = rows.length >> 1;
   const cases: [string, Uint8Array, RegExp][] = [
-    ["split.png", concat([SIGNATURE, ihdr(8, 8), chunk("IDAT", rows.subarray(0, half)), chunk("tEXt", [65, 0, 66]), chunk("IDAT", rows.subarray(half)), chunk("IEND")]),
-      /chunk IDAT at byte \d+ is not next to the other IDAT chunks/],
-    ["late.png", concat([SIGNATURE, ihdr(8, 8), chunk("IDAT", rows), chunk("PLTE", [0, 0, 0]), chunk("IEND")]), /chunk PLTE at byte \d+ comes after the image data/],
-    ["graypal.png", concat([SIGNATURE, ihdr(8, 8, 8, 0), chunk("PLTE", [0, 0, 0]), chunk("IDAT", deflateSync(new Uint8Array(72))), chunk("IEND")]),
-      /chunk PLTE at byte 33 is not allowed in a gray image \(colour type 0\)/],
-    ["nopal.png", concat([SIGNATURE, ihdr(8, 8, 8, 3), chunk("IDAT", deflateSync(new Uint8Array(72))), chunk("IEND")]),
-      /chunk IDAT at byte 33 comes before the palette \(PLTE\) an indexed image needs/],
-    ["critical.png", concat([SIGNATURE, ihdr(8, 8), chunk("ABCD", [1]), chunk("IDAT", rows), chunk("IEND")]), /chunk ABCD at byte 33 is an unknown critical chunk/],
-    ["noidat.png", concat([SIGNATURE, ihdr(8, 8), chunk("IEND")]), /chunk IEND at byte 33 ends the file before any image data/],
+    [
+      "split.png",
+      concat([
+        SIGNATURE,
+        ihdr(8, 8),
+        chunk("IDAT", rows.subarray(0, half)),
+        chunk("tEXt", [65, 0, 66]),
+        chunk("IDAT", rows.subarray(half)),
+        chunk("IEND"),
+      ]),
+      /chunk IDAT at byte \d+ is not next to the other IDAT chunks/,
+    ],
+    [
+      "late.png",
+      concat([SIGNATURE, ihdr(8, 8), chunk("IDAT", rows), chunk("PLTE", [0, 0, 0]), chunk("IEND")]),
+      /chunk PLTE at byte \d+ comes after the image data/,
+    ],
+    [
+      "graypal.png",
+      concat([
+        SIGNATURE,
+        ihdr(8, 8, 8, 0),
+        chunk("PLTE", [0, 0, 0]),
+        chunk("IDAT", deflateSync(new Uint8Array(72))),
+        chunk("IEND"),
+      ]),
+      /chunk PLTE at byte 33 is not allowed in a gray image \(colour type 0\)/,
+    ],
+    [
+      "nopal.png",
+      concat([SIGNATURE, ihdr(8, 8, 8, 3), chunk("IDAT", deflateSync(new Uint8Array(72))), chunk("IEND")]),
+      /chunk IDAT at byte 33 comes before the palette \(PLTE\) an indexed image needs/,
+    ],
+    [
+      "critical.png",
+      concat([SIGNATURE, ihdr(8, 8), chunk("ABCD", [1]), chunk("IDAT", rows), chunk("IEND")]),
+      /chunk ABCD at byte 33 is an unknown critical chunk/,
+    ],
+    [
+      "noidat.png",
+      concat([SIGNATURE, ihdr(8, 8), chunk("IEND")]),
+      /chunk IEND at byte 33 ends the file before any image data/,
+    ],
   ];
   for (const [name, png, pattern] of cases) refuses(png, name, pattern, decode);
 });
 
 test("a chunk type of control bytes is shown in hex, never echoed to the terminal", () => {
   const escape = [0x1b, 0x5b, 0x32, 0x4a]; // ESC [ 2 J: clears the screen
-  const png = concat([SIGNATURE, ihdr(8, 8), chunk(escape, [1, 2]), chunk("IDAT", deflateSync(rgbRows(8, 8))), chunk("IEND")]);
+  const png = concat([
+    SIGNATURE,
+    ihdr(8, 8),
+    chunk(escape, [1, 2]),
+    chunk("IDAT", deflateSync(rgbRows(8, 8))),
+    chunk("IEND"),
+  ]);
   refuses(png, "esc.png", /chunk at byte 33 has type 0x1b5b324a, not four letters/, decode);
-  refuses(fixturePng, "name\x1b[2J.png", /^name\\x1b\[2J\.png: truncated PNG/, (b, s) => decodeImage(b.subarray(0, 40), s));
+  refuses(fixturePng, "name\x1b[2J.png", /^name\\x1b\[2J\.png: truncated PNG/, (b, s) =>
+    decodeImage(b.subarray(0, 40), s),
+  );
 });
 
 // ---- JPEG ------------------------------------------------------------------------------------
@@ -161,7 +232,11 @@ test("JPEG with a second frame header (SOF) is refused", () => {
   const jpg = imageBytes("baseline444_64x48.jpg");
   const sof = jpg.findIndex((b, i) => b === 0xff && jpg[i + 1] === 0xc0);
   const length = (jpg[sof + 2] << 8) | jpg[sof + 3];
-  const twice = concat([jpg.subarray(0, sof + 2 + length), jpg.subarray(sof, sof + 2 + length), jpg.subarray(sof + 2 + length)]);
+  const twice = concat([
+    jpg.subarray(0, sof + 2 + length),
+    jpg.subarray(sof, sof + 2 + length),
+    jpg.subarray(sof + 2 + length),
+  ]);
   refuses(twice, "twice.jpg", /corrupt JPEG: a second frame header \(SOF\) at byte \d+/, decode);
 });
 

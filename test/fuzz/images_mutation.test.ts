@@ -34,12 +34,19 @@ function checkOutcome(outcome: Outcome, source: string, replay: string): void {
     const { error } = outcome;
     assert.ok(error instanceof ImageError, `${replay}: ${error?.name}: ${error?.message ?? error}`);
     assert.ok(error.message.startsWith(`${source}: `), `${replay}: does not name the file: ${error.message}`);
-    assert.not.match(error.message, /[\x00-\x1f\x7f-\x9f]/, `${replay}: raw control bytes in ${JSON.stringify(error.message)}`);
+    assert.not.match(
+      error.message,
+      /[\x00-\x1f\x7f-\x9f]/,
+      `${replay}: raw control bytes in ${JSON.stringify(error.message)}`,
+    );
     assert.ok(error.message.length < 200, `${replay}: message of ${error.message.length} characters`);
     return;
   }
   const { width, height, data } = outcome.image;
-  assert.ok(width * height <= DEFAULT_IMAGE_LIMITS.maxPixels && data.length === width * height * 3, `${replay}: decoded ${width}x${height} with ${data.length} bytes`);
+  assert.ok(
+    width * height <= DEFAULT_IMAGE_LIMITS.maxPixels && data.length === width * height * 3,
+    `${replay}: decoded ${width}x${height} with ${data.length} bytes`,
+  );
 }
 
 test(`${(PNGS.length * 2 + OTHERS.length) * CASES_PER_INPUT} seeded mutations of PNG, JPEG and BMP: a sane image or a clean error, never a crash, a hang or a blow-up`, () => {
@@ -73,7 +80,9 @@ test(`${(PNGS.length * 2 + OTHERS.length) * CASES_PER_INPUT} seeded mutations of
   for (const name of OTHERS) run(name, false, decodeImage(imageBytes(name), name));
   const seconds = (performance.now() - start) / 1000;
   const grownMB = (process.resourceUsage().maxRSS - peakBefore) / 1024;
-  console.log(`  ${cases} mutated images: ${errors} clean errors, ${cases - errors} decoded; ${seconds.toFixed(1)} s, peak memory +${grownMB.toFixed(0)} MB`);
+  console.log(
+    `  ${cases} mutated images: ${errors} clean errors, ${cases - errors} decoded; ${seconds.toFixed(1)} s, peak memory +${grownMB.toFixed(0)} MB`,
+  );
   assert.ok(seconds < TOTAL_SECONDS, `took ${seconds.toFixed(1)} s`);
   assert.ok(grownMB < MEGABYTES, `peak memory grew by ${grownMB.toFixed(0)} MB`);
 });

@@ -51,7 +51,7 @@ export function patched(bytes: Uint8Array, at: number, values: number[]): Uint8A
 export function withPngCrcs(png: Uint8Array): Uint8Array {
   const copy = png.slice();
   const view = new DataView(copy.buffer);
-  for (let at = 8; at + 12 <= copy.length; ) {
+  for (let at = 8; at + 12 <= copy.length;) {
     const length = view.getUint32(at);
     if (at + 12 + length > copy.length) break;
     view.setUint32(at + 8 + length, crc32(copy.subarray(at + 4, at + 8 + length)));

@@ -16,7 +16,10 @@ test("safetensors write -> read round trip keeps names, shapes, values and metad
 
 test("safetensors: truncated file names the tensor and the sizes", () => {
   const bytes = writeSafetensors({ w: tensor([1, 2, 3, 4], [4]) });
-  assert.throws(() => readSafetensors(bytes.subarray(0, bytes.length - 3), "w.safetensors"), /w\.safetensors.*'w'.*truncated/);
+  assert.throws(
+    () => readSafetensors(bytes.subarray(0, bytes.length - 3), "w.safetensors"),
+    /w\.safetensors.*'w'.*truncated/,
+  );
   assert.throws(() => readSafetensors(new Uint8Array(4), "tiny"), /too short/);
 });
 

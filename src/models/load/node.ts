@@ -39,7 +39,8 @@ export function readCheckpointFile(path: string, options: PthOptions = {}): Chec
     return { format: "pth", tensors: pth.tensors, pth };
   }
   const firstChar = bytes.find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
-  if (firstChar === 0x7b) { // "{"
+  if (firstChar === 0x7b) {
+    // "{"
     let json: Record<string, unknown>;
     try {
       json = JSON.parse(new TextDecoder().decode(bytes));
@@ -47,15 +48,25 @@ export function readCheckpointFile(path: string, options: PthOptions = {}): Chec
       throw new CheckpointError(path, `looks like JSON but does not parse (${(e as Error).message})`);
     }
     if (!("modelTopology" in json) || !("weightsManifest" in json)) {
-      throw new CheckpointError(path, "JSON file without modelTopology and weightsManifest: not a TF.js layers model.json");
+      throw new CheckpointError(
+        path,
+        "JSON file without modelTopology and weightsManifest: not a TF.js layers model.json",
+      );
     }
     const folder = dirname(path);
-    const tfjs = readTfjsLayersModel(json, (shard) => readBytes(join(folder, shard), `${path} (weight shard '${shard}')`), path);
+    const tfjs = readTfjsLayersModel(
+      json,
+      (shard) => readBytes(join(folder, shard), `${path} (weight shard '${shard}')`),
+      path,
+    );
     return { format: "tfjs", tensors: tfjs.weights, tfjs };
   }
   const head = [...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
-  throw new CheckpointError(path, `unrecognised format (first bytes: ${head || "none, empty file"}); ` +
-    "expected a torch.save zip (.pth/.pt), a .safetensors file or a TF.js model.json");
+  throw new CheckpointError(
+    path,
+    `unrecognised format (first bytes: ${head || "none, empty file"}); ` +
+      "expected a torch.save zip (.pth/.pt), a .safetensors file or a TF.js model.json",
+  );
 }
 
 function looksLikeSafetensors(bytes: Uint8Array): boolean {
@@ -68,6 +79,9 @@ function readBytes(path: string, what: string): Uint8Array {
   try {
     return readFileSync(path);
   } catch (e) {
-    throw new CheckpointError(what, `cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new CheckpointError(
+      what,
+      `cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
 }

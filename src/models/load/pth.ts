@@ -26,7 +26,16 @@
 import { Tensor, sizeOf } from "../../tensor/tensor.ts";
 import { halfToFloat } from "../../tensor/safetensors.ts";
 import { isZip, readZip, type ZipArchive } from "./zip.ts";
-import { unpickle, describe, PyTuple, TorchStorage, TorchTensor, type PyDict, type PyValue, type TorchDType } from "./pickle.ts";
+import {
+  unpickle,
+  describe,
+  PyTuple,
+  TorchStorage,
+  TorchTensor,
+  type PyDict,
+  type PyValue,
+  type TorchDType,
+} from "./pickle.ts";
 
 export const WRAPPER_KEYS = ["state_dict", "model", "module", "model_ema", "state_dict_ema", "net"];
 
@@ -56,7 +65,16 @@ export class PthError extends Error {
 }
 
 const ITEM_BYTES: Record<TorchDType, number> = {
-  float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
+  float32: 4,
+  float64: 8,
+  float16: 2,
+  bfloat16: 2,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
 };
 const FLOATING = new Set<TorchDType>(["float32", "float64", "float16", "bfloat16"]);
 
@@ -71,8 +89,10 @@ export function readPthCheckpoint(bytes: Uint8Array, source = "<buffer>", option
   };
   if (!isZip(bytes)) {
     if (isLegacyTorch(bytes)) {
-      fail("legacy (non-zip) torch.save format, written by torch < 1.6 or with _use_new_zipfile_serialization=False, " +
-        "is not supported: load it with torch and save it again with torch.save (or as safetensors)");
+      fail(
+        "legacy (non-zip) torch.save format, written by torch < 1.6 or with _use_new_zipfile_serialization=False, " +
+          "is not supported: load it with torch and save it again with torch.save (or as safetensors)",
+      );
     }
     fail(`not a PyTorch zip checkpoint (${bytes.length} bytes, starts with ${hexBytes(bytes.subarray(0, 4))})`);
   }
@@ -92,7 +112,8 @@ export function readPthCheckpoint(bytes: Uint8Array, source = "<buffer>", option
     let values = storages.get(cacheKey);
     if (!values) {
       const entry = `${root}data/${storage.key}`;
-      if (!zip.entries.has(entry)) fail(`tensor '${name}' refers to storage '${storage.key}' but the archive has no entry '${entry}'`);
+      if (!zip.entries.has(entry))
+        fail(`tensor '${name}' refers to storage '${storage.key}' but the archive has no entry '${entry}'`);
       const raw = zip.read(entry);
       if (raw.length % ITEM_BYTES[storage.dtype] !== 0) {
         fail(`storage '${storage.key}' has ${raw.length} bytes, not a whole number of ${storage.dtype} elements`);
@@ -126,17 +147,25 @@ export function isLegacyTorch(bytes: Uint8Array): boolean {
 function archiveRoot(zip: ZipArchive, fail: (message: string) => never): string {
   const names = [...zip.entries.keys()];
   if (names.some((n) => /^[^/]*\/?constants\.pkl$/.test(n) || /^[^/]*\/code\//.test(n))) {
-    fail("this is a TorchScript archive (torch.jit.save), not a state dict: load it with torch.jit.load in Python and torch.save(model.state_dict())");
+    fail(
+      "this is a TorchScript archive (torch.jit.save), not a state dict: load it with torch.jit.load in Python and torch.save(model.state_dict())",
+    );
   }
   const pickles = names.filter((n) => /^[^/]*\/?data\.pkl$/.test(n));
   if (pickles.length === 0) {
-    fail(`zip archive has no data.pkl, so it is not a torch.save checkpoint (entries: ${names.slice(0, 5).join(", ")})`);
+    fail(
+      `zip archive has no data.pkl, so it is not a torch.save checkpoint (entries: ${names.slice(0, 5).join(", ")})`,
+    );
   }
   if (pickles.length > 1) fail(`zip archive has several data.pkl entries (${pickles.join(", ")})`);
   return pickles[0].slice(0, -"data.pkl".length);
 }
 
-function selectStateDict(top: PyValue, key: string | undefined, fail: (message: string) => never): { dict: PyDict; prefix: string } {
+function selectStateDict(
+  top: PyValue,
+  key: string | undefined,
+  fail: (message: string) => never,
+): { dict: PyDict; prefix: string } {
   if (!(top instanceof Map)) fail(`the checkpoint holds a ${describe(top)}, expected a dict of tensors`);
   let dict = top as PyDict;
   const path: string[] = [];
@@ -144,8 +173,10 @@ function selectStateDict(top: PyValue, key: string | undefined, fail: (message: 
     for (const part of key.split(".")) {
       const next = dict.get(part);
       if (!(next instanceof Map)) {
-        fail(`no dict at '${[...path, part].join(".")}' (found ${next === undefined ? "nothing" : describe(next)}; ` +
-          `keys there: ${[...dict.keys()].map(String).slice(0, 12).join(", ")})`);
+        fail(
+          `no dict at '${[...path, part].join(".")}' (found ${next === undefined ? "nothing" : describe(next)}; ` +
+            `keys there: ${[...dict.keys()].map(String).slice(0, 12).join(", ")})`,
+        );
       }
       dict = next as PyDict;
       path.push(part);
@@ -200,9 +231,15 @@ export function decodeStorage(raw: Uint8Array, dtype: TorchDType): Float32Array 
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const out = new Float32Array(count);
   switch (dtype) {
-    case "float32": for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true); break;
-    case "float64": for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, true); break;
-    case "float16": for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(2 * i, true)); break;
+    case "float32":
+      for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
+      break;
+    case "float64":
+      for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, true);
+      break;
+    case "float16":
+      for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
+      break;
     case "bfloat16": {
       const word = new Uint32Array(1);
       const asFloat = new Float32Array(word.buffer);
@@ -212,11 +249,22 @@ export function decodeStorage(raw: Uint8Array, dtype: TorchDType): Float32Array 
       }
       break;
     }
-    case "int64": for (let i = 0; i < count; i++) out[i] = Number(view.getBigInt64(8 * i, true)); break;
-    case "int32": for (let i = 0; i < count; i++) out[i] = view.getInt32(4 * i, true); break;
-    case "int16": for (let i = 0; i < count; i++) out[i] = view.getInt16(2 * i, true); break;
-    case "int8": for (let i = 0; i < count; i++) out[i] = view.getInt8(i); break;
-    case "uint8": case "bool": for (let i = 0; i < count; i++) out[i] = raw[i]; break;
+    case "int64":
+      for (let i = 0; i < count; i++) out[i] = Number(view.getBigInt64(8 * i, true));
+      break;
+    case "int32":
+      for (let i = 0; i < count; i++) out[i] = view.getInt32(4 * i, true);
+      break;
+    case "int16":
+      for (let i = 0; i < count; i++) out[i] = view.getInt16(2 * i, true);
+      break;
+    case "int8":
+      for (let i = 0; i < count; i++) out[i] = view.getInt8(i);
+      break;
+    case "uint8":
+    case "bool":
+      for (let i = 0; i < count; i++) out[i] = raw[i];
+      break;
   }
   return out;
 }
@@ -230,8 +278,10 @@ export function gatherView(storage: Float32Array, view: TorchTensor, fail: (mess
   let last = offset;
   for (let d = 0; d < shape.length; d++) last += (shape[d] - 1) * stride[d];
   if (last >= storage.length) {
-    fail(`view [${shape.join(", ")}] with strides [${stride.join(", ")}] at offset ${offset} reaches element ${last}, ` +
-      `but storage '${view.storage.key}' has ${storage.length} elements (truncated or corrupt)`);
+    fail(
+      `view [${shape.join(", ")}] with strides [${stride.join(", ")}] at offset ${offset} reaches element ${last}, ` +
+        `but storage '${view.storage.key}' has ${storage.length} elements (truncated or corrupt)`,
+    );
   }
   if (isContiguous(shape, stride)) {
     out.set(storage.subarray(offset, offset + size));
@@ -242,7 +292,8 @@ export function gatherView(storage: Float32Array, view: TorchTensor, fail: (mess
   let at = offset;
   for (let i = 0; i < size; i++) {
     out[i] = storage[at];
-    for (let d = rank - 1; d >= 0; d--) { // odometer step over the last axis first
+    for (let d = rank - 1; d >= 0; d--) {
+      // odometer step over the last axis first
       at += stride[d];
       if (++index[d] < shape[d]) break;
       at -= stride[d] * shape[d];

@@ -68,7 +68,8 @@ export function readTfjsLayersModel(
   const weights = new Map<string, Tensor>();
   (manifest as unknown[]).forEach((entry, groupIndex) => {
     const group = entry as TfjsWeightGroup;
-    if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) fail(`weightsManifest[${groupIndex}] needs 'paths' and 'weights' lists`);
+    if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights))
+      fail(`weightsManifest[${groupIndex}] needs 'paths' and 'weights' lists`);
     const shards = group.paths.map((path) => ({ path, bytes: readShard(path) }));
     const data = concat(shards.map((s) => s.bytes));
     let offset = 0;
@@ -79,8 +80,10 @@ export function readTfjsLayersModel(
       if (itemBytes === undefined) fail(`weight '${spec.name}' has unsupported dtype '${stored}'`);
       const end = offset + count * itemBytes;
       if (end > data.length) {
-        fail(`weight '${spec.name}' [${spec.shape.join(", ")}] ${stored} needs bytes ${offset}..${end} of group ${groupIndex}, ` +
-          `but its shards hold ${data.length} (${shardSizes(shards)}): shard '${shardAt(shards, Math.min(end, data.length) - 1)}' is short`);
+        fail(
+          `weight '${spec.name}' [${spec.shape.join(", ")}] ${stored} needs bytes ${offset}..${end} of group ${groupIndex}, ` +
+            `but its shards hold ${data.length} (${shardSizes(shards)}): shard '${shardAt(shards, Math.min(end, data.length) - 1)}' is short`,
+        );
       }
       if (weights.has(spec.name)) fail(`weight '${spec.name}' appears twice in the manifest`);
       const values = decodeWeight(data.subarray(offset, end), spec, count, fail);
@@ -89,8 +92,10 @@ export function readTfjsLayersModel(
     }
     if (offset !== data.length) {
       const lastName = group.weights.length ? group.weights[group.weights.length - 1].name : "(none)";
-      fail(`group ${groupIndex}: shards hold ${data.length} bytes (${shardSizes(shards)}) but the manifest's weights use ${offset}; ` +
-        `shard '${shardAt(shards, data.length - 1)}' has ${data.length - offset} bytes after the last weight '${lastName}'`);
+      fail(
+        `group ${groupIndex}: shards hold ${data.length} bytes (${shardSizes(shards)}) but the manifest's weights use ${offset}; ` +
+          `shard '${shardAt(shards, data.length - 1)}' has ${data.length - offset} bytes after the last weight '${lastName}'`,
+      );
     }
   });
   return { topology, weights };
@@ -101,21 +106,30 @@ function decodeWeight(raw: Uint8Array, spec: TfjsWeightSpec, count: number, fail
   const out = new Float32Array(count);
   const q = spec.quantization;
   if (q && q.dtype !== "float16") {
-    if (typeof q.scale !== "number" || typeof q.min !== "number") fail(`weight '${spec.name}': ${q.dtype} quantization needs numeric scale and min`);
+    if (typeof q.scale !== "number" || typeof q.min !== "number")
+      fail(`weight '${spec.name}': ${q.dtype} quantization needs numeric scale and min`);
     const code = q.dtype === "uint8" ? (i: number) => raw[i] : (i: number) => view.getUint16(2 * i, true);
     const round = spec.dtype === "int32" ? Math.round : (v: number) => v;
     for (let i = 0; i < count; i++) out[i] = round(code(i) * q.scale! + q.min!); // as tfjs: double math, stored as float32
     return out;
   }
-  if (q) { // float16
+  if (q) {
+    // float16
     for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
     return out;
   }
   switch (spec.dtype) {
-    case "float32": for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true); break;
-    case "int32": for (let i = 0; i < count; i++) out[i] = view.getInt32(4 * i, true); break;
-    case "bool": for (let i = 0; i < count; i++) out[i] = raw[i]; break;
-    default: fail(`weight '${spec.name}' has unsupported dtype '${spec.dtype}'`);
+    case "float32":
+      for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
+      break;
+    case "int32":
+      for (let i = 0; i < count; i++) out[i] = view.getInt32(4 * i, true);
+      break;
+    case "bool":
+      for (let i = 0; i < count; i++) out[i] = raw[i];
+      break;
+    default:
+      fail(`weight '${spec.name}' has unsupported dtype '${spec.dtype}'`);
   }
   return out;
 }
@@ -188,7 +202,8 @@ export function tfjsLayers(topology: Record<string, unknown>, weights?: Map<stri
   const model = asObject(topology.model_config) ?? topology; // Keras export wraps it in model_config
   const config = model.config;
   const rawLayers = Array.isArray(config) ? config : asObject(config)?.layers;
-  if (!Array.isArray(rawLayers)) throw new TfjsError("topology", `model '${String(model.class_name)}' has no layer list`);
+  if (!Array.isArray(rawLayers))
+    throw new TfjsError("topology", `model '${String(model.class_name)}' has no layer list`);
   const sequential = model.class_name === "Sequential";
 
   const layers = rawLayers.map((raw, i): TfjsLayer => {
@@ -227,7 +242,8 @@ export function tfjsLayers(topology: Record<string, unknown>, weights?: Map<stri
     const byName = new Map(layers.map((l) => [l.name, l]));
     for (const [full, t] of weights) {
       const parts = full.split("/");
-      for (let i = parts.length - 2; i >= 0; i--) { // the innermost path part naming a layer owns it
+      for (let i = parts.length - 2; i >= 0; i--) {
+        // the innermost path part naming a layer owns it
         const owner = byName.get(parts[i]);
         if (owner) {
           owner.weights.set(parts.slice(i + 1).join("/"), t);
@@ -266,7 +282,8 @@ function snakeToCamel(s: string): string {
  *   DepthwiseConv2D [kh, kw, in, multiplier] -> [in * multiplier, 1, kh, kw]  (groups = in)
  */
 export function kerasKernelToTorch(kernel: Tensor, depthwise = false): Tensor {
-  if (kernel.rank !== 4) throw new TfjsError("kerasKernelToTorch", `kernel must be [kh, kw, in, out], got [${kernel.shape.join(", ")}]`);
+  if (kernel.rank !== 4)
+    throw new TfjsError("kerasKernelToTorch", `kernel must be [kh, kw, in, out], got [${kernel.shape.join(", ")}]`);
   const [kh, kw, cin, cout] = kernel.shape;
   const out = new Float32Array(kernel.size);
   for (let y = 0; y < kh; y++) {
