@@ -16,16 +16,16 @@ import { gemm, gemmArgs, registerGemmRunner, type FusedActivation, type Gemm } f
 import { registerJobKind, type Job } from "./workers/jobs.ts";
 import { activeWorkers, runJobs, sharedArena, startThreads, stopThreads as stopPool } from "./workers/thread_pool.ts";
 
-export { availableThreads, threadCount } from "./workers/thread_pool.ts";
+export { MAX_FORCED_THREADS, availableThreads, threadCount } from "./workers/thread_pool.ts";
 
 /** Below this many multiply-adds a product runs on the calling thread (a job round trip is ~50 us). */
 export const MIN_PARALLEL_MACS = 300_000;
 /** ...and when there are fewer multiply-adds than this per float copied into the shared arena. */
 export const MIN_WORK_PER_COPY = 4;
 
-/** Uses `threads` threads for GEMM and attention from now on (default: every available core). */
-export async function setThreads(threads?: number): Promise<number> {
-  const count = await startThreads(threads);
+/** Uses `threads` threads for GEMM and attention from now on (default: every available core; more than the cores only with `force`). */
+export async function setThreads(threads?: number, options: { force?: boolean } = {}): Promise<number> {
+  const count = await startThreads(threads, options);
   registerGemmRunner(count > 1 ? parallelGemm : null);
   registerAttentionHeadsRunner(count > 1 ? parallelAttentionHeads : null);
   return count;
