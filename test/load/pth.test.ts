@@ -16,10 +16,7 @@ const golden = fixture("checkpoints");
 
 function assertExact(actual: Tensor | undefined, expected: Tensor, what: string): void {
   assert.ok(actual, `${what}: missing`);
-  // save_fixture (np.ascontiguousarray) stores 0-d tensors as [1]; their [] shape is checked separately
-  const expectedShape =
-    expected.shape.length === 1 && expected.shape[0] === 1 && actual!.shape.length === 0 ? [] : expected.shape;
-  assert.equal(actual!.shape, expectedShape, `${what}: shape`);
+  assert.equal(actual!.shape, expected.shape, `${what}: shape`); // save_fixture keeps 0-d tensors 0-d ([])
   for (let i = 0; i < expected.size; i++) {
     if (!Object.is(actual!.data[i], expected.data[i]))
       assert.unreachable(`${what}[${i}]: got ${actual!.data[i]}, torch has ${expected.data[i]}`);
