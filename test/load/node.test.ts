@@ -61,6 +61,7 @@ test("errors name the file: missing, garbage, wrong JSON, missing shard, legacy"
   writeFileSync(model, JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: ["group1-shard1of1"], weights: [] }] }));
   assert.throws(() => readCheckpointFile(model), /checkpoint .*model\.json \(weight shard 'group1-shard1of1'\): cannot read .*group1-shard1of1 \(ENOENT\)/);
   assert.throws(() => readCheckpointFile(join(FIXTURES, "checkpoints/legacy.pth")), /pth .*legacy\.pth: legacy \(non-zip\) torch\.save format/);
+  assert.throws(() => readCheckpointFile(scratch), /checkpoint .*papr-load-\w+: .* is a directory, not a regular file/);
 });
 
 test.after(() => rmSync(scratch, { recursive: true, force: true }));

@@ -17,6 +17,7 @@
 import type { DarknetConfig, DarknetLayer } from "../darknet.ts";
 import { MOBILENET_V1_BLOCKS, type MobileNetV1Config } from "../mobilenetv1.ts";
 import type { Tensor } from "../../tensor/tensor.ts";
+import { escapeText, listSome, quote } from "../../tensor/quote.ts";
 import { TfjsError, kerasKernelToTorch, tfjsLayers, type TfjsLayer, type TfjsLayersModel } from "./tfjs.ts";
 
 export interface ConvertedTfjsModel<Config> {
@@ -31,7 +32,7 @@ function chain(model: TfjsLayersModel, source: string): TfjsLayer[] {
   const layers = tfjsLayers(model.topology, model.weights).filter((l) => l.className !== "InputLayer");
   layers.forEach((l, i) => {
     if (i > 0 && l.inbound.length > 0 && (l.inbound.length !== 1 || l.inbound[0] !== layers[i - 1].name)) {
-      throw new TfjsError(source, `layer '${l.name}' reads [${l.inbound.join(", ")}], expected a plain chain after '${layers[i - 1].name}'`);
+      throw new TfjsError(source, `layer ${quote(l.name)} reads [${listSome(l.inbound, 4)}], expected a plain chain after ${quote(layers[i - 1].name)}`);
     }
   });
   return layers;
@@ -45,7 +46,7 @@ class Cursor {
   constructor(private readonly layers: TfjsLayer[], private readonly source: string) {}
 
   fail(layer: TfjsLayer | undefined, message: string): never {
-    throw new TfjsError(this.source, layer ? `layer '${layer.name}' (${layer.className}): ${message}` : message);
+    throw new TfjsError(this.source, layer ? `layer ${quote(layer.name)} (${escapeText(layer.className, 40)}): ${message}` : message);
   }
 
   peek(): TfjsLayer | undefined {
@@ -67,7 +68,7 @@ class Cursor {
 }
 
 function weight(cursor: Cursor, layer: TfjsLayer, suffix: string): Tensor {
-  const t = layer.weights.get(suffix) ?? cursor.fail(layer, `weight '${layer.name}/${suffix}' is missing`);
+  const t = layer.weights.get(suffix) ?? cursor.fail(layer, `weight ${quote(`${layer.name}/${suffix}`)} is missing`);
   cursor.used.add(t);
   return t;
 }
@@ -78,10 +79,10 @@ function checkConv(cursor: Cursor, layer: TfjsLayer, kernel: number, stride: num
   if (pair(layer.strides) !== `${stride}x${stride}`) cursor.fail(layer, `strides ${pair(layer.strides)}, expected ${stride}x${stride}`);
   if (layer.dilationRate && pair(layer.dilationRate) !== "1x1") cursor.fail(layer, `dilation ${pair(layer.dilationRate)} is not supported`);
   if (layer.padding !== "same") {
-    cursor.fail(layer, `padding '${layer.padding}': only 'same' is supported (a ZeroPadding2D + 'valid' layout, as in newer Keras MobileNets, is not)`);
+    cursor.fail(layer, `padding ${quote(layer.padding, 20)}: only 'same' is supported (a ZeroPadding2D + 'valid' layout, as in newer Keras MobileNets, is not)`);
   }
   if ((layer.useBias ?? true) !== useBias) cursor.fail(layer, `use_bias ${layer.useBias}, expected ${useBias}`);
-  if (layer.activation && layer.activation !== "linear") cursor.fail(layer, `fused activation '${layer.activation}' is not supported`);
+  if (layer.activation && layer.activation !== "linear") cursor.fail(layer, `fused activation ${quote(layer.activation, 20)} is not supported`);
 }
 
 /** BatchNormalization layer -> `${prefix}.weight/bias/running_mean/running_var`. */
@@ -104,7 +105,7 @@ function takeRelu6(cursor: Cursor): void {
 /** Fails naming every weight of the file that the conversion did not use. */
 function checkAllUsed(model: TfjsLayersModel, used: Set<Tensor>, source: string): void {
   const unused = [...model.weights].filter(([, t]) => !used.has(t)).map(([name]) => name);
-  if (unused.length) throw new TfjsError(source, `weights not used by the model: ${unused.join(", ")}`);
+  if (unused.length) throw new TfjsError(source, `weights not used by the model: ${listSome(unused)}`);
 }
 
 /** The Keras MobileNetV1 of a TF.js layers model (mobilenet_v1_<alpha>_224) in canonical names. */
