@@ -287,11 +287,11 @@ export interface TfjsLayer {
  * layer's weights: a weight named "<layer>/<suffix>" (optionally under a scope,
  * ".../<layer>/<suffix>") goes to that layer's `weights` map.
  */
-export function tfjsLayers(topology: Record<string, unknown>, weights?: Map<string, Tensor>): TfjsLayer[] {
+export function tfjsLayers(topology: Record<string, unknown>, weights?: Map<string, Tensor>, source = "topology"): TfjsLayer[] {
   const model = asObject(topology.model_config) ?? topology; // Keras export wraps it in model_config
   const config = model.config;
   const rawLayers = Array.isArray(config) ? config : asObject(config)?.layers;
-  if (!Array.isArray(rawLayers)) throw new TfjsError("topology", `model ${quote(model.class_name, 40)} has no layer list`);
+  if (!Array.isArray(rawLayers)) throw new TfjsError(source, `model ${quote(model.class_name, 40)} in modelTopology has no layer list`);
   const sequential = model.class_name === "Sequential";
 
   const layers = rawLayers.map((raw, i): TfjsLayer => {

@@ -29,7 +29,7 @@ const BN_EPS = 1e-3; // both models fold BatchNorm with Keras' default epsilon
 
 /** The layers that compute something (InputLayer dropped), each checked to read the one before it. */
 function chain(model: TfjsLayersModel, source: string): TfjsLayer[] {
-  const layers = tfjsLayers(model.topology, model.weights).filter((l) => l.className !== "InputLayer");
+  const layers = tfjsLayers(model.topology, model.weights, source).filter((l) => l.className !== "InputLayer");
   layers.forEach((l, i) => {
     if (i > 0 && l.inbound.length > 0 && (l.inbound.length !== 1 || l.inbound[0] !== layers[i - 1].name)) {
       throw new TfjsError(source, `layer ${quote(l.name)} reads [${listSome(l.inbound, 4)}], expected a plain chain after ${quote(layers[i - 1].name)}`);
