@@ -27,6 +27,7 @@ const { values } = parseArgs({
     only: { type: "string" },
     worker: { type: "boolean", default: false },
     from: { type: "string", default: "0" },
+    scratch: { type: "string" },
   },
 });
 const seed = Number(values.seed);
@@ -39,27 +40,22 @@ function caseRng(i: number): Rng {
   return new Rng((Math.imul(seed, 0x9e3779b1) ^ Math.imul(i + 1, 0x85ebca6b)) >>> 0);
 }
 
-/** Runs cases [from, cases) of one format, printing "start i" before and "done i <verdict>" after each. */
-function work(format: FuzzFormat, from: number): void {
-  const scratch = mkdtempSync(join(tmpdir(), `papr-campaign-${format.name}-`));
-  try {
-    for (let i = from; i < cases; i++) {
-      console.log(`start ${i}`);
-      const { run, file } = format.mutant(caseRng(i), join(scratch, String(i)));
-      let refused = false;
-      const wrong = judgeMutant(format, file, () => {
-        try {
-          return run();
-        } catch (e) {
-          refused = true;
-          throw e;
-        }
-      });
-      console.log(`done ${i} ${wrong ? `bad ${JSON.stringify(wrong)}` : refused ? "refused" : "loaded"}`);
-      rmSync(join(scratch, String(i)), { recursive: true, force: true });
-    }
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
+/** Runs cases [from, cases) of one format in `scratch`, printing "start i" before and "done i <verdict>" after each. */
+function work(format: FuzzFormat, from: number, scratch: string): void {
+  for (let i = from; i < cases; i++) {
+    console.log(`start ${i}`);
+    const { run, file } = format.mutant(caseRng(i), join(scratch, String(i)));
+    let refused = false;
+    const wrong = judgeMutant(format, file, () => {
+      try {
+        return run();
+      } catch (e) {
+        refused = true;
+        throw e;
+      }
+    });
+    console.log(`done ${i} ${wrong ? `bad ${JSON.stringify(wrong)}` : refused ? "refused" : "loaded"}`);
+    rmSync(join(scratch, String(i)), { recursive: true, force: true });
   }
 }
 
@@ -70,9 +66,10 @@ interface Tally {
 }
 
 /** One child from case `from`; resolves with the next case to run (cases when finished). */
-function runChild(format: FuzzFormat, from: number, tally: Tally): Promise<number> {
+function runChild(format: FuzzFormat, from: number, tally: Tally, scratch: string): Promise<number> {
   const script = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, ["--import", "tsx", script, "--worker", "--format", format.name, "--seed", String(seed), "--cases", String(cases), "--from", String(from)],
+  const args = ["--worker", "--format", format.name, "--seed", String(seed), "--cases", String(cases), "--from", String(from), "--scratch", scratch];
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args],
     { stdio: ["ignore", "pipe", "inherit"] });
   let current = from;
   let finished = false;
@@ -117,7 +114,12 @@ async function campaign(): Promise<void> {
   for (const format of formats) {
     const tally: Tally = { loaded: 0, refused: 0, bad: [] };
     const start = performance.now();
-    for (let next = 0; next < cases;) next = await runChild(format, next, tally);
+    const scratch = mkdtempSync(join(tmpdir(), `papr-campaign-${format.name}-`)); // removed here, as a killed child cannot
+    try {
+      for (let next = 0; next < cases;) next = await runChild(format, next, tally, scratch);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
     const seconds = ((performance.now() - start) / 1000).toFixed(1);
     console.log(`${format.name}: ${cases} cases, seed ${seed}: ${tally.loaded} loaded, ${tally.refused} refused cleanly, ${tally.bad.length} bad (${seconds} s)`);
     for (const line of tally.bad.slice(0, 20)) console.log(`  ${line}`);
@@ -146,6 +148,6 @@ function replay(format: FuzzFormat, i: number): void {
   }
 }
 
-if (values.worker) work(formats[0], Number(values.from));
+if (values.worker) work(formats[0], Number(values.from), values.scratch!);
 else if (values.only !== undefined) for (const f of formats) replay(f, Number(values.only));
 else await campaign();
