@@ -31,7 +31,13 @@ function nodeAdapters() {
       build.onResolve({ filter: NODE_ADAPTER }, (args) => {
         const where = relative(ROOT, args.importer);
         if (args.kind !== "dynamic-import") {
-          return { errors: [{ text: `${where} imports the Node-only adapter '${args.path}': the browser bundle may reach Node adapters only through a dynamic import` }] };
+          return {
+            errors: [
+              {
+                text: `${where} imports the Node-only adapter '${args.path}': the browser bundle may reach Node adapters only through a dynamic import`,
+              },
+            ],
+          };
         }
         return { path: args.path, namespace: "node-adapter", pluginData: where };
       });
@@ -67,7 +73,13 @@ function workerEntries(found) {
  * module worker the library starts.
  * Returns the written files. Throws (after esbuild prints the errors) when the bundle cannot be built.
  */
-export async function buildWeb({ entry = join(ROOT, "src/index.ts"), name = "papr", outdir = join(ROOT, "dist"), minify = false, quiet = false } = {}) {
+export async function buildWeb({
+  entry = join(ROOT, "src/index.ts"),
+  name = "papr",
+  outdir = join(ROOT, "dist"),
+  minify = false,
+  quiet = false,
+} = {}) {
   const common = {
     bundle: true,
     platform: "browser",
@@ -161,7 +173,11 @@ export function serveStatic(root = ROOT, { port = 8080, host = "127.0.0.1", log 
       resolvePromise({
         url: `http://${host}:${actual}${DEMO_PATH}`,
         port: actual,
-        close: () => new Promise((done) => { server.closeAllConnections(); server.close(() => done()); }),
+        close: () =>
+          new Promise((done) => {
+            server.closeAllConnections();
+            server.close(() => done());
+          }),
       });
     });
   });

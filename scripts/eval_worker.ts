@@ -6,12 +6,18 @@ import { makeScene } from "../src/data/scenes.ts";
 import { evaluateScene, type EvalSetting } from "../src/eval/scene_eval.ts";
 
 const { backboneDir, proposerDir, scenes, settings, recallZs } = workerData as {
-  backboneDir: string; proposerDir: string; scenes: number[]; settings: EvalSetting[]; recallZs: number[];
+  backboneDir: string;
+  proposerDir: string;
+  scenes: number[];
+  settings: EvalSetting[];
+  recallZs: number[];
 };
 const backbone = loadModelDir(backboneDir, "backbone");
 const proposer = loadModelDir(proposerDir, "proposer");
-if (backbone.family !== "vit" || proposer.family === "vit") throw new Error(`eval: expected a ViT in ${backboneDir} and a ConvNet in ${proposerDir}`);
+if (backbone.family !== "vit" || proposer.family === "vit")
+  throw new Error(`eval: expected a ViT in ${backboneDir} and a ConvNet in ${proposerDir}`);
 const models = { vit: backbone.vit, proposer: proposer.convnet, preprocess: backbone.file.preprocess };
 const items = loadFashionItems();
-for (const s of scenes) parentPort!.postMessage(evaluateScene(models, makeScene(items, "test", s), s, settings, recallZs));
+for (const s of scenes)
+  parentPort!.postMessage(evaluateScene(models, makeScene(items, "test", s), s, settings, recallZs));
 parentPort!.postMessage("done");

@@ -33,7 +33,8 @@ const { values } = parseArgs({
 const seed = Number(values.seed);
 const cases = Number(values.cases);
 const formats = values.format ? FORMATS.filter((f) => f.name === values.format) : FORMATS;
-if (formats.length === 0) throw new Error(`--format ${values.format}: not one of ${FORMATS.map((f) => f.name).join(", ")}`);
+if (formats.length === 0)
+  throw new Error(`--format ${values.format}: not one of ${FORMATS.map((f) => f.name).join(", ")}`);
 
 /** Case i of a format has its own generator, so it replays without the cases before it. */
 function caseRng(i: number): Rng {
@@ -68,18 +69,32 @@ interface Tally {
 /** One child from case `from`; resolves with the next case to run (cases when finished). */
 function runChild(format: FuzzFormat, from: number, tally: Tally, scratch: string): Promise<number> {
   const script = fileURLToPath(import.meta.url);
-  const args = ["--worker", "--format", format.name, "--seed", String(seed), "--cases", String(cases), "--from", String(from), "--scratch", scratch];
-  const child = spawn(process.execPath, ["--import", "tsx", script, ...args],
-    { stdio: ["ignore", "pipe", "inherit"] });
+  const args = [
+    "--worker",
+    "--format",
+    format.name,
+    "--seed",
+    String(seed),
+    "--cases",
+    String(cases),
+    "--from",
+    String(from),
+    "--scratch",
+    scratch,
+  ];
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", "inherit"] });
   let current = from;
   let finished = false;
   let timer: NodeJS.Timeout | undefined;
   const watch = () => {
     clearTimeout(timer);
-    timer = setTimeout(() => {
-      tally.bad.push(`${format.name} case ${current}: no answer within ${values.timeout} s (hang)`);
-      child.kill("SIGKILL");
-    }, 1000 * Number(values.timeout));
+    timer = setTimeout(
+      () => {
+        tally.bad.push(`${format.name} case ${current}: no answer within ${values.timeout} s (hang)`);
+        child.kill("SIGKILL");
+      },
+      1000 * Number(values.timeout),
+    );
   };
   let pending = "";
   child.stdout.on("data", (chunk: Buffer) => {
@@ -103,7 +118,8 @@ function runChild(format: FuzzFormat, from: number, tally: Tally, scratch: strin
     child.on("exit", (code, signal) => {
       clearTimeout(timer);
       if (finished) return resolve(cases);
-      if (signal !== "SIGKILL") tally.bad.push(`${format.name} case ${current}: the process died (exit ${code ?? signal})`);
+      if (signal !== "SIGKILL")
+        tally.bad.push(`${format.name} case ${current}: the process died (exit ${code ?? signal})`);
       resolve(current + 1);
     });
   });
@@ -121,7 +137,9 @@ async function campaign(): Promise<void> {
       rmSync(scratch, { recursive: true, force: true });
     }
     const seconds = ((performance.now() - start) / 1000).toFixed(1);
-    console.log(`${format.name}: ${cases} cases, seed ${seed}: ${tally.loaded} loaded, ${tally.refused} refused cleanly, ${tally.bad.length} bad (${seconds} s)`);
+    console.log(
+      `${format.name}: ${cases} cases, seed ${seed}: ${tally.loaded} loaded, ${tally.refused} refused cleanly, ${tally.bad.length} bad (${seconds} s)`,
+    );
     for (const line of tally.bad.slice(0, 20)) console.log(`  ${line}`);
     if (tally.bad.length > 20) console.log(`  ... and ${tally.bad.length - 20} more`);
     anyBad ||= tally.bad.length > 0;

@@ -18,12 +18,16 @@ const series: Series[] = [
   { name: "DeiT-T + ToMe", points: curve(1.3, 72.2, 4.1) },
   { name: "DeiT-T + random", points: curve(1.3, 72.2, 11), dashed: true },
 ];
-const front = series.flatMap((s) => s.points).filter((p, _, all) =>
-  !all.some((q) => q.x <= p.x && q.y >= p.y && (q.x < p.x || q.y > p.y)));
+const front = series
+  .flatMap((s) => s.points)
+  .filter((p, _, all) => !all.some((q) => q.x <= p.x && q.y >= p.y && (q.x < p.x || q.y > p.y)));
 
 const chart = lineChart(series, {
-  title: "ImageNet-1k top-1 vs. compute (demo data)", xLabel: "GMACs per image", yLabel: "top-1 accuracy (%)",
-  highlight: front, legend: (process.argv[2] as "right" | "bottom-right" | "top-left" | undefined) ?? "right",
+  title: "ImageNet-1k top-1 vs. compute (demo data)",
+  xLabel: "GMACs per image",
+  yLabel: "top-1 accuracy (%)",
+  highlight: front,
+  legend: (process.argv[2] as "right" | "bottom-right" | "top-left" | undefined) ?? "right",
 });
 mkdirSync("out", { recursive: true });
 writeFileSync("out/plot-demo.png", encodePng(chart.data, chart.width, chart.height));

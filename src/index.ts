@@ -17,7 +17,16 @@ export * from "./image/index.ts";
 // models: the registry (presets, model files, buildModel, checkpoint conversion) and every architecture
 export * from "./models/registry.ts";
 export { syntheticParameter, syntheticWeights } from "./models/synthetic.ts";
-export { VIT_PRESETS, createVit, gridSize, numPrefixTokens, vitConfig, vitSpec, type Vit, type VitConfig } from "./models/vit.ts";
+export {
+  VIT_PRESETS,
+  createVit,
+  gridSize,
+  numPrefixTokens,
+  vitConfig,
+  vitSpec,
+  type Vit,
+  type VitConfig,
+} from "./models/vit.ts";
 export { createMobileNetV3, mobilenetV3Spec, type MobileNetV3, type MobileNetV3Config } from "./models/mobilenetv3.ts";
 export { createMobileNetV2, mobilenetV2Spec, type MobileNetV2, type MobileNetV2Config } from "./models/mobilenetv2.ts";
 export { createMobileNetV1, mobilenetV1Spec, type MobileNetV1, type MobileNetV1Config } from "./models/mobilenetv1.ts";

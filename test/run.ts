@@ -12,11 +12,13 @@ uvuGlobals.UVU_QUEUE = [];
 const root = fileURLToPath(new URL(".", import.meta.url));
 
 function listTests(dir: string): string[] {
-  return readdirSync(dir).sort().flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return name === "fixtures" ? [] : listTests(path);
-    return name.endsWith(".test.ts") ? [path] : [];
-  });
+  return readdirSync(dir)
+    .sort()
+    .flatMap((name) => {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) return name === "fixtures" ? [] : listTests(path);
+      return name.endsWith(".test.ts") ? [path] : [];
+    });
 }
 
 const filters = process.argv.slice(2);

@@ -14,8 +14,17 @@ const weights = {
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  file: $("file"), example: $("example"), z: $("z"), zValue: $("zValue"), status: $("status"),
-  error: $("error"), result: $("result"), picture: $("picture"), top5: $("top5"), stats: $("stats"), weights: $("weights"),
+  file: $("file"),
+  example: $("example"),
+  z: $("z"),
+  zValue: $("zValue"),
+  status: $("status"),
+  error: $("error"),
+  result: $("result"),
+  picture: $("picture"),
+  top5: $("top5"),
+  stats: $("stats"),
+  weights: $("weights"),
 };
 
 const demo = { state: "loading", error: null, last: null, results: 0 };
@@ -56,8 +65,13 @@ function startWorker() {
     inFlight = pending = null;
     hasImage = false;
     const missing = demo.state === "loading" ? " Is dist/papr.js built (npm run build:web)?" : "";
-    showError(`The inference worker stopped: ${event.message || "it failed to load or ran out of memory"}.${missing} Reloading the models…`);
-    setTimeout(() => { startWorker(); loadModels(); }, 500);
+    showError(
+      `The inference worker stopped: ${event.message || "it failed to load or ran out of memory"}.${missing} Reloading the models…`,
+    );
+    setTimeout(() => {
+      startWorker();
+      loadModels();
+    }, 500);
   };
 }
 
@@ -77,7 +91,10 @@ function request(message) {
 
 function send(message) {
   inFlight = message;
-  setState("busy", message.bytes ? `decoding and classifying ${message.name}…` : `classifying at z = ${message.z.toFixed(2)}…`);
+  setState(
+    "busy",
+    message.bytes ? `decoding and classifying ${message.name}…` : `classifying at z = ${message.z.toFixed(2)}…`,
+  );
   worker.postMessage(message, message.bytes ? [message.bytes] : []);
 }
 
@@ -117,8 +134,10 @@ function onMessage(data) {
       const waiting = next();
       if (data.stage === "load") {
         setState("error", "the models could not be loaded");
-        showError(`${data.message}\n\nThe default weights are weights/vit-scenes and weights/mobilenetv3-scenes of the repository; ` +
-          "give others with ?backbone=URL&proposer=URL.");
+        showError(
+          `${data.message}\n\nThe default weights are weights/vit-scenes and weights/mobilenetv3-scenes of the repository; ` +
+            "give others with ?backbone=URL&proposer=URL.",
+        );
         return;
       }
       if (failed?.bytes) hasImage = false; // the worker dropped its image: a z change has nothing to classify
@@ -137,14 +156,16 @@ function render(r) {
   ui.picture.height = height;
   ui.picture.getContext("2d").putImageData(new ImageData(rgba, width, height), 0, 0);
 
-  ui.top5.replaceChildren(...r.top5.map(({ label, probability }) => {
-    const li = document.createElement("li");
-    const bar = document.createElement("span");
-    bar.className = "bar";
-    bar.style.width = `${Math.max(1, Math.round(120 * probability))}px`;
-    li.append(`${label} — ${(100 * probability).toFixed(1)}%`, bar);
-    return li;
-  }));
+  ui.top5.replaceChildren(
+    ...r.top5.map(({ label, probability }) => {
+      const li = document.createElement("li");
+      const bar = document.createElement("span");
+      bar.className = "bar";
+      bar.style.width = `${Math.max(1, Math.round(120 * probability))}px`;
+      li.append(`${label} — ${(100 * probability).toFixed(1)}%`, bar);
+      return li;
+    }),
+  );
 
   const g = (macs) => `${(macs / 1e9).toFixed(3)} G`;
   const blocks = (t) => t.blocks.reduce((a, b) => a + b, 0);
@@ -152,19 +173,30 @@ function render(r) {
   const rows = [
     ["image", `${r.name} (${r.imageSize[0]}×${r.imageSize[1]})`],
     ["z", r.z.toFixed(2)],
-    ["tokens kept", `${r.keptCount} of ${r.numPatches} patches (+ ${prefix} prefix) = ${r.tokensPerBlock[0]} tokens per block`],
-    ["MACs", `${g(r.macs.total)} vs ${g(r.unprunedMacs.total)} unpruned (${((100 * r.macs.total) / r.unprunedMacs.total).toFixed(1)}%), proposer ${g(r.macs.proposer)} included`],
-    ["time", `${r.timeMs.total.toFixed(0)} ms (proposer ${r.timeMs.proposer.toFixed(0)}, blocks ${blocks(r.timeMs).toFixed(0)})` +
-      (r.decodeMs ? ` + ${r.decodeMs.toFixed(0)} ms decode and preprocess` : "")],
+    [
+      "tokens kept",
+      `${r.keptCount} of ${r.numPatches} patches (+ ${prefix} prefix) = ${r.tokensPerBlock[0]} tokens per block`,
+    ],
+    [
+      "MACs",
+      `${g(r.macs.total)} vs ${g(r.unprunedMacs.total)} unpruned (${((100 * r.macs.total) / r.unprunedMacs.total).toFixed(1)}%), proposer ${g(r.macs.proposer)} included`,
+    ],
+    [
+      "time",
+      `${r.timeMs.total.toFixed(0)} ms (proposer ${r.timeMs.proposer.toFixed(0)}, blocks ${blocks(r.timeMs).toFixed(0)})` +
+        (r.decodeMs ? ` + ${r.decodeMs.toFixed(0)} ms decode and preprocess` : ""),
+    ],
   ];
-  ui.stats.replaceChildren(...rows.flatMap(([k, v]) => {
-    const dt = document.createElement("dt");
-    const dd = document.createElement("dd");
-    dt.textContent = k;
-    dd.textContent = v;
-    dd.dataset.key = k;
-    return [dt, dd];
-  }));
+  ui.stats.replaceChildren(
+    ...rows.flatMap(([k, v]) => {
+      const dt = document.createElement("dt");
+      const dd = document.createElement("dd");
+      dt.textContent = k;
+      dd.textContent = v;
+      dd.dataset.key = k;
+      return [dt, dd];
+    }),
+  );
   ui.result.hidden = false;
 }
 
@@ -178,7 +210,9 @@ async function classifyFile(file) {
     return;
   }
   if (file.size > MAX_FILE_BYTES) {
-    showError(`${file.name}: the file is ${(file.size / 2 ** 20).toFixed(0)} MiB; this page accepts images up to ${MAX_FILE_BYTES / 2 ** 20} MiB.`);
+    showError(
+      `${file.name}: the file is ${(file.size / 2 ** 20).toFixed(0)} MiB; this page accepts images up to ${MAX_FILE_BYTES / 2 ** 20} MiB.`,
+    );
     return;
   }
   clearError();
@@ -214,13 +248,23 @@ ui.example.addEventListener("change", () => {
 });
 ui.z.addEventListener("input", () => {
   ui.zValue.textContent = zValue().toFixed(2);
-  if (hasImage && demo.state !== "loading" && demo.state !== "error") request({ type: "classify", name: "", z: zValue() });
+  if (hasImage && demo.state !== "loading" && demo.state !== "error")
+    request({ type: "classify", name: "", z: zValue() });
 });
 
 // drop anywhere on the page
 let dragDepth = 0;
-addEventListener("dragenter", (e) => { e.preventDefault(); dragDepth++; document.body.classList.add("dragging"); });
-addEventListener("dragleave", () => { if (--dragDepth <= 0) { dragDepth = 0; document.body.classList.remove("dragging"); } });
+addEventListener("dragenter", (e) => {
+  e.preventDefault();
+  dragDepth++;
+  document.body.classList.add("dragging");
+});
+addEventListener("dragleave", () => {
+  if (--dragDepth <= 0) {
+    dragDepth = 0;
+    document.body.classList.remove("dragging");
+  }
+});
 addEventListener("dragover", (e) => e.preventDefault());
 addEventListener("drop", (e) => {
   e.preventDefault();

@@ -7,8 +7,16 @@
 // worker -> page: { type: "loaded", backbone, proposer } | { type: "result", job, ... }
 //                 { type: "error", job?, stage, message }
 import {
-  Papr, buildModel, checkKeepRatio, decodeImage, explainPicture, preprocess, readSafetensors, softmax,
-  tensorToRgb, topk,
+  Papr,
+  buildModel,
+  checkKeepRatio,
+  decodeImage,
+  explainPicture,
+  preprocess,
+  readSafetensors,
+  softmax,
+  tensorToRgb,
+  topk,
 } from "../../dist/papr.js";
 
 let models = null; // { backbone, proposer, papr }
@@ -35,7 +43,8 @@ async function fetchModelDir(base, role) {
   } catch (e) {
     throw new Error(`${role}: ${dir}config.json is not valid JSON (${e.message})`);
   }
-  if (file.format !== "papr-ts/1") throw new Error(`${role}: ${dir}config.json: format '${file.format}' is not 'papr-ts/1'`);
+  if (file.format !== "papr-ts/1")
+    throw new Error(`${role}: ${dir}config.json: format '${file.format}' is not 'papr-ts/1'`);
   const bytes = new Uint8Array(await (await get("model.safetensors")).arrayBuffer());
   const { tensors } = readSafetensors(bytes, `${dir}model.safetensors`);
   try {
@@ -47,14 +56,24 @@ async function fetchModelDir(base, role) {
 
 async function load({ backbone: backboneUrl, proposer: proposerUrl }) {
   models = null;
-  const [backbone, proposer] = await Promise.all([fetchModelDir(backboneUrl, "backbone"), fetchModelDir(proposerUrl, "proposer")]);
+  const [backbone, proposer] = await Promise.all([
+    fetchModelDir(backboneUrl, "backbone"),
+    fetchModelDir(proposerUrl, "proposer"),
+  ]);
   if (backbone.family !== "vit") throw new Error(`backbone ${backboneUrl}: a ${backbone.family} is not a ViT backbone`);
-  if (proposer.family === "vit") throw new Error(`proposer ${proposerUrl}: a ViT cannot be the proposer; give a ConvNet`);
+  if (proposer.family === "vit")
+    throw new Error(`proposer ${proposerUrl}: a ViT cannot be the proposer; give a ConvNet`);
   const [a, b] = [backbone.file.preprocess.inputSize, proposer.file.preprocess.inputSize];
-  if (a !== b) throw new Error(`proposer input size ${b} differs from backbone input size ${a}: both must see the same tensor`);
+  if (a !== b)
+    throw new Error(`proposer input size ${b} differs from backbone input size ${a}: both must see the same tensor`);
   models = { backbone, proposer, papr: new Papr(backbone.vit, proposer.convnet) };
   image = null; // preprocessing depends on the backbone
-  const describe = (m, url) => ({ url, arch: m.file.arch, source: m.file.source ?? null, classes: m.file.labels?.length ?? null });
+  const describe = (m, url) => ({
+    url,
+    arch: m.file.arch,
+    source: m.file.source ?? null,
+    classes: m.file.labels?.length ?? null,
+  });
   return { type: "loaded", backbone: describe(backbone, backboneUrl), proposer: describe(proposer, proposerUrl) };
 }
 
@@ -90,7 +109,11 @@ function classify({ job, name, z, bytes }) {
     z,
     imageSize: [image.width, image.height],
     decodeMs: bytes ? image.decodeMs : 0,
-    top5: [...best.indices].map((cls, i) => ({ class: cls, label: labels?.[cls] ?? `class ${cls}`, probability: best.values[i] })),
+    top5: [...best.indices].map((cls, i) => ({
+      class: cls,
+      label: labels?.[cls] ?? `class ${cls}`,
+      probability: best.values[i],
+    })),
     keptCount: result.keptCount,
     numPatches: result.numPatches,
     tokensPerBlock: result.tokensPerBlock,

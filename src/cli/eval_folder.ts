@@ -17,7 +17,13 @@ export function evalFolder(argv: string[]): void {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { weights: { type: "string" }, classes: { type: "string" }, limit: { type: "string" }, proposer: { type: "string" }, z: { type: "string", default: "1" } },
+    options: {
+      weights: { type: "string" },
+      classes: { type: "string" },
+      limit: { type: "string" },
+      proposer: { type: "string" },
+      z: { type: "string", default: "1" },
+    },
   });
   if (positionals.length !== 1) throw new UserError("eval-folder: give exactly one folder");
   if (!values.weights) throw new UserError("eval-folder: --weights DIR is required");
@@ -43,7 +49,9 @@ export function evalFolder(argv: string[]): void {
     classifyTensor = (x) => model.convnet.forward(x);
   }
 
-  let files = readdirSync(folder).filter((f) => IMAGE_FILE.test(f)).sort();
+  let files = readdirSync(folder)
+    .filter((f) => IMAGE_FILE.test(f))
+    .sort();
   if (values.limit) files = files.slice(0, parseNumber("--limit", values.limit));
   let top1 = 0;
   let top5 = 0;
@@ -57,9 +65,12 @@ export function evalFolder(argv: string[]): void {
     counted++;
     if (best[0] === label) top1++;
     if (best.includes(label)) top5++;
-    if ((i + 1) % 50 === 0) process.stderr.write(`  ${i + 1}/${files.length} images, top-1 so far ${((100 * top1) / counted).toFixed(1)}%\n`);
+    if ((i + 1) % 50 === 0)
+      process.stderr.write(`  ${i + 1}/${files.length} images, top-1 so far ${((100 * top1) / counted).toFixed(1)}%\n`);
   }
   if (counted === 0) throw new UserError(`eval-folder: no image in '${folder}' is named by a wnid of ${classesPath}`);
   const seconds = (performance.now() - start) / 1000;
-  console.log(`${model.file.arch} on ${folder}: ${counted} images, top-1 ${((100 * top1) / counted).toFixed(1)}% (${top1}), top-5 ${((100 * top5) / counted).toFixed(1)}% (${top5}), ${seconds.toFixed(1)} s`);
+  console.log(
+    `${model.file.arch} on ${folder}: ${counted} images, top-1 ${((100 * top1) / counted).toFixed(1)}% (${top1}), top-5 ${((100 * top5) / counted).toFixed(1)}% (${top5}), ${seconds.toFixed(1)} s`,
+  );
 }

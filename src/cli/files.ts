@@ -15,18 +15,22 @@ export class UserError extends Error {
 
 export function loadModelDir(dir: string, role = "model"): LoadedModel {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new UserError(`${role} directory '${dir}' does not exist (convert a checkpoint with 'papr convert', or see README)`);
+    throw new UserError(
+      `${role} directory '${dir}' does not exist (convert a checkpoint with 'papr convert', or see README)`,
+    );
   }
   const configPath = join(dir, "config.json");
   const weightsPath = join(dir, "model.safetensors");
-  for (const path of [configPath, weightsPath]) if (!existsSync(path)) throw new UserError(`${role} directory '${dir}' has no ${path.slice(dir.length + 1)}`);
+  for (const path of [configPath, weightsPath])
+    if (!existsSync(path)) throw new UserError(`${role} directory '${dir}' has no ${path.slice(dir.length + 1)}`);
   let file: ModelFile;
   try {
     file = JSON.parse(readFileSync(configPath, "utf8"));
   } catch (e) {
     throw new UserError(`${configPath}: not valid JSON (${(e as Error).message})`);
   }
-  if (file.format !== "papr-ts/1") throw new UserError(`${configPath}: format '${String(file.format)}' is not 'papr-ts/1'`);
+  if (file.format !== "papr-ts/1")
+    throw new UserError(`${configPath}: format '${String(file.format)}' is not 'papr-ts/1'`);
   const weights = readSafetensors(readFileSync(weightsPath), weightsPath).tensors;
   try {
     return buildModel(file, weights);
@@ -49,7 +53,9 @@ export function writeOutputFile(path: string, data: string | Uint8Array): void {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
-    throw new UserError(`cannot create folder '${dir}' for ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UserError(
+      `cannot create folder '${dir}' for ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   const temporary = join(dir, `.${basename(path)}.${process.pid}.tmp`);
   try {
@@ -67,10 +73,15 @@ export function writeOutputFile(path: string, data: string | Uint8Array): void {
  */
 export function readLabels(path: string): { labels: string[]; wnids?: string[] } {
   if (!existsSync(path)) throw new UserError(`labels file '${path}' does not exist`);
-  const lines = readFileSync(path, "utf8").split(/\r?\n/).filter((l) => l.trim() !== "");
+  const lines = readFileSync(path, "utf8")
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== "");
   const indexed = lines.every((l) => /^\d+\s+n\d{8}\s+/.test(l));
   if (!indexed) return { labels: lines.map((l) => l.trim()) };
-  return { labels: lines.map((l) => l.trim().split(/\s+/).slice(2).join(" ")), wnids: lines.map((l) => l.trim().split(/\s+/)[1]) };
+  return {
+    labels: lines.map((l) => l.trim().split(/\s+/).slice(2).join(" ")),
+    wnids: lines.map((l) => l.trim().split(/\s+/)[1]),
+  };
 }
 
 export function readImageFile(path: string): Uint8Array {
@@ -78,13 +89,19 @@ export function readImageFile(path: string): Uint8Array {
     return readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(code === "ENOENT" ? `${path}: no such file` : code === "EISDIR" ? `${path}: is a directory, not an image` : `${path}: ${(e as Error).message}`);
+    throw new UserError(
+      code === "ENOENT"
+        ? `${path}: no such file`
+        : code === "EISDIR"
+          ? `${path}: is a directory, not an image`
+          : `${path}: ${(e as Error).message}`,
+    );
   }
 }
 
 export function parseNumber(flag: string, text: string | undefined): number {
   const value = Number(text);
-  if (text === undefined || text.trim() === "" || !Number.isFinite(value)) throw new UserError(`${flag}: '${text}' is not a number`);
+  if (text === undefined || text.trim() === "" || !Number.isFinite(value))
+    throw new UserError(`${flag}: '${text}' is not a number`);
   return value;
 }
-

@@ -42,17 +42,26 @@ export function gallery(argv: string[]): void {
   const z = parseNumber("--z", values.z);
   const grid = parseNumber("--grid", values.grid);
   const limit = parseNumber("--limit", values.limit);
-  const files = folders.flatMap((folder) => {
-    if (!existsSync(folder)) throw new UserError(`gallery: image folder '${folder}' does not exist`);
-    return readdirSync(folder).filter((f) => IMAGE_FILE.test(f)).sort().map((f) => join(folder, f));
-  }).slice(0, limit);
+  const files = folders
+    .flatMap((folder) => {
+      if (!existsSync(folder)) throw new UserError(`gallery: image folder '${folder}' does not exist`);
+      return readdirSync(folder)
+        .filter((f) => IMAGE_FILE.test(f))
+        .sort()
+        .map((f) => join(folder, f));
+    })
+    .slice(0, limit);
 
   const pictures: RgbImage[] = [];
   for (const path of files) {
     const x = preprocess(decodeImage(readImageFile(path), path), proposer.file.preprocess);
     const significance = patchSignificance(proposalMap(proposer.convnet.features(x)), [grid, grid]);
     const kept = keptPatches(rankPatches(significance), keepCount(z, grid * grid, 1));
-    const picture = explainPicture(tensorToRgb(x, proposer.file.preprocess.mean, proposer.file.preprocess.std), significance, keepMask(kept, grid * grid));
+    const picture = explainPicture(
+      tensorToRgb(x, proposer.file.preprocess.mean, proposer.file.preprocess.std),
+      significance,
+      keepMask(kept, grid * grid),
+    );
     const out = join(values.out, `${basename(path, extname(path))}.png`);
     writeOutputFile(out, encodePng(picture.data, picture.width, picture.height));
     pictures.push(picture);
@@ -71,7 +80,10 @@ function defaultProposer(): string {
   const source = join(SHARED, "weights", "mobilenet_v1_0.25_224_tfjs", "mobilenet_model.json");
   if (!existsSync(source)) throw new UserError(`gallery: no --proposer given and ${source} is absent`);
   const checkpoint = readCheckpointFile(source);
-  const { file, weights } = convertCheckpoint({ tensors: checkpoint.tensors, tfjs: checkpoint.tfjs, source: basename(source) }, "mobilenet_v1_0.25_224");
+  const { file, weights } = convertCheckpoint(
+    { tensors: checkpoint.tensors, tfjs: checkpoint.tfjs, source: basename(source) },
+    "mobilenet_v1_0.25_224",
+  );
   saveModelDir(dir, file, weights);
   console.log(`converted ${source} -> ${dir}`);
   return dir;

@@ -27,7 +27,15 @@ import { setThreads, stopThreads } from "../tensor/workers/pool.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { evalFolder } from "./eval_folder.ts";
 import { gallery } from "./gallery.ts";
-import { UserError, loadModelDir, parseNumber, readImageFile, readLabels, saveModelDir, writeOutputFile } from "./files.ts";
+import {
+  UserError,
+  loadModelDir,
+  parseNumber,
+  readImageFile,
+  readLabels,
+  saveModelDir,
+  writeOutputFile,
+} from "./files.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const DEFAULT_BACKBONE = join(ROOT, "weights", "vit-scenes");
@@ -54,13 +62,27 @@ and the preprocessing; --heads overrides the preset's head count).`;
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
-    case "classify": return classify(rest);
-    case "convert": return convert(rest);
-    case "eval-folder": return evalFolder(rest);
-    case "gallery": return gallery(rest);
-    case "archs": return console.log(Object.entries(PRESETS).map(([name, p]) => `${name.padEnd(34)} ${p.family}`).join("\n"));
-    case undefined: case "help": case "--help": case "-h": return console.log(USAGE);
-    default: throw new UserError(`unknown command '${command}'\n${USAGE}`);
+    case "classify":
+      return classify(rest);
+    case "convert":
+      return convert(rest);
+    case "eval-folder":
+      return evalFolder(rest);
+    case "gallery":
+      return gallery(rest);
+    case "archs":
+      return console.log(
+        Object.entries(PRESETS)
+          .map(([name, p]) => `${name.padEnd(34)} ${p.family}`)
+          .join("\n"),
+      );
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      return console.log(USAGE);
+    default:
+      throw new UserError(`unknown command '${command}'\n${USAGE}`);
   }
 }
 
@@ -85,7 +107,8 @@ async function classify(argv: string[]): Promise<void> {
     },
   });
   if (positionals.length === 0) throw new UserError(`classify: no image given\n${USAGE}`);
-  if (values.tome !== undefined && values["attention-keep"] !== undefined) throw new UserError("classify: give --tome or --attention-keep, not both");
+  if (values.tome !== undefined && values["attention-keep"] !== undefined)
+    throw new UserError("classify: give --tome or --attention-keep, not both");
   // Worker threads split GEMM rows and attention heads (same results); default = available cores.
   await setThreads(values.threads === undefined ? undefined : parseNumber("--threads", values.threads));
   const z = parseNumber("--z", values.z);
@@ -99,13 +122,19 @@ async function classify(argv: string[]): Promise<void> {
   const order = oneOf("--order", values.order, ["significance", "spatial"]) as "significance" | "spatial";
 
   const backbone = loadModelDir(values.weights, "backbone (--weights)");
-  if (backbone.family !== "vit") throw new UserError(`--weights ${values.weights}: a ${backbone.family} is not a ViT backbone (use eval-folder for ConvNet classifiers)`);
+  if (backbone.family !== "vit")
+    throw new UserError(
+      `--weights ${values.weights}: a ${backbone.family} is not a ViT backbone (use eval-folder for ConvNet classifiers)`,
+    );
   const proposer = loadModelDir(values.proposer, "proposer (--proposer)");
-  if (proposer.family === "vit") throw new UserError(`--proposer ${values.proposer}: a ViT cannot be the proposer; give a ConvNet`);
+  if (proposer.family === "vit")
+    throw new UserError(`--proposer ${values.proposer}: a ViT cannot be the proposer; give a ConvNet`);
   const backboneSize = backbone.file.preprocess.inputSize;
   const proposerSize = proposer.file.preprocess.inputSize;
   if (backboneSize !== proposerSize) {
-    throw new UserError(`proposer input size ${proposerSize} (${values.proposer}) differs from backbone input size ${backboneSize} (${values.weights}): both must see the same tensor`);
+    throw new UserError(
+      `proposer input size ${proposerSize} (${values.proposer}) differs from backbone input size ${backboneSize} (${values.weights}): both must see the same tensor`,
+    );
   }
   const papr = new Papr(backbone.vit, proposer.convnet);
   const reducer = tokenReducer(values.tome, values["attention-keep"], z, backbone.vit.numBlocks);
@@ -123,7 +152,12 @@ async function classify(argv: string[]): Promise<void> {
       const { significance, mask } = result.trace!;
       const reduction = "reduction" in result ? (result as ReducedResult).reduction : null;
       const picture = reduction
-        ? explainPictureWithGroups(image, significance, mask, reduction.groupOf.subarray(backbone.vit.config.numPrefixTokens))
+        ? explainPictureWithGroups(
+            image,
+            significance,
+            mask,
+            reduction.groupOf.subarray(backbone.vit.config.numPrefixTokens),
+          )
         : explainPicture(image, significance, mask);
       writeOutputFile(out, encodePng(picture.data, picture.width, picture.height));
       console.log(`  explain picture: ${out}`);
@@ -137,10 +171,16 @@ async function classify(argv: string[]): Promise<void> {
 }
 
 /** The in-block method of --tome / --attention-keep, or undefined for PaPr alone. */
-function tokenReducer(tomeR: string | undefined, attentionKeep: string | undefined, z: number, depth: number): TokenReducer | undefined {
+function tokenReducer(
+  tomeR: string | undefined,
+  attentionKeep: string | undefined,
+  z: number,
+  depth: number,
+): TokenReducer | undefined {
   try {
     if (tomeR !== undefined) return tome({ schedule: paprTomeSchedule(depth, parseNumber("--tome", tomeR), z) });
-    if (attentionKeep !== undefined) return attentionPruning({ stages: [{ block: 0, keepRate: parseNumber("--attention-keep", attentionKeep) }] });
+    if (attentionKeep !== undefined)
+      return attentionPruning({ stages: [{ block: 0, keepRate: parseNumber("--attention-keep", attentionKeep) }] });
   } catch (e) {
     throw e instanceof UserError ? e : new UserError((e as Error).message);
   }
@@ -153,7 +193,9 @@ function printResult(path: string, r: PaprResult, labels: string[] | undefined, 
   console.log(path);
   if ("reduction" in r) {
     const reduced = r as ReducedResult;
-    console.log(`  z = ${z}: kept ${r.keptCount} of ${r.numPatches} patches, then ${reduced.method}: tokens per block ${r.tokensPerBlock.join(" ")} -> ${reduced.tokensAfterBlock.at(-1)}`);
+    console.log(
+      `  z = ${z}: kept ${r.keptCount} of ${r.numPatches} patches, then ${reduced.method}: tokens per block ${r.tokensPerBlock.join(" ")} -> ${reduced.tokensAfterBlock.at(-1)}`,
+    );
   } else {
     console.log(`  z = ${z}: kept ${r.keptCount} of ${r.numPatches} patches (${r.tokensPerBlock[0]} tokens per block)`);
   }
@@ -163,31 +205,53 @@ function printResult(path: string, r: PaprResult, labels: string[] | undefined, 
   });
   const g = (macs: number) => (macs / 1e9).toFixed(3);
   const blocks = r.macs.blocks.reduce((a, b) => a + b, 0);
-  console.log(`  MACs: ${g(r.macs.total)} G (proposer ${g(r.macs.proposer)} + patch embed ${g(r.macs.patchEmbed)} + blocks ${g(blocks)} + head ${g(r.macs.head)})` +
-    ` vs ${g(r.unprunedMacs.total)} G unpruned = ${((100 * r.macs.total) / r.unprunedMacs.total).toFixed(1)}%`);
+  console.log(
+    `  MACs: ${g(r.macs.total)} G (proposer ${g(r.macs.proposer)} + patch embed ${g(r.macs.patchEmbed)} + blocks ${g(blocks)} + head ${g(r.macs.head)})` +
+      ` vs ${g(r.unprunedMacs.total)} G unpruned = ${((100 * r.macs.total) / r.unprunedMacs.total).toFixed(1)}%`,
+  );
   const t = r.timeMs;
-  console.log(`  time: ${t.total.toFixed(1)} ms (proposer ${t.proposer.toFixed(1)}, ranking ${t.ranking.toFixed(1)}, embed ${t.embed.toFixed(1)}, blocks ${t.blocks.reduce((a, b) => a + b, 0).toFixed(1)}, head ${t.head.toFixed(1)})`);
+  console.log(
+    `  time: ${t.total.toFixed(1)} ms (proposer ${t.proposer.toFixed(1)}, ranking ${t.ranking.toFixed(1)}, embed ${t.embed.toFixed(1)}, blocks ${t.blocks.reduce((a, b) => a + b, 0).toFixed(1)}, head ${t.head.toFixed(1)})`,
+  );
 }
 
 /** The trace as JSON (numbers and small arrays) plus the big arrays as safetensors beside it. */
-function writeTrace(out: string, image: string, r: PaprResult, backbone: LoadedModel, z: number, convention: string, order: string, labels?: string[]): void {
+function writeTrace(
+  out: string,
+  image: string,
+  r: PaprResult,
+  backbone: LoadedModel,
+  z: number,
+  convention: string,
+  order: string,
+  labels?: string[],
+): void {
   const t = r.trace!;
   const tensorsPath = out.replace(/\.json$/, "") + ".safetensors";
   const asTensor = (a: ArrayLike<number>, shape: number[]) => new Tensor(Float32Array.from(a), shape);
   const grid = t.significance.shape;
-  writeOutputFile(tensorsPath, writeSafetensors({
-    input: t.input,
-    features: t.features,
-    proposal: t.proposal,
-    significance: t.significance,
-    ranking: asTensor(t.ranking, [t.ranking.length]),
-    mask: asTensor(t.mask, grid),
-    kept: asTensor(r.kept, [r.kept.length]),
-    logits: r.logits,
-  }));
+  writeOutputFile(
+    tensorsPath,
+    writeSafetensors({
+      input: t.input,
+      features: t.features,
+      proposal: t.proposal,
+      significance: t.significance,
+      ranking: asTensor(t.ranking, [t.ranking.length]),
+      mask: asTensor(t.mask, grid),
+      kept: asTensor(r.kept, [r.kept.length]),
+      logits: r.logits,
+    }),
+  );
   const stats = (x: Tensor) => {
-    let min = Infinity, max = -Infinity, sum = 0;
-    for (const v of x.data) { min = Math.min(min, v); max = Math.max(max, v); sum += v; }
+    let min = Infinity,
+      max = -Infinity,
+      sum = 0;
+    for (const v of x.data) {
+      min = Math.min(min, v);
+      max = Math.max(max, v);
+      sum += v;
+    }
     return { shape: x.shape, min, max, mean: sum / x.size };
   };
   const probabilities = softmax(r.logits);
@@ -195,19 +259,30 @@ function writeTrace(out: string, image: string, r: PaprResult, backbone: LoadedM
   const trace = {
     image,
     backbone: backbone.file.arch,
-    z, convention, order,
+    z,
+    convention,
+    order,
     numPatches: r.numPatches,
     keptCount: r.keptCount,
     kept: [...r.kept],
     mask: Array.from({ length: grid[0] }, (_, y) => [...t.mask.subarray(y * grid[1], (y + 1) * grid[1])].join("")),
     tokensPerBlock: r.tokensPerBlock,
-    ...("reduction" in r ? { method: (r as ReducedResult).method, blocks: blockRecordsJson((r as ReducedResult).reduction.blocks) } : {}),
+    ...("reduction" in r
+      ? { method: (r as ReducedResult).method, blocks: blockRecordsJson((r as ReducedResult).reduction.blocks) }
+      : {}),
     top5: [...best.indices].map((cls, i) => ({ class: cls, label: labels?.[cls], probability: best.values[i] })),
     macs: r.macs,
     unprunedMacs: r.unprunedMacs,
     timeMs: r.timeMs,
-    arrays: { input: stats(t.input), features: stats(t.features), proposal: stats(t.proposal), significance: stats(t.significance) },
-    significance: Array.from({ length: grid[0] }, (_, y) => [...t.significance.data.subarray(y * grid[1], (y + 1) * grid[1])].map((v) => +v.toPrecision(5))),
+    arrays: {
+      input: stats(t.input),
+      features: stats(t.features),
+      proposal: stats(t.proposal),
+      significance: stats(t.significance),
+    },
+    significance: Array.from({ length: grid[0] }, (_, y) =>
+      [...t.significance.data.subarray(y * grid[1], (y + 1) * grid[1])].map((v) => +v.toPrecision(5)),
+    ),
     tensors: basename(tensorsPath),
   };
   writeOutputFile(out, JSON.stringify(trace, null, 1) + "\n");
@@ -219,7 +294,14 @@ function convert(argv: string[]): void {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { arch: { type: "string" }, out: { type: "string" }, naming: { type: "string", default: "auto" }, labels: { type: "string" }, heads: { type: "string" }, preprocess: { type: "string" } },
+    options: {
+      arch: { type: "string" },
+      out: { type: "string" },
+      naming: { type: "string", default: "auto" },
+      labels: { type: "string" },
+      heads: { type: "string" },
+      preprocess: { type: "string" },
+    },
   });
   if (positionals.length !== 1) throw new UserError(`convert: give exactly one checkpoint\n${USAGE}`);
   if (!values.arch) throw new UserError(`convert: --arch is required (see 'papr archs')`);
@@ -231,10 +313,16 @@ function convert(argv: string[]): void {
   const { file, weights } = convertCheckpoint(
     { tensors: checkpoint.tensors, tfjs: checkpoint.tfjs, source: basename(positionals[0]) },
     values.arch,
-    { naming: naming === "auto" ? undefined : (naming as Naming), labels, numHeads: values.heads ? parseNumber("--heads", values.heads) : undefined },
+    {
+      naming: naming === "auto" ? undefined : (naming as Naming),
+      labels,
+      numHeads: values.heads ? parseNumber("--heads", values.heads) : undefined,
+    },
   );
   if (labels && labels.length !== file.model.numClasses) {
-    throw new UserError(`--labels ${values.labels}: ${labels.length} labels for a ${String(file.model.numClasses)}-class head`);
+    throw new UserError(
+      `--labels ${values.labels}: ${labels.length} labels for a ${String(file.model.numClasses)}-class head`,
+    );
   }
   if (values.preprocess) {
     try {
@@ -245,13 +333,16 @@ function convert(argv: string[]): void {
   }
   saveModelDir(values.out, file, weights);
   const count = [...weights.values()].reduce((n, t) => n + t.size, 0);
-  console.log(`converted ${positionals[0]} (${checkpoint.format}) as ${values.arch}: ${weights.size} tensors, ${(count / 1e6).toFixed(2)} M parameters -> ${values.out}`);
+  console.log(
+    `converted ${positionals[0]} (${checkpoint.format}) as ${values.arch}: ${weights.size} tensors, ${(count / 1e6).toFixed(2)} M parameters -> ${values.out}`,
+  );
 }
 
 // ---- helpers --------------------------------------------------------------------------------
 
 function oneOf(flag: string, value: string | undefined, allowed: string[]): string {
-  if (value === undefined || !allowed.includes(value)) throw new UserError(`${flag}: '${value}' is not one of ${allowed.join(", ")}`);
+  if (value === undefined || !allowed.includes(value))
+    throw new UserError(`${flag}: '${value}' is not one of ${allowed.join(", ")}`);
   return value;
 }
 

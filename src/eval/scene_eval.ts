@@ -57,17 +57,22 @@ export interface SceneResult {
 /** A short stable name, e.g. "papr z=0.5", "random z=0.3 seed=1", "papr+tome z=0.5 r=8". */
 export function settingName(s: EvalSetting): string {
   switch (s.method) {
-    case "tome": return `tome r=${s.r}`;
-    case "papr+tome": return `papr+tome z=${s.z} r=${s.r}`;
-    case "random": return `random z=${s.z} seed=${s.seed ?? 0}`;
-    default: return `${s.method} z=${s.z}`;
+    case "tome":
+      return `tome r=${s.r}`;
+    case "papr+tome":
+      return `papr+tome z=${s.z} r=${s.r}`;
+    case "random":
+      return `random z=${s.z} seed=${s.seed ?? 0}`;
+    default:
+      return `${s.method} z=${s.z}`;
   }
 }
 
 /** Patch indices nearest the grid centre first (ties: lower index first). */
 export function centreOrder(grid: number): Int32Array {
   const distance = new Float32Array(grid * grid);
-  for (let i = 0; i < distance.length; i++) distance[i] = -Math.hypot((i % grid) - (grid - 1) / 2, Math.floor(i / grid) - (grid - 1) / 2);
+  for (let i = 0; i < distance.length; i++)
+    distance[i] = -Math.hypot((i % grid) - (grid - 1) / 2, Math.floor(i / grid) - (grid - 1) / 2);
   return argsortDescending(distance);
 }
 
@@ -76,8 +81,11 @@ export function boxOverlap(box: Box, grid: number, size: number): Float32Array {
   const p = size / grid;
   const overlap = new Float32Array(grid * grid);
   for (let i = 0; i < overlap.length; i++) {
-    const x0 = (i % grid) * p, y0 = Math.floor(i / grid) * p;
-    overlap[i] = Math.max(0, Math.min(x0 + p, box[2]) - Math.max(x0, box[0])) * Math.max(0, Math.min(y0 + p, box[3]) - Math.max(y0, box[1]));
+    const x0 = (i % grid) * p,
+      y0 = Math.floor(i / grid) * p;
+    overlap[i] =
+      Math.max(0, Math.min(x0 + p, box[2]) - Math.max(x0, box[0])) *
+      Math.max(0, Math.min(y0 + p, box[3]) - Math.max(y0, box[1]));
   }
   return overlap;
 }
@@ -100,7 +108,13 @@ const argmax = (t: Tensor) => {
 };
 
 /** Runs every setting on one scene. */
-export function evaluateScene(models: SceneModels, scene: Scene, sceneIndex: number, settings: EvalSetting[], recallZs: number[] = []): SceneResult {
+export function evaluateScene(
+  models: SceneModels,
+  scene: Scene,
+  sceneIndex: number,
+  settings: EvalSetting[],
+  recallZs: number[] = [],
+): SceneResult {
   const { vit, proposer } = models;
   const { gridSize: G, numPatches: N, numPrefixTokens: P, imageSize } = vit.config;
   const cost = costConfig(vit);
@@ -134,22 +148,41 @@ export function evaluateScene(models: SceneModels, scene: Scene, sceneIndex: num
   const subsets: { setting: number; kept: Int32Array }[] = [];
   settings.forEach((s, i) => {
     if (s.method === "tome") {
-      ({ prediction: prediction[i], macs: settingMacs[i] } = reduced(tome({ schedule: tomeSchedule(vit.numBlocks, s.r) }), 1, null));
+      ({ prediction: prediction[i], macs: settingMacs[i] } = reduced(
+        tome({ schedule: tomeSchedule(vit.numBlocks, s.r) }),
+        1,
+        null,
+      ));
     } else if (s.method === "papr+tome") {
       const schedule = paprTomeSchedule(vit.numBlocks, s.r, s.z);
-      ({ prediction: prediction[i], macs: settingMacs[i] } = reduced(tome({ schedule }), s.z, s.z < 1 ? sameFeatures : null));
+      ({ prediction: prediction[i], macs: settingMacs[i] } = reduced(
+        tome({ schedule }),
+        s.z,
+        s.z < 1 ? sameFeatures : null,
+      ));
     } else if (s.method === "attention") {
-      if (s.z < 1) ({ prediction: prediction[i], macs: settingMacs[i] } = reduced(attentionPruning({ stages: [{ block: 0, keepRate: s.z }] }), 1, null));
+      if (s.z < 1)
+        ({ prediction: prediction[i], macs: settingMacs[i] } = reduced(
+          attentionPruning({ stages: [{ block: 0, keepRate: s.z }] }),
+          1,
+          null,
+        ));
     } else {
       const k = keepCount(s.z, N, P);
       if (k === N) return;
       subsets.push({ setting: i, kept: orders[s.method](s.seed ?? 0).slice(0, k) });
-      settingMacs[i] = vitCost(cost, new Array(vit.numBlocks).fill(P + k), s.method === "papr" ? proposerMacs : 0).total;
+      settingMacs[i] = vitCost(
+        cost,
+        new Array(vit.numBlocks).fill(P + k),
+        s.method === "papr" ? proposerMacs : 0,
+      ).total;
     }
   });
   if (subsets.length > 0) {
     const outputs = vit.blocksBatch(subsets.map(({ kept }) => pruneTokens(tokens, P, kept)));
-    subsets.forEach(({ setting }, j) => { prediction[setting] = argmax(vit.head(outputs[j])); });
+    subsets.forEach(({ setting }, j) => {
+      prediction[setting] = argmax(vit.head(outputs[j]));
+    });
   }
   const correct = prediction.map((p) => p === scene.label);
   const macs = settingMacs;
@@ -171,7 +204,10 @@ export class EvalTotals {
   readonly correct: number[];
   readonly macs: number[]; // summed (ToMe's and attention pruning's cost can vary by scene)
   readonly recall: number[];
-  constructor(readonly settings: EvalSetting[], readonly recallZs: number[]) {
+  constructor(
+    readonly settings: EvalSetting[],
+    readonly recallZs: number[],
+  ) {
     this.correct = settings.map(() => 0);
     this.macs = settings.map(() => 0);
     this.recall = recallZs.map(() => 0);
@@ -179,9 +215,15 @@ export class EvalTotals {
   add(r: SceneResult): void {
     this.scenes++;
     if (r.proposerCorrect) this.proposerCorrect++;
-    r.correct.forEach((c, i) => { if (c) this.correct[i]++; });
-    r.macs.forEach((m, i) => { this.macs[i] += m; });
-    r.paprRecall.forEach((v, i) => { this.recall[i] += v; });
+    r.correct.forEach((c, i) => {
+      if (c) this.correct[i]++;
+    });
+    r.macs.forEach((m, i) => {
+      this.macs[i] += m;
+    });
+    r.paprRecall.forEach((v, i) => {
+      this.recall[i] += v;
+    });
   }
   /** Top-1 % of setting i. */
   accuracy(i: number): number {
@@ -219,7 +261,8 @@ export function accuracyAt(curve: CurvePoint[], macs: number): number | null {
     const a = sorted[i];
     if (a.macs === macs) return a.accuracy;
     const b = sorted[i + 1];
-    if (b && a.macs < macs && macs <= b.macs) return a.accuracy + ((b.accuracy - a.accuracy) * (macs - a.macs)) / (b.macs - a.macs);
+    if (b && a.macs < macs && macs <= b.macs)
+      return a.accuracy + ((b.accuracy - a.accuracy) * (macs - a.macs)) / (b.macs - a.macs);
   }
   return null;
 }

@@ -26,23 +26,34 @@ export function detectFormat(bytes: Uint8Array): ImageFormat | null {
 export function decodeImage(bytes: Uint8Array, source = "<buffer>"): RgbImage {
   if (!(bytes instanceof Uint8Array)) throw new ImageError(source, "image bytes must be a Uint8Array");
   switch (detectFormat(bytes)) {
-    case "png": return decodePng(bytes, source);
-    case "jpeg": return decodeJpeg(bytes, source);
-    case "bmp": return decodeBmp(bytes, source);
-    default: throw new ImageError(source, "not a PNG, JPEG or BMP image");
+    case "png":
+      return decodePng(bytes, source);
+    case "jpeg":
+      return decodeJpeg(bytes, source);
+    case "bmp":
+      return decodeBmp(bytes, source);
+    default:
+      throw new ImageError(source, "not a PNG, JPEG or BMP image");
   }
 }
 
 // ---- PNG ----------------------------------------------------------------------
 
-const PNG_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
+const PNG_DEPTHS: Record<number, number[]> = {
+  0: [1, 2, 4, 8, 16],
+  2: [8, 16],
+  3: [1, 2, 4, 8],
+  4: [8, 16],
+  6: [8, 16],
+};
 
 /** Reads IHDR and walks the chunk list to IEND, so truncation is reported before decoding. */
 function readPngHeader(bytes: Uint8Array, source: string) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const chunkType = (at: number) => String.fromCharCode(...bytes.subarray(at, at + 4));
   if (bytes.length < 33) throw new ImageError(source, `truncated PNG: ${bytes.length} bytes, the header needs 33`);
-  if (chunkType(12) !== "IHDR") throw new ImageError(source, `corrupt PNG: first chunk is '${chunkType(12)}', expected IHDR`);
+  if (chunkType(12) !== "IHDR")
+    throw new ImageError(source, `corrupt PNG: first chunk is '${chunkType(12)}', expected IHDR`);
   const width = view.getUint32(16);
   const height = view.getUint32(20);
   const depth = bytes[24];
@@ -54,11 +65,15 @@ function readPngHeader(bytes: Uint8Array, source: string) {
   checkDimensions(source, width, height);
   let at = 8;
   for (;;) {
-    if (at + 8 > bytes.length) throw new ImageError(source, `truncated PNG: file ends at byte ${bytes.length} before the IEND chunk`);
+    if (at + 8 > bytes.length)
+      throw new ImageError(source, `truncated PNG: file ends at byte ${bytes.length} before the IEND chunk`);
     const length = view.getUint32(at);
     const type = chunkType(at + 4);
     if (at + 12 + length > bytes.length) {
-      throw new ImageError(source, `truncated PNG: chunk ${type} at byte ${at} needs ${12 + length} bytes, the file ends at ${bytes.length}`);
+      throw new ImageError(
+        source,
+        `truncated PNG: chunk ${type} at byte ${at} needs ${12 + length} bytes, the file ends at ${bytes.length}`,
+      );
     }
     if (type === "IEND") break;
     at += 12 + length;
@@ -69,7 +84,10 @@ function readPngHeader(bytes: Uint8Array, source: string) {
 function decodePng(bytes: Uint8Array, source: string): RgbImage {
   const header = readPngHeader(bytes, source);
   if (header.interlaced && header.depth < 8) {
-    throw new ImageError(source, `unsupported PNG: interlaced with bit depth ${header.depth} (only 8 and 16 bit can be interlaced)`);
+    throw new ImageError(
+      source,
+      `unsupported PNG: interlaced with bit depth ${header.depth} (only 8 and 16 bit can be interlaced)`,
+    );
   }
   let png;
   try {
@@ -132,24 +150,37 @@ function unpackSamples(packed: Uint8Array, width: number, height: number, depth:
 // ---- JPEG ---------------------------------------------------------------------
 
 const SOF_NAMES: Record<number, string> = {
-  0xc0: "baseline", 0xc1: "extended sequential", 0xc2: "progressive", 0xc3: "lossless",
-  0xc5: "differential sequential", 0xc6: "differential progressive", 0xc7: "differential lossless",
-  0xc9: "arithmetic sequential", 0xca: "arithmetic progressive", 0xcb: "arithmetic lossless",
-  0xcd: "differential arithmetic sequential", 0xce: "differential arithmetic progressive",
+  0xc0: "baseline",
+  0xc1: "extended sequential",
+  0xc2: "progressive",
+  0xc3: "lossless",
+  0xc5: "differential sequential",
+  0xc6: "differential progressive",
+  0xc7: "differential lossless",
+  0xc9: "arithmetic sequential",
+  0xca: "arithmetic progressive",
+  0xcb: "arithmetic lossless",
+  0xcd: "differential arithmetic sequential",
+  0xce: "differential arithmetic progressive",
   0xcf: "differential arithmetic lossless",
 };
 
 /** Walks the marker segments to the frame header and checks the scan data ends with EOI. */
 function readJpegHeader(bytes: Uint8Array, source: string) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const truncated = (where: string) => new ImageError(source, `truncated JPEG: file ends at byte ${bytes.length} ${where}`);
+  const truncated = (where: string) =>
+    new ImageError(source, `truncated JPEG: file ends at byte ${bytes.length} ${where}`);
   let frame: { width: number; height: number; components: number; sof: number } | null = null;
   let at = 2;
   for (;;) {
     if (at + 4 > bytes.length) throw truncated(frame ? "before the scan data" : "before the frame header");
-    if (bytes[at] !== 0xff) throw new ImageError(source, `corrupt JPEG: expected a marker at byte ${at}, found 0x${bytes[at].toString(16)}`);
+    if (bytes[at] !== 0xff)
+      throw new ImageError(source, `corrupt JPEG: expected a marker at byte ${at}, found 0x${bytes[at].toString(16)}`);
     const marker = bytes[at + 1];
-    if (marker === 0xff) { at++; continue; } // fill byte
+    if (marker === 0xff) {
+      at++;
+      continue;
+    } // fill byte
     const length = view.getUint16(at + 2);
     if (marker in SOF_NAMES) {
       if (at + 10 > bytes.length) throw truncated("inside the frame header");
@@ -159,7 +190,11 @@ function readJpegHeader(bytes: Uint8Array, source: string) {
     at += 2 + length;
   }
   if (!frame) throw new ImageError(source, "corrupt JPEG: scan data before any frame header (SOF)");
-  if (frame.sof > 0xc2) throw new ImageError(source, `unsupported JPEG: ${SOF_NAMES[frame.sof]} coding (only baseline, extended and progressive Huffman)`);
+  if (frame.sof > 0xc2)
+    throw new ImageError(
+      source,
+      `unsupported JPEG: ${SOF_NAMES[frame.sof]} coding (only baseline, extended and progressive Huffman)`,
+    );
   checkDimensions(source, frame.width, frame.height);
   // FF D9 cannot occur inside entropy-coded data (FF is stuffed as FF 00), so its absence means truncation.
   let end = bytes.length - 2;
@@ -175,7 +210,12 @@ function decodeJpeg(bytes: Uint8Array, source: string): RgbImage {
   }
   let decoded;
   try {
-    decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: 100, maxMemoryUsageInMB: 2048 });
+    decoded = jpeg.decode(bytes, {
+      useTArray: true,
+      formatAsRGBA: false,
+      maxResolutionInMP: 100,
+      maxMemoryUsageInMB: 2048,
+    });
   } catch (e) {
     throw new ImageError(source, `corrupt or unsupported JPEG (${(e as Error).message})`);
   }
@@ -187,11 +227,14 @@ function decodeJpeg(bytes: Uint8Array, source: string): RgbImage {
 /** Uncompressed 24-bit (BGR) and 32-bit (BGRX, or byte-aligned BITFIELDS masks) Windows bitmaps. */
 function decodeBmp(bytes: Uint8Array, source: string): RgbImage {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length < 30) throw new ImageError(source, `truncated BMP: ${bytes.length} bytes, the header needs at least 30`);
+  if (bytes.length < 30)
+    throw new ImageError(source, `truncated BMP: ${bytes.length} bytes, the header needs at least 30`);
   const pixelOffset = view.getUint32(10, true);
   const infoSize = view.getUint32(14, true);
-  if (infoSize < 40) throw new ImageError(source, `unsupported BMP: ${infoSize}-byte info header (OS/2 bitmaps are not read)`);
-  if (bytes.length < 14 + infoSize) throw new ImageError(source, `truncated BMP: ${bytes.length} bytes, the header needs ${14 + infoSize}`);
+  if (infoSize < 40)
+    throw new ImageError(source, `unsupported BMP: ${infoSize}-byte info header (OS/2 bitmaps are not read)`);
+  if (bytes.length < 14 + infoSize)
+    throw new ImageError(source, `truncated BMP: ${bytes.length} bytes, the header needs ${14 + infoSize}`);
   const width = view.getInt32(18, true);
   const signedHeight = view.getInt32(22, true);
   const bitsPerPixel = view.getUint16(28, true);
@@ -202,7 +245,10 @@ function decodeBmp(bytes: Uint8Array, source: string): RgbImage {
   // Byte index of R, G, B inside a pixel (little-endian: the mask 0x00ff0000 is byte 2).
   let order = [2, 1, 0];
   if (!(bitsPerPixel === 24 || bitsPerPixel === 32) || !(compression === 0 || compression === 3)) {
-    throw new ImageError(source, `unsupported BMP: ${bitsPerPixel} bits per pixel, compression ${compression} (only uncompressed 24- and 32-bit are read)`);
+    throw new ImageError(
+      source,
+      `unsupported BMP: ${bitsPerPixel} bits per pixel, compression ${compression} (only uncompressed 24- and 32-bit are read)`,
+    );
   }
   if (compression === 3) {
     // BITFIELDS: R, G, B masks at byte 54 (inside a V2+ info header, or just after a 40-byte one).
@@ -211,13 +257,19 @@ function decodeBmp(bytes: Uint8Array, source: string): RgbImage {
     const allZero = masks.every((m) => m === 0); // PIL reads all-zero masks as BGR(A)
     if (!allZero) order = masks.map((m) => [0xff, 0xff00, 0xff0000, 0xff000000].indexOf(m));
     if (order.some((o) => o < 0 || o >= bitsPerPixel / 8)) {
-      throw new ImageError(source, `unsupported BMP: colour masks ${masks.map((m) => "0x" + m.toString(16)).join(", ")} are not whole bytes`);
+      throw new ImageError(
+        source,
+        `unsupported BMP: colour masks ${masks.map((m) => "0x" + m.toString(16)).join(", ")} are not whole bytes`,
+      );
     }
   }
   const pixelBytes = bitsPerPixel / 8;
   const stride = Math.floor((bitsPerPixel * width + 31) / 32) * 4;
   if (pixelOffset + stride * height > bytes.length) {
-    throw new ImageError(source, `truncated BMP: pixel rows need ${pixelOffset + stride * height} bytes, the file has ${bytes.length}`);
+    throw new ImageError(
+      source,
+      `truncated BMP: pixel rows need ${pixelOffset + stride * height} bytes, the file has ${bytes.length}`,
+    );
   }
   const rgb = new Uint8Array(width * height * 3);
   for (let y = 0; y < height; y++) {

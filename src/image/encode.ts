@@ -11,7 +11,10 @@ export function encodePng(data: Uint8Array, width: number, height: number): Uint
   const pixels = width * height;
   const channels = data.length / pixels;
   if (channels !== 3 && channels !== 4) {
-    throw new ImageError("encodePng", `${width}x${height} needs ${pixels * 3} (RGB) or ${pixels * 4} (RGBA) bytes, got ${data.length}`);
+    throw new ImageError(
+      "encodePng",
+      `${width}x${height} needs ${pixels * 3} (RGB) or ${pixels * 4} (RGBA) bytes, got ${data.length}`,
+    );
   }
   return encodePngLib({ width, height, data, channels, depth: 8 });
 }

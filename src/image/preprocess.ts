@@ -60,7 +60,8 @@ function roundHalfEven(x: number): number {
 /** torchvision CenterCrop(size): zero-pads an image smaller than the crop, then crops the centre. */
 export function centerCrop(image: RgbImage, size: number): RgbImage {
   checkRgbImage("centerCrop", image);
-  if (!Number.isInteger(size) || size <= 0) throw new ImageError("centerCrop", `crop size must be a positive integer, got ${size}`);
+  if (!Number.isInteger(size) || size <= 0)
+    throw new ImageError("centerCrop", `crop size must be a positive integer, got ${size}`);
   let { width, height, data } = image;
   if (size > width || size > height) {
     const left = size > width ? Math.floor((size - width) / 2) : 0;
@@ -101,7 +102,8 @@ export function normalizeToTensor(image: RgbImage, mean: Rgb, std: Rgb): Tensor 
 
 function checkConfig(op: string, config: PreprocessConfig): void {
   const { inputSize, cropPct, mean, std, interpolation } = config;
-  if (!Number.isInteger(inputSize) || inputSize <= 0) throw new ImageError(op, `inputSize must be a positive integer, got ${inputSize}`);
+  if (!Number.isInteger(inputSize) || inputSize <= 0)
+    throw new ImageError(op, `inputSize must be a positive integer, got ${inputSize}`);
   if (!(cropPct > 0)) throw new ImageError(op, `cropPct must be > 0, got ${cropPct}`);
   if (mean?.length !== 3 || std?.length !== 3) throw new ImageError(op, "mean and std must have 3 values (R, G, B)");
   if (std.some((s) => !(s > 0))) throw new ImageError(op, `std must be positive, got [${std.join(", ")}]`);
@@ -134,7 +136,8 @@ export function preprocessAtSize(image: RgbImage, config: PreprocessConfig = DEI
 export function tensorToRgb(x: Tensor, mean: Rgb = IMAGENET_DEFAULT_MEAN, std: Rgb = IMAGENET_DEFAULT_STD): RgbImage {
   expectRank("tensorToRgb", "x", x, [3, 4]);
   const shape = x.rank === 4 ? x.shape : [1, ...x.shape];
-  if (shape[0] !== 1 || shape[1] !== 3) throw new ShapeError("tensorToRgb", `x must have shape [1, 3, H, W] or [3, H, W], got ${shapeStr(x.shape)}`);
+  if (shape[0] !== 1 || shape[1] !== 3)
+    throw new ShapeError("tensorToRgb", `x must have shape [1, 3, H, W] or [3, H, W], got ${shapeStr(x.shape)}`);
   const [height, width] = [shape[2], shape[3]];
   const plane = width * height;
   const data = new Uint8Array(plane * 3);

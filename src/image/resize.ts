@@ -88,7 +88,9 @@ function resizeRows(src: Uint8Array, height: number, inW: number, outW: number, 
   for (let y = 0; y < height; y++) {
     const row = y * inW * 3;
     for (let x = 0; x < outW; x++) {
-      let r = 1 << (PRECISION_BITS - 1), g = r, b = r;
+      let r = 1 << (PRECISION_BITS - 1),
+        g = r,
+        b = r;
       for (let j = 0; j < count[x]; j++) {
         const k = weights[x * taps + j];
         const p = row + (first[x] + j) * 3;

@@ -21,19 +21,27 @@ export function checkWeights(op: string, spec: ModelSpec, weights: Map<string, T
   for (const [name, shape] of spec) {
     const t = weights.get(name);
     if (!t) missing.push(`${name} ${shapeStr(shape)}`);
-    else if (t.shape.join() !== shape.join()) misShaped.push(`${name}: expected ${shapeStr(shape)}, got ${shapeStr(t.shape)}`);
+    else if (t.shape.join() !== shape.join())
+      misShaped.push(`${name}: expected ${shapeStr(shape)}, got ${shapeStr(t.shape)}`);
   }
-  const unexpected = [...weights.keys()].filter((name) => !spec.has(name)).map((name) => `${name} ${shapeStr(weights.get(name)!.shape)}`);
+  const unexpected = [...weights.keys()]
+    .filter((name) => !spec.has(name))
+    .map((name) => `${name} ${shapeStr(weights.get(name)!.shape)}`);
   if (missing.length + misShaped.length + unexpected.length === 0) return;
   const parts = [];
   const found = spec.size - missing.length;
   if (found < spec.size / 10) {
-    parts.push(`only ${found} of the ${spec.size} expected tensors are present: is this checkpoint for another architecture or naming scheme?`);
+    parts.push(
+      `only ${found} of the ${spec.size} expected tensors are present: is this checkpoint for another architecture or naming scheme?`,
+    );
   }
   if (missing.length) parts.push(`missing (${missing.length}): ${listSome(missing, LISTED_NAMES)}`);
   if (unexpected.length) parts.push(`unexpected (${unexpected.length}): ${listSome(unexpected, LISTED_NAMES)}`);
   if (misShaped.length) parts.push(`wrong shape (${misShaped.length}): ${listSome(misShaped, LISTED_NAMES, "; ")}`);
-  throw new ShapeError(op, `weights do not match the model spec (${spec.size} tensors expected):\n  ${parts.join("\n  ")}`);
+  throw new ShapeError(
+    op,
+    `weights do not match the model spec (${spec.size} tensors expected):\n  ${parts.join("\n  ")}`,
+  );
 }
 
 /** The four BatchNorm entries of `prefix` (weight, bias, running_mean, running_var) as spec lines. */
@@ -49,7 +57,13 @@ export interface FusedConv {
 }
 
 /** conv `convName` (no bias) followed by BatchNorm `bnName`, folded into one conv at load time. */
-export function foldConvBn(weights: Map<string, Tensor>, convName: string, bnName: string, eps: number, options: Conv2dOptions): FusedConv {
+export function foldConvBn(
+  weights: Map<string, Tensor>,
+  convName: string,
+  bnName: string,
+  eps: number,
+  options: Conv2dOptions,
+): FusedConv {
   const get = (name: string) => weights.get(name)!; // names were checked against the spec
   const folded = foldBatchNorm(get(`${convName}.weight`), weights.get(`${convName}.bias`) ?? null, {
     weight: get(`${bnName}.weight`),

@@ -11,7 +11,15 @@ import { leakyRelu } from "../tensor/elementwise.ts";
 import { linear } from "../tensor/linear.ts";
 import { globalAvgPool, maxPool2d } from "../tensor/pool.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { bnSpec, checkWeights, expectImage, foldConvBn, runConv, type FusedConv, type ModelSpec } from "./conv_common.ts";
+import {
+  bnSpec,
+  checkWeights,
+  expectImage,
+  foldConvBn,
+  runConv,
+  type FusedConv,
+  type ModelSpec,
+} from "./conv_common.ts";
 
 export interface DarknetLayer {
   kernel: number; // square kernel, stride 1
@@ -28,10 +36,21 @@ export interface DarknetConfig {
 const BN_EPS = 1e-3;
 const layer = (kernel: number, filters: number, poolAfter = false): DarknetLayer => ({ kernel, filters, poolAfter });
 export const DARKNET_TINY_LAYERS: readonly DarknetLayer[] = [
-  layer(3, 16, true), layer(3, 32, true),
-  layer(1, 16), layer(3, 128), layer(1, 16), layer(3, 128, true),
-  layer(1, 32), layer(3, 256), layer(1, 32), layer(3, 256, true),
-  layer(1, 64), layer(3, 512), layer(1, 64), layer(3, 512), layer(1, 128),
+  layer(3, 16, true),
+  layer(3, 32, true),
+  layer(1, 16),
+  layer(3, 128),
+  layer(1, 16),
+  layer(3, 128, true),
+  layer(1, 32),
+  layer(3, 256),
+  layer(1, 32),
+  layer(3, 256, true),
+  layer(1, 64),
+  layer(3, 512),
+  layer(1, 64),
+  layer(3, 512),
+  layer(1, 128),
 ];
 
 /** Every parameter, name -> shape (PyTorch layouts), in layer order. */

@@ -36,7 +36,18 @@ export type RowTuple = [BlockKind, number, number, number, number, number, boole
 
 /** Stages of table rows -> BlockRow objects. */
 export function table(stages: RowTuple[][]): BlockRow[][] {
-  return stages.map((rows) => rows.map(([kind, repeat, kernel, stride, expand, out, se, act]) => ({ kind, repeat, kernel, stride, expand, out, se, act })));
+  return stages.map((rows) =>
+    rows.map(([kind, repeat, kernel, stride, expand, out, se, act]) => ({
+      kind,
+      repeat,
+      kernel,
+      stride,
+      expand,
+      out,
+      se,
+      act,
+    })),
+  );
 }
 
 /** One block with its channels resolved. */

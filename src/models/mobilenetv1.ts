@@ -14,7 +14,15 @@ import { relu6 } from "../tensor/elementwise.ts";
 import { linear } from "../tensor/linear.ts";
 import { globalAvgPool } from "../tensor/pool.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { bnSpec, checkWeights, expectImage, foldConvBn, runConv, type FusedConv, type ModelSpec } from "./conv_common.ts";
+import {
+  bnSpec,
+  checkWeights,
+  expectImage,
+  foldConvBn,
+  runConv,
+  type FusedConv,
+  type ModelSpec,
+} from "./conv_common.ts";
 
 export interface MobileNetV1Config {
   widthMultiplier?: number; // alpha: 0.25, 0.5, 0.75 or 1.0 (default 0.25, the shared model)
@@ -24,8 +32,19 @@ export interface MobileNetV1Config {
 const BN_EPS = 1e-3;
 /** (pointwise output channels at width 1.0, depthwise stride) of conv_dw_i / conv_pw_i, i = 1..13. */
 export const MOBILENET_V1_BLOCKS: readonly [number, number][] = [
-  [64, 1], [128, 2], [128, 1], [256, 2], [256, 1], [512, 2],
-  [512, 1], [512, 1], [512, 1], [512, 1], [512, 1], [1024, 2], [1024, 1],
+  [64, 1],
+  [128, 2],
+  [128, 1],
+  [256, 2],
+  [256, 1],
+  [512, 2],
+  [512, 1],
+  [512, 1],
+  [512, 1],
+  [512, 1],
+  [512, 1],
+  [1024, 2],
+  [1024, 1],
 ];
 
 interface ConvLayout {
@@ -43,11 +62,20 @@ const scaled = (filters: number, alpha: number) => Math.floor(filters * alpha);
 function convLayouts(alpha: number): ConvLayout[] {
   if (!(alpha > 0)) throw new Error(`mobilenetv1: width multiplier must be > 0, got ${alpha}`);
   let channels = scaled(32, alpha);
-  const convs: ConvLayout[] = [{ name: "conv1", inChannels: 3, outChannels: channels, kernel: 3, stride: 2, groups: 1 }];
+  const convs: ConvLayout[] = [
+    { name: "conv1", inChannels: 3, outChannels: channels, kernel: 3, stride: 2, groups: 1 },
+  ];
   MOBILENET_V1_BLOCKS.forEach(([filters, stride], index) => {
     const i = index + 1;
     const out = scaled(filters, alpha);
-    convs.push({ name: `conv_dw_${i}`, inChannels: channels, outChannels: channels, kernel: 3, stride, groups: channels });
+    convs.push({
+      name: `conv_dw_${i}`,
+      inChannels: channels,
+      outChannels: channels,
+      kernel: 3,
+      stride,
+      groups: channels,
+    });
     convs.push({ name: `conv_pw_${i}`, inChannels: channels, outChannels: out, kernel: 1, stride: 1, groups: 1 });
     channels = out;
   });
@@ -107,5 +135,12 @@ export function createMobileNetV1(config: MobileNetV1Config, weights: Map<string
     return head(features(x));
   }
 
-  return { config: full, imageSize: 224, featureChannels: mobilenetV1FeatureChannels(full.widthMultiplier), features, head, forward };
+  return {
+    config: full,
+    imageSize: 224,
+    featureChannels: mobilenetV1FeatureChannels(full.widthMultiplier),
+    features,
+    head,
+    forward,
+  };
 }

@@ -15,7 +15,16 @@ import { linear } from "../tensor/linear.ts";
 import { globalAvgPool } from "../tensor/pool.ts";
 import { expectShape, type Tensor } from "../tensor/tensor.ts";
 import { bnSpec, checkWeights, expectImage, foldConvBn, runConv, type ModelSpec } from "./conv_common.ts";
-import { blockSpec, loadBlock, planBlocks, roundChannels, runBlock, table, type BlockPlan, type BlockRow } from "./mobilenet_blocks.ts";
+import {
+  blockSpec,
+  loadBlock,
+  planBlocks,
+  roundChannels,
+  runBlock,
+  table,
+  type BlockPlan,
+  type BlockRow,
+} from "./mobilenet_blocks.ts";
 
 export interface MobileNetV2Config {
   width?: number; // channel multiplier, default 1.0
@@ -24,13 +33,13 @@ export interface MobileNetV2Config {
 
 export const MOBILENETV2: BlockRow[][] = table([
   //  kind  n  k  s  expand  out   se     act          input at 224
-  [["ds", 1, 3, 1, 1,     16,  false, "relu6"]],   // 112
-  [["ir", 2, 3, 2, 6,     24,  false, "relu6"]],   // 112
-  [["ir", 3, 3, 2, 6,     32,  false, "relu6"]],   //  56
-  [["ir", 4, 3, 2, 6,     64,  false, "relu6"]],   //  28
-  [["ir", 3, 3, 1, 6,     96,  false, "relu6"]],   //  14
-  [["ir", 3, 3, 2, 6,     160, false, "relu6"]],   //  14
-  [["ir", 1, 3, 1, 6,     320, false, "relu6"]],   //   7
+  [["ds", 1, 3, 1, 1, 16, false, "relu6"]], // 112
+  [["ir", 2, 3, 2, 6, 24, false, "relu6"]], // 112
+  [["ir", 3, 3, 2, 6, 32, false, "relu6"]], //  56
+  [["ir", 4, 3, 2, 6, 64, false, "relu6"]], //  28
+  [["ir", 3, 3, 1, 6, 96, false, "relu6"]], //  14
+  [["ir", 3, 3, 2, 6, 160, false, "relu6"]], //  14
+  [["ir", 1, 3, 1, 6, 320, false, "relu6"]], //   7
 ]);
 
 const STEM_CHANNELS = 32;
@@ -40,7 +49,8 @@ const BN_EPS = 1e-5;
 function resolve(config: MobileNetV2Config) {
   const { width = 1, numClasses = 1000 } = config;
   if (!(width > 0)) throw new Error(`mobilenetv2: width must be > 0, got ${width}`);
-  if (!(Number.isInteger(numClasses) && numClasses > 0)) throw new Error(`mobilenetv2: numClasses must be a positive integer, got ${numClasses}`);
+  if (!(Number.isInteger(numClasses) && numClasses > 0))
+    throw new Error(`mobilenetv2: numClasses must be a positive integer, got ${numClasses}`);
   const stem = roundChannels(STEM_CHANNELS, width);
   const blocks = planBlocks(MOBILENETV2, stem, width);
   const head = Math.max(HEAD_CHANNELS, roundChannels(HEAD_CHANNELS, width));
@@ -97,5 +107,12 @@ export function createMobileNetV2(config: MobileNetV2Config, weights: Map<string
     return linear(globalAvgPool(feats), classifier.weight, classifier.bias); // [1, numClasses]
   }
 
-  return { config: { width, numClasses }, imageSize: 224, featureChannels: headChannels, features, head, forward: (x) => head(features(x)) };
+  return {
+    config: { width, numClasses },
+    imageSize: 224,
+    featureChannels: headChannels,
+    features,
+    head,
+    forward: (x) => head(features(x)),
+  };
 }

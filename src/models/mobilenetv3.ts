@@ -17,7 +17,16 @@ import { linear } from "../tensor/linear.ts";
 import { globalAvgPool } from "../tensor/pool.ts";
 import { expectShape, type Tensor } from "../tensor/tensor.ts";
 import { bnSpec, checkWeights, expectImage, foldConvBn, runConv, type ModelSpec } from "./conv_common.ts";
-import { blockSpec, loadBlock, planBlocks, roundChannels, runBlock, table, type BlockPlan, type BlockRow } from "./mobilenet_blocks.ts";
+import {
+  blockSpec,
+  loadBlock,
+  planBlocks,
+  roundChannels,
+  runBlock,
+  table,
+  type BlockPlan,
+  type BlockRow,
+} from "./mobilenet_blocks.ts";
 
 export type MobileNetV3Variant = "small" | "large";
 
@@ -29,28 +38,36 @@ export interface MobileNetV3Config {
 
 export const MOBILENETV3_SMALL: BlockRow[][] = table([
   //  kind  n  k  s  expand  out   se     act            input at 224
-  [["ds", 1, 3, 2, 1,     16,  true,  "relu"]],      // 112
-  [["ir", 1, 3, 2, 4.5,   24,  false, "relu"],       //  56
-   ["ir", 1, 3, 1, 3.67,  24,  false, "relu"]],
-  [["ir", 1, 5, 2, 4,     40,  true,  "hardswish"],  //  28
-   ["ir", 2, 5, 1, 6,     40,  true,  "hardswish"]],
-  [["ir", 2, 5, 1, 3,     48,  true,  "hardswish"]], //  14
-  [["ir", 3, 5, 2, 6,     96,  true,  "hardswish"]], //  14
-  [["cn", 1, 1, 1, 1,     576, false, "hardswish"]], //   7
+  [["ds", 1, 3, 2, 1, 16, true, "relu"]], // 112
+  [
+    ["ir", 1, 3, 2, 4.5, 24, false, "relu"], //  56
+    ["ir", 1, 3, 1, 3.67, 24, false, "relu"],
+  ],
+  [
+    ["ir", 1, 5, 2, 4, 40, true, "hardswish"], //  28
+    ["ir", 2, 5, 1, 6, 40, true, "hardswish"],
+  ],
+  [["ir", 2, 5, 1, 3, 48, true, "hardswish"]], //  14
+  [["ir", 3, 5, 2, 6, 96, true, "hardswish"]], //  14
+  [["cn", 1, 1, 1, 1, 576, false, "hardswish"]], //   7
 ]);
 
 export const MOBILENETV3_LARGE: BlockRow[][] = table([
   //  kind  n  k  s  expand  out   se     act            input at 224
-  [["ds", 1, 3, 1, 1,     16,  false, "relu"]],      // 112
-  [["ir", 1, 3, 2, 4,     24,  false, "relu"],       // 112
-   ["ir", 1, 3, 1, 3,     24,  false, "relu"]],
-  [["ir", 3, 5, 2, 3,     40,  true,  "relu"]],      //  56
-  [["ir", 1, 3, 2, 6,     80,  false, "hardswish"],  //  28
-   ["ir", 1, 3, 1, 2.5,   80,  false, "hardswish"],
-   ["ir", 2, 3, 1, 2.3,   80,  false, "hardswish"]],
-  [["ir", 2, 3, 1, 6,     112, true,  "hardswish"]], //  14
-  [["ir", 3, 5, 2, 6,     160, true,  "hardswish"]], //  14
-  [["cn", 1, 1, 1, 1,     960, false, "hardswish"]], //   7
+  [["ds", 1, 3, 1, 1, 16, false, "relu"]], // 112
+  [
+    ["ir", 1, 3, 2, 4, 24, false, "relu"], // 112
+    ["ir", 1, 3, 1, 3, 24, false, "relu"],
+  ],
+  [["ir", 3, 5, 2, 3, 40, true, "relu"]], //  56
+  [
+    ["ir", 1, 3, 2, 6, 80, false, "hardswish"], //  28
+    ["ir", 1, 3, 1, 2.5, 80, false, "hardswish"],
+    ["ir", 2, 3, 1, 2.3, 80, false, "hardswish"],
+  ],
+  [["ir", 2, 3, 1, 6, 112, true, "hardswish"]], //  14
+  [["ir", 3, 5, 2, 6, 160, true, "hardswish"]], //  14
+  [["cn", 1, 1, 1, 1, 960, false, "hardswish"]], //   7
 ]);
 
 const STEM_CHANNELS = 16;
@@ -59,9 +76,11 @@ const BN_EPS = 1e-5;
 
 function resolve(config: MobileNetV3Config) {
   const { variant, width = 1, numClasses = 1000 } = config;
-  if (variant !== "small" && variant !== "large") throw new Error(`mobilenetv3: variant must be "small" or "large", got ${String(variant)}`);
+  if (variant !== "small" && variant !== "large")
+    throw new Error(`mobilenetv3: variant must be "small" or "large", got ${String(variant)}`);
   if (!(width > 0)) throw new Error(`mobilenetv3: width must be > 0, got ${width}`);
-  if (!(Number.isInteger(numClasses) && numClasses > 0)) throw new Error(`mobilenetv3: numClasses must be a positive integer, got ${numClasses}`);
+  if (!(Number.isInteger(numClasses) && numClasses > 0))
+    throw new Error(`mobilenetv3: numClasses must be a positive integer, got ${numClasses}`);
   const stem = width < 0.75 ? STEM_CHANNELS : roundChannels(STEM_CHANNELS, width);
   const blocks = planBlocks(variant === "small" ? MOBILENETV3_SMALL : MOBILENETV3_LARGE, stem, width);
   return { variant, width, numClasses, stem, blocks, head: HEAD_CHANNELS[variant] };

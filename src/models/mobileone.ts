@@ -39,8 +39,22 @@ function blockLayouts(): BlockLayout[] {
   STAGE_DEPTHS.forEach((depth, i) => {
     for (let j = 0; j < depth; j++) {
       const stride = j === 0 ? 2 : 1;
-      blocks.push({ name: `stages.${i}.${2 * j}`, inChannels: channels, outChannels: channels, kernel: 3, stride, groups: channels });
-      blocks.push({ name: `stages.${i}.${2 * j + 1}`, inChannels: channels, outChannels: STAGE_WIDTHS[i], kernel: 1, stride: 1, groups: 1 });
+      blocks.push({
+        name: `stages.${i}.${2 * j}`,
+        inChannels: channels,
+        outChannels: channels,
+        kernel: 3,
+        stride,
+        groups: channels,
+      });
+      blocks.push({
+        name: `stages.${i}.${2 * j + 1}`,
+        inChannels: channels,
+        outChannels: STAGE_WIDTHS[i],
+        kernel: 1,
+        stride: 1,
+        groups: 1,
+      });
       channels = STAGE_WIDTHS[i];
     }
   });

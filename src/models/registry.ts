@@ -46,11 +46,16 @@ export interface ConvNet {
   forward(x: Tensor): Tensor; // [1, 3, S, S] -> [1, numClasses]
 }
 
-export type LoadedModel = { family: "vit"; file: ModelFile; vit: Vit } | { family: Exclude<Family, "vit">; file: ModelFile; convnet: ConvNet };
+export type LoadedModel =
+  { family: "vit"; file: ModelFile; vit: Vit } | { family: Exclude<Family, "vit">; file: ModelFile; convnet: ConvNet };
 
 const INCEPTION: Pick<PreprocessConfig, "mean" | "std"> = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
 const IMAGENET: Pick<PreprocessConfig, "mean" | "std"> = { mean: IMAGENET_DEFAULT_MEAN, std: IMAGENET_DEFAULT_STD };
-const crop = (cropPct: number, interpolation: PreprocessConfig["interpolation"] = "bicubic", size = 224) => ({ inputSize: size, cropPct, interpolation });
+const crop = (cropPct: number, interpolation: PreprocessConfig["interpolation"] = "bicubic", size = 224) => ({
+  inputSize: size,
+  cropPct,
+  interpolation,
+});
 
 interface Preset {
   family: Family;
@@ -60,19 +65,39 @@ interface Preset {
 
 function vitPreset(name: string, config: VitConfig): Preset {
   const augreg = name.startsWith("vit_");
-  return { family: "vit", model: { ...config }, preprocess: { ...crop(augreg ? 0.9 : 0.875, "bicubic", config.imageSize), ...(augreg ? INCEPTION : IMAGENET) } };
+  return {
+    family: "vit",
+    model: { ...config },
+    preprocess: { ...crop(augreg ? 0.9 : 0.875, "bicubic", config.imageSize), ...(augreg ? INCEPTION : IMAGENET) },
+  };
 }
 
 export const PRESETS: Record<string, Preset> = {
   ...Object.fromEntries(Object.entries(VIT_PRESETS).map(([name, config]) => [name, vitPreset(name, config)])),
-  mobilenetv3_small_100: { family: "mobilenetv3", model: { variant: "small", width: 1 }, preprocess: { ...crop(0.875), ...IMAGENET } },
-  mobilenetv3_large_100: { family: "mobilenetv3", model: { variant: "large", width: 1 }, preprocess: { ...crop(0.875), ...IMAGENET } },
+  mobilenetv3_small_100: {
+    family: "mobilenetv3",
+    model: { variant: "small", width: 1 },
+    preprocess: { ...crop(0.875), ...IMAGENET },
+  },
+  mobilenetv3_large_100: {
+    family: "mobilenetv3",
+    model: { variant: "large", width: 1 },
+    preprocess: { ...crop(0.875), ...IMAGENET },
+  },
   mobilenetv2_100: { family: "mobilenetv2", model: {}, preprocess: { ...crop(0.875), ...IMAGENET } },
   resnet18: { family: "resnet", model: { depth: 18 }, preprocess: { ...crop(0.875, "bilinear"), ...IMAGENET } },
   resnet50: { family: "resnet", model: { depth: 50 }, preprocess: { ...crop(0.875, "bilinear"), ...IMAGENET } },
   mobileone_s0: { family: "mobileone", model: {}, preprocess: { ...crop(0.875, "bilinear"), ...IMAGENET } },
-  "mobilenet_v1_0.25_224": { family: "mobilenetv1", model: { widthMultiplier: 0.25 }, preprocess: { ...crop(0.875), ...INCEPTION } },
-  darknet_tiny: { family: "darknet", model: {}, preprocess: { ...crop(1, "bilinear"), mean: [0, 0, 0], std: [1, 1, 1] } },
+  "mobilenet_v1_0.25_224": {
+    family: "mobilenetv1",
+    model: { widthMultiplier: 0.25 },
+    preprocess: { ...crop(0.875), ...INCEPTION },
+  },
+  darknet_tiny: {
+    family: "darknet",
+    model: {},
+    preprocess: { ...crop(1, "bilinear"), mean: [0, 0, 0], std: [1, 1, 1] },
+  },
 };
 
 export function preset(arch: string): Preset {
@@ -84,13 +109,20 @@ export function preset(arch: string): Preset {
 /** name -> shape of every canonical parameter of a family with a config. */
 export function familySpec(family: Family, model: Record<string, unknown>): ModelSpec {
   switch (family) {
-    case "vit": return vitSpec(model as unknown as VitConfig);
-    case "mobilenetv3": return mobilenetV3Spec(model as unknown as MobileNetV3Config);
-    case "mobilenetv2": return mobilenetV2Spec(model as MobileNetV2Config);
-    case "resnet": return resnetSpec(model as unknown as ResNetConfig);
-    case "mobileone": return mobileoneSpec(model as MobileOneConfig);
-    case "mobilenetv1": return mobilenetV1Spec(model as MobileNetV1Config);
-    case "darknet": return darknetSpec(model as DarknetConfig);
+    case "vit":
+      return vitSpec(model as unknown as VitConfig);
+    case "mobilenetv3":
+      return mobilenetV3Spec(model as unknown as MobileNetV3Config);
+    case "mobilenetv2":
+      return mobilenetV2Spec(model as MobileNetV2Config);
+    case "resnet":
+      return resnetSpec(model as unknown as ResNetConfig);
+    case "mobileone":
+      return mobileoneSpec(model as MobileOneConfig);
+    case "mobilenetv1":
+      return mobilenetV1Spec(model as MobileNetV1Config);
+    case "darknet":
+      return darknetSpec(model as DarknetConfig);
   }
 }
 
@@ -110,8 +142,10 @@ export function checkFiniteWeights(what: string, weights: Map<string, Tensor>): 
     }
     if (bad > 0) {
       const kind = Number.isNaN(data[first]) ? "NaN" : data[first] > 0 ? "Infinity" : "-Infinity";
-      throw new Error(`${escapeText(what)}: tensor ${quote(name)} has ${bad} non-finite value${bad > 1 ? "s" : ""} ` +
-        `(the first, element ${first}, is ${kind}); the model would give meaningless predictions`);
+      throw new Error(
+        `${escapeText(what)}: tensor ${quote(name)} has ${bad} non-finite value${bad > 1 ? "s" : ""} ` +
+          `(the first, element ${first}, is ${kind}); the model would give meaningless predictions`,
+      );
     }
   }
 }
@@ -121,14 +155,22 @@ export function buildModel(file: ModelFile, weights: Map<string, Tensor>): Loade
   checkFiniteWeights("weights", weights);
   const m = file.model;
   switch (file.family) {
-    case "vit": return { family: "vit", file, vit: createVit(m as unknown as VitConfig, weights) };
-    case "mobilenetv3": return { family: file.family, file, convnet: createMobileNetV3(m as unknown as MobileNetV3Config, weights) };
-    case "mobilenetv2": return { family: file.family, file, convnet: createMobileNetV2(m as MobileNetV2Config, weights) };
-    case "resnet": return { family: file.family, file, convnet: createResNet(m as unknown as ResNetConfig, weights) };
-    case "mobileone": return { family: file.family, file, convnet: createMobileOne(m as MobileOneConfig, weights) };
-    case "mobilenetv1": return { family: file.family, file, convnet: createMobileNetV1(m as MobileNetV1Config, weights) };
-    case "darknet": return { family: file.family, file, convnet: createDarknet(m as DarknetConfig, weights) };
-    default: throw new Error(`config.json: unknown model family '${String((file as ModelFile).family)}'`);
+    case "vit":
+      return { family: "vit", file, vit: createVit(m as unknown as VitConfig, weights) };
+    case "mobilenetv3":
+      return { family: file.family, file, convnet: createMobileNetV3(m as unknown as MobileNetV3Config, weights) };
+    case "mobilenetv2":
+      return { family: file.family, file, convnet: createMobileNetV2(m as MobileNetV2Config, weights) };
+    case "resnet":
+      return { family: file.family, file, convnet: createResNet(m as unknown as ResNetConfig, weights) };
+    case "mobileone":
+      return { family: file.family, file, convnet: createMobileOne(m as MobileOneConfig, weights) };
+    case "mobilenetv1":
+      return { family: file.family, file, convnet: createMobileNetV1(m as MobileNetV1Config, weights) };
+    case "darknet":
+      return { family: file.family, file, convnet: createDarknet(m as DarknetConfig, weights) };
+    default:
+      throw new Error(`config.json: unknown model family '${String((file as ModelFile).family)}'`);
   }
 }
 
@@ -139,7 +181,8 @@ export function detectNaming(family: Family, names: string[]): Naming {
     if (has(/^(module\.|model\.)*(conv_proj\.|encoder\.layers\.encoder_layer_)/)) return "torchvision";
     return has(/^(vit\.|deit\.)?(embeddings\.|encoder\.layer\.)/) ? "hf" : "timm";
   }
-  if (family === "mobilenetv3" || family === "mobilenetv2") return has(/^(module\.|model\.)*features\.\d/) ? "torchvision" : "timm";
+  if (family === "mobilenetv3" || family === "mobilenetv2")
+    return has(/^(module\.|model\.)*features\.\d/) ? "torchvision" : "timm";
   if (family === "resnet") return "torchvision";
   return "timm";
 }
@@ -160,13 +203,21 @@ export interface ConvertOptions {
   labels?: string[];
 }
 
-export function convertCheckpoint(input: ConvertInput, arch: string, options: ConvertOptions = {}): { file: ModelFile; weights: Map<string, Tensor> } {
+export function convertCheckpoint(
+  input: ConvertInput,
+  arch: string,
+  options: ConvertOptions = {},
+): { file: ModelFile; weights: Map<string, Tensor> } {
   const p = preset(arch);
   const model: Record<string, unknown> = { ...p.model };
   let weights: Map<string, Tensor>;
   if (p.family === "mobilenetv1" || p.family === "darknet") {
-    if (!input.tfjs) throw new Error(`convert ${input.source}: ${arch} is converted from a TF.js layers model (model.json)`);
-    const converted = p.family === "mobilenetv1" ? mobilenetV1FromTfjs(input.tfjs, input.source) : darknetFromTfjs(input.tfjs, input.source);
+    if (!input.tfjs)
+      throw new Error(`convert ${input.source}: ${arch} is converted from a TF.js layers model (model.json)`);
+    const converted =
+      p.family === "mobilenetv1"
+        ? mobilenetV1FromTfjs(input.tfjs, input.source)
+        : darknetFromTfjs(input.tfjs, input.source);
     Object.assign(model, converted.config);
     weights = converted.weights;
   } else {
@@ -175,24 +226,48 @@ export function convertCheckpoint(input: ConvertInput, arch: string, options: Co
   }
   const numClasses = inferNumClasses(p.family, weights);
   if (numClasses !== undefined) model.numClasses = numClasses;
-  if (p.family === "vit") Object.assign(model, inferVitGeometry(weights), options.numHeads ? { numHeads: options.numHeads } : {});
+  if (p.family === "vit")
+    Object.assign(model, inferVitGeometry(weights), options.numHeads ? { numHeads: options.numHeads } : {});
   const spec = familySpec(p.family, model);
   checkWeights(`convert ${input.source} as ${arch}`, spec, weights);
   checkFiniteWeights(`convert ${input.source}`, weights);
-  const file: ModelFile = { format: "papr-ts/1", arch, family: p.family, model, preprocess: p.preprocess, source: input.source };
+  const file: ModelFile = {
+    format: "papr-ts/1",
+    arch,
+    family: p.family,
+    model,
+    preprocess: p.preprocess,
+    source: input.source,
+  };
   if (options.labels) file.labels = options.labels;
   return { file, weights };
 }
 
-function toCanonical(family: Family, naming: Naming, tensors: Map<string, Tensor>, model: Record<string, unknown>): Map<string, Tensor> {
-  const stripped = () => new Map([...tensors].map(([name, t]) => [name.replace(/^(module\.|model\.)+/, ""), t] as [string, Tensor]));
+function toCanonical(
+  family: Family,
+  naming: Naming,
+  tensors: Map<string, Tensor>,
+  model: Record<string, unknown>,
+): Map<string, Tensor> {
+  const stripped = () =>
+    new Map([...tensors].map(([name, t]) => [name.replace(/^(module\.|model\.)+/, ""), t] as [string, Tensor]));
   switch (family) {
-    case "vit": return naming === "hf" ? hfToCanonicalVit(tensors) : naming === "torchvision" ? torchvisionToCanonicalVit(tensors) : timmToCanonicalVit(tensors);
+    case "vit":
+      return naming === "hf"
+        ? hfToCanonicalVit(tensors)
+        : naming === "torchvision"
+          ? torchvisionToCanonicalVit(tensors)
+          : timmToCanonicalVit(tensors);
     case "mobilenetv3":
-      return naming === "torchvision" ? torchvisionToCanonicalMobileNetV3(tensors, model.variant as "small" | "large") : timmToCanonicalMobileNet(tensors);
-    case "mobilenetv2": return naming === "torchvision" ? torchvisionToCanonicalMobileNetV2(tensors) : timmToCanonicalMobileNet(tensors);
-    case "resnet": return canonicalResnetWeights(tensors);
-    default: return stripped();
+      return naming === "torchvision"
+        ? torchvisionToCanonicalMobileNetV3(tensors, model.variant as "small" | "large")
+        : timmToCanonicalMobileNet(tensors);
+    case "mobilenetv2":
+      return naming === "torchvision" ? torchvisionToCanonicalMobileNetV2(tensors) : timmToCanonicalMobileNet(tensors);
+    case "resnet":
+      return canonicalResnetWeights(tensors);
+    default:
+      return stripped();
   }
 }
 
@@ -212,14 +287,30 @@ function inferVitGeometry(weights: Map<string, Tensor>): Partial<VitConfig> {
   let depth = 0;
   while (weights.has(`blocks.${depth}.norm1.weight`)) depth++;
   return {
-    embedDim, patchSize, depth, imageSize: grid * patchSize, inChannels: proj.shape[1], mlpRatio: fc1.shape[0] / embedDim,
-    qkvBias: weights.has("blocks.0.attn.qkv.bias"), classToken: weights.has("cls_token"), distillToken: weights.has("dist_token"),
-    fcNorm: weights.has("fc_norm.weight"), globalPool: weights.has("fc_norm.weight") || !weights.has("cls_token") ? "avg" : "token",
+    embedDim,
+    patchSize,
+    depth,
+    imageSize: grid * patchSize,
+    inChannels: proj.shape[1],
+    mlpRatio: fc1.shape[0] / embedDim,
+    qkvBias: weights.has("blocks.0.attn.qkv.bias"),
+    classToken: weights.has("cls_token"),
+    distillToken: weights.has("dist_token"),
+    fcNorm: weights.has("fc_norm.weight"),
+    globalPool: weights.has("fc_norm.weight") || !weights.has("cls_token") ? "avg" : "token",
   };
 }
 
 /** The classifier's output size, read from the head weight, so fine-tuned heads (10 classes...) convert too. */
 function inferNumClasses(family: Family, weights: Map<string, Tensor>): number | undefined {
-  const head = { vit: "head.weight", mobilenetv3: "classifier.weight", mobilenetv2: "classifier.weight", resnet: "fc.weight", mobileone: "head.fc.weight", mobilenetv1: "conv_preds.weight", darknet: "head.weight" }[family];
+  const head = {
+    vit: "head.weight",
+    mobilenetv3: "classifier.weight",
+    mobilenetv2: "classifier.weight",
+    resnet: "fc.weight",
+    mobileone: "head.fc.weight",
+    mobilenetv1: "conv_preds.weight",
+    darknet: "head.weight",
+  }[family];
   return weights.get(head)?.shape[0];
 }

@@ -10,7 +10,15 @@ import { add, relu } from "../tensor/elementwise.ts";
 import { linear } from "../tensor/linear.ts";
 import { globalAvgPool, maxPool2d } from "../tensor/pool.ts";
 import type { Tensor } from "../tensor/tensor.ts";
-import { bnSpec, checkWeights, expectImage, foldConvBn, runConv, type FusedConv, type ModelSpec } from "./conv_common.ts";
+import {
+  bnSpec,
+  checkWeights,
+  expectImage,
+  foldConvBn,
+  runConv,
+  type FusedConv,
+  type ModelSpec,
+} from "./conv_common.ts";
 
 export type ResNetDepth = 18 | 34 | 50 | 101 | 152;
 
@@ -72,8 +80,15 @@ export function resnetSpec(config: ResNetConfig): ModelSpec {
   for (const b of blockLayouts(depth)) {
     // (in, out, kernel) of each conv in the residual branch
     const convs: [number, number, number][] = isBottleneck(depth)
-      ? [[b.inChannels, b.width, 1], [b.width, b.width, 3], [b.width, b.width * 4, 1]]
-      : [[b.inChannels, b.width, 3], [b.width, b.width, 3]];
+      ? [
+          [b.inChannels, b.width, 1],
+          [b.width, b.width, 3],
+          [b.width, b.width * 4, 1],
+        ]
+      : [
+          [b.inChannels, b.width, 3],
+          [b.width, b.width, 3],
+        ];
     convs.forEach(([cin, cout, k], i) => {
       spec.set(`${b.prefix}.conv${i + 1}.weight`, [cout, cin, k, k]);
       bnSpec(spec, `${b.prefix}.bn${i + 1}`, cout);
@@ -119,7 +134,10 @@ export function createResNet(config: ResNetConfig, weights: Map<string, Tensor>)
       }),
     );
     const downsample = b.downsample
-      ? foldConvBn(weights, `${b.prefix}.downsample.0`, `${b.prefix}.downsample.1`, BN_EPS, { stride: b.stride, padding: 0 })
+      ? foldConvBn(weights, `${b.prefix}.downsample.0`, `${b.prefix}.downsample.1`, BN_EPS, {
+          stride: b.stride,
+          padding: 0,
+        })
       : null;
     return { convs, downsample };
   });

@@ -38,8 +38,19 @@ export interface VitConfig {
 }
 
 const BASE: VitConfig = {
-  imageSize: 224, patchSize: 16, inChannels: 3, embedDim: 768, depth: 12, numHeads: 12, mlpRatio: 4,
-  qkvBias: true, numClasses: 1000, classToken: true, distillToken: false, globalPool: "token", fcNorm: false,
+  imageSize: 224,
+  patchSize: 16,
+  inChannels: 3,
+  embedDim: 768,
+  depth: 12,
+  numHeads: 12,
+  mlpRatio: 4,
+  qkvBias: true,
+  numClasses: 1000,
+  classToken: true,
+  distillToken: false,
+  globalPool: "token",
+  fcNorm: false,
   layerNormEps: 1e-6,
 };
 const TINY = { embedDim: 192, depth: 12, numHeads: 3 };
@@ -101,13 +112,16 @@ function checkConfig(c: VitConfig): void {
   for (const key of ["imageSize", "patchSize", "inChannels", "embedDim", "depth", "numHeads", "numClasses"] as const) {
     if (!Number.isInteger(c[key]) || c[key] < 1) throw bad(`${key} must be a positive integer, got ${c[key]}`);
   }
-  if (c.imageSize % c.patchSize !== 0) throw bad(`imageSize ${c.imageSize} is not a multiple of patchSize ${c.patchSize}`);
+  if (c.imageSize % c.patchSize !== 0)
+    throw bad(`imageSize ${c.imageSize} is not a multiple of patchSize ${c.patchSize}`);
   if (c.embedDim % c.numHeads !== 0) throw bad(`embedDim ${c.embedDim} is not divisible by numHeads ${c.numHeads}`);
   if (!(c.mlpRatio > 0) || mlpHidden(c) < 1) throw bad(`mlpRatio must be > 0, got ${c.mlpRatio}`);
-  if (c.globalPool !== "token" && c.globalPool !== "avg") throw bad(`globalPool must be "token" or "avg", got ${c.globalPool}`);
+  if (c.globalPool !== "token" && c.globalPool !== "avg")
+    throw bad(`globalPool must be "token" or "avg", got ${c.globalPool}`);
   if (c.distillToken && !c.classToken) throw bad("distillToken needs classToken");
   if (c.globalPool === "token" && !c.classToken) throw bad(`globalPool "token" needs classToken`);
-  if (c.distillToken && (c.globalPool !== "token" || c.fcNorm)) throw bad(`distillToken needs globalPool "token" and no fcNorm`);
+  if (c.distillToken && (c.globalPool !== "token" || c.fcNorm))
+    throw bad(`distillToken needs globalPool "token" and no fcNorm`);
   if (!(c.layerNormEps >= 0)) throw bad(`layerNormEps must be >= 0, got ${c.layerNormEps}`);
 }
 
@@ -190,7 +204,9 @@ export function createVit(config: VitConfig, weights: Map<string, Tensor>): Vit 
   const grid = gridSize(config);
   const numPatches = grid * grid;
   const eps = config.layerNormEps;
-  const prefixTokens = (["cls_token", "dist_token"] as const).filter((name) => spec.has(name)).map((name) => w(name).reshape([1, D]));
+  const prefixTokens = (["cls_token", "dist_token"] as const)
+    .filter((name) => spec.has(name))
+    .map((name) => w(name).reshape([1, D]));
   const posEmbed = w("pos_embed").reshape([prefix + numPatches, D]);
   const patchProj = fc("patch_embed.proj");
   const blockWeights: Block[] = Array.from({ length: config.depth }, (_, i) => ({
@@ -210,7 +226,10 @@ export function createVit(config: VitConfig, weights: Map<string, Tensor>): Vit 
     const { inChannels: C, imageSize: S } = config;
     expectRank("vit.embed", "x", x, 4);
     if (x.shape.join() !== [1, C, S, S].join()) {
-      throw new ShapeError("vit.embed", `x must be one image [1, ${C}, ${S}, ${S}] (config imageSize ${S}), got ${shapeStr(x.shape)}`);
+      throw new ShapeError(
+        "vit.embed",
+        `x must be one image [1, ${C}, ${S}, ${S}] (config imageSize ${S}), got ${shapeStr(x.shape)}`,
+      );
     }
     const patches = conv2d(x, patchProj.weight, patchProj.bias, { stride: config.patchSize }); // [1, D, grid, grid]
     const patchTokens = transpose(patches.reshape([D, numPatches]), [1, 0]); // [numPatches, D], row-major over the grid
@@ -225,15 +244,23 @@ export function createVit(config: VitConfig, weights: Map<string, Tensor>): Vit 
   }
 
   function block(i: number, tokens: Tensor, segments?: number[]): Tensor {
-    if (!Number.isInteger(i) || i < 0 || i >= config.depth) throw new RangeError(`vit.block: index ${i} is not in [0, ${config.depth})`);
+    if (!Number.isInteger(i) || i < 0 || i >= config.depth)
+      throw new RangeError(`vit.block: index ${i} is not in [0, ${config.depth})`);
     expectTokens(`vit.block(${i})`, tokens, 1);
     const b = blockWeights[i];
     let x = tokens;
     const attention = multiHeadSelfAttention(layerNorm(x, b.norm1.weight, b.norm1.bias, eps), {
-      qkvWeight: b.qkv.weight, qkvBias: b.qkv.bias, projWeight: b.proj.weight, projBias: b.proj.bias, numHeads: config.numHeads, segments,
+      qkvWeight: b.qkv.weight,
+      qkvBias: b.qkv.bias,
+      projWeight: b.proj.weight,
+      projBias: b.proj.bias,
+      numHeads: config.numHeads,
+      segments,
     });
     x = add(x, attention);
-    const hidden = linear(layerNorm(x, b.norm2.weight, b.norm2.bias, eps), b.fc1.weight, b.fc1.bias, { activation: "gelu" }); // fused erf GELU
+    const hidden = linear(layerNorm(x, b.norm2.weight, b.norm2.bias, eps), b.fc1.weight, b.fc1.bias, {
+      activation: "gelu",
+    }); // fused erf GELU
     return add(x, linear(hidden, b.fc2.weight, b.fc2.bias));
   }
 
@@ -249,15 +276,22 @@ export function createVit(config: VitConfig, weights: Map<string, Tensor>): Vit 
     let x = concat(sets, 0); // [sum of n, D]
     for (let i = 0; i < config.depth; i++) x = block(i, x, segments);
     let first = 0;
-    return segments.map((n) => { first += n; return new Tensor(x.data.slice((first - n) * D, first * D), [n, D]); });
+    return segments.map((n) => {
+      first += n;
+      return new Tensor(x.data.slice((first - n) * D, first * D), [n, D]);
+    });
   }
 
   function head(tokens: Tensor): Tensor {
     const pooledFromPatches = config.globalPool === "avg";
     expectTokens("vit.head", tokens, prefix + (pooledFromPatches ? 1 : 0));
     const x = finalNorm ? layerNorm(tokens, finalNorm.weight, finalNorm.bias, eps) : tokens;
-    if (headDist) { // DeiT distilled, inference: average of the class-token and distillation-token heads
-      const logits = add(linear(row(x, 0), headFc.weight, headFc.bias), linear(row(x, 1), headDist.weight, headDist.bias));
+    if (headDist) {
+      // DeiT distilled, inference: average of the class-token and distillation-token heads
+      const logits = add(
+        linear(row(x, 0), headFc.weight, headFc.bias),
+        linear(row(x, 1), headDist.weight, headDist.bias),
+      );
       for (let j = 0; j < logits.size; j++) logits.data[j] = logits.data[j] / 2;
       return logits;
     }
@@ -272,7 +306,8 @@ export function createVit(config: VitConfig, weights: Map<string, Tensor>): Vit 
     embed,
     block,
     blockParams(i: number): Block {
-      if (!Number.isInteger(i) || i < 0 || i >= config.depth) throw new RangeError(`blockParams: index ${i} is not in [0, ${config.depth})`);
+      if (!Number.isInteger(i) || i < 0 || i >= config.depth)
+        throw new RangeError(`blockParams: index ${i} is not in [0, ${config.depth})`);
       return blockWeights[i];
     },
     blocks,
@@ -294,5 +329,8 @@ function meanOfRows(x: Tensor, start: number): Tensor {
   for (let r = start; r < n; r++) {
     for (let j = 0; j < D; j++) sums[j] += x.data[r * D + j];
   }
-  return new Tensor(Float32Array.from(sums, (s) => s / (n - start)), [D]);
+  return new Tensor(
+    Float32Array.from(sums, (s) => s / (n - start)),
+    [D],
+  );
 }

@@ -38,17 +38,28 @@ export interface AttentionPruningOptions {
  * Scores of the non-prefix tokens from the class token's attention classAttention [H, N] and its
  * per-head outputs classHeadOutput [H, hd] -> [N - numPrefix].
  */
-export function classAttentionScores(classAttention: Tensor, classHeadOutput: Tensor, numPrefix: number, weighting: HeadWeighting = "outputNorm"): Float32Array {
+export function classAttentionScores(
+  classAttention: Tensor,
+  classHeadOutput: Tensor,
+  numPrefix: number,
+  weighting: HeadWeighting = "outputNorm",
+): Float32Array {
   const op = "classAttentionScores";
   expectRank(op, "classAttention", classAttention, 2);
   expectRank(op, "classHeadOutput", classHeadOutput, 2);
   const [H, N] = classAttention.shape;
   const hd = classHeadOutput.shape[1];
   if (classHeadOutput.shape[0] !== H) {
-    throw new ShapeError(op, `classAttention ${shapeStr(classAttention.shape)} and classHeadOutput ${shapeStr(classHeadOutput.shape)} disagree on the number of heads`);
+    throw new ShapeError(
+      op,
+      `classAttention ${shapeStr(classAttention.shape)} and classHeadOutput ${shapeStr(classHeadOutput.shape)} disagree on the number of heads`,
+    );
   }
   if (!Number.isInteger(numPrefix) || numPrefix < 1 || numPrefix > N) {
-    throw new ShapeError(op, `needs a class token: numPrefix ${numPrefix} must be in [1, ${N}] (classAttention ${shapeStr(classAttention.shape)})`);
+    throw new ShapeError(
+      op,
+      `needs a class token: numPrefix ${numPrefix} must be in [1, ${N}] (classAttention ${shapeStr(classAttention.shape)})`,
+    );
   }
   const weights = new Float64Array(H);
   for (let h = 0; h < H; h++) {
@@ -70,7 +81,11 @@ export function classAttentionScores(classAttention: Tensor, classHeadOutput: Te
  * Which of the m scored tokens a stage keeps (ascending positions), and the margin of that decision: the
  * smallest gap between a kept and a dropped score (and between any score and the threshold), times m.
  */
-export function selectByScore(scores: Float32Array, stage: Omit<PruneStage, "block">, minKeep = 1): { kept: Int32Array; margin: number } {
+export function selectByScore(
+  scores: Float32Array,
+  stage: Omit<PruneStage, "block">,
+  minKeep = 1,
+): { kept: Int32Array; margin: number } {
   const m = scores.length;
   const order = argsortDescending(scores);
   let count: number;
@@ -95,11 +110,15 @@ function checkStages(stages: PruneStage[]): Map<number, PruneStage> {
   const byBlock = new Map<number, PruneStage>();
   for (const stage of stages) {
     const where = `attentionPruning: stage at block ${stage.block}`;
-    if (!Number.isInteger(stage.block) || stage.block < 0) throw new RangeError(`${where}: block must be an integer >= 0`);
+    if (!Number.isInteger(stage.block) || stage.block < 0)
+      throw new RangeError(`${where}: block must be an integer >= 0`);
     if (byBlock.has(stage.block)) throw new RangeError(`${where}: block given twice`);
-    if ((stage.keepRate === undefined) === (stage.threshold === undefined)) throw new RangeError(`${where}: give exactly one of keepRate and threshold`);
-    if (stage.keepRate !== undefined && !(stage.keepRate > 0 && stage.keepRate <= 1)) throw new RangeError(`${where}: keepRate must be in (0, 1], got ${stage.keepRate}`);
-    if (stage.threshold !== undefined && !Number.isFinite(stage.threshold)) throw new RangeError(`${where}: threshold must be a finite number, got ${stage.threshold}`);
+    if ((stage.keepRate === undefined) === (stage.threshold === undefined))
+      throw new RangeError(`${where}: give exactly one of keepRate and threshold`);
+    if (stage.keepRate !== undefined && !(stage.keepRate > 0 && stage.keepRate <= 1))
+      throw new RangeError(`${where}: keepRate must be in (0, 1], got ${stage.keepRate}`);
+    if (stage.threshold !== undefined && !Number.isFinite(stage.threshold))
+      throw new RangeError(`${where}: threshold must be a finite number, got ${stage.threshold}`);
     byBlock.set(stage.block, stage);
   }
   return byBlock;
@@ -108,7 +127,8 @@ function checkStages(stages: PruneStage[]): Map<number, PruneStage> {
 /** Attention-score pruning as a TokenReducer for runReducedBlocks / runWithTokenReduction. */
 export function attentionPruning(options: AttentionPruningOptions): TokenReducer {
   const { headWeighting = "outputNorm", minKeep = 1 } = options;
-  if (!Number.isInteger(minKeep) || minKeep < 0) throw new RangeError(`attentionPruning: minKeep must be an integer >= 0, got ${minKeep}`);
+  if (!Number.isInteger(minKeep) || minKeep < 0)
+    throw new RangeError(`attentionPruning: minKeep must be an integer >= 0, got ${minKeep}`);
   const stages = checkStages(options.stages);
   const describe = (s: PruneStage) => (s.keepRate !== undefined ? `keep ${s.keepRate}` : `>= ${s.threshold}`);
   return {
@@ -118,7 +138,8 @@ export function attentionPruning(options: AttentionPruningOptions): TokenReducer
     },
     check(numBlocks: number): void {
       for (const block of stages.keys()) {
-        if (block >= numBlocks) throw new RangeError(`attentionPruning: stage at block ${block}, but the backbone has ${numBlocks} blocks`);
+        if (block >= numBlocks)
+          throw new RangeError(`attentionPruning: stage at block ${block}, but the backbone has ${numBlocks} blocks`);
       }
     },
     reduce(i: number, _x: Tensor, state: ReductionState, attention: AttentionOutputs): Reduction | null {
@@ -129,7 +150,9 @@ export function attentionPruning(options: AttentionPruningOptions): TokenReducer
       const n = P + scores.length;
       const remap = new Int32Array(n).fill(-1);
       for (let j = 0; j < P; j++) remap[j] = j;
-      kept.forEach((position, k) => { remap[P + position] = P + k; });
+      kept.forEach((position, k) => {
+        remap[P + position] = P + k;
+      });
       const dropped = Int32Array.from({ length: n }, (_, j) => j).filter((j) => remap[j] < 0);
       const pruned: PruneRecord = { scores, dropped, rule: describe(stage), margin };
       return { remap, numOut: P + kept.length, pruned };

@@ -12,7 +12,11 @@ const GAP = 8; // pixels between panels
 export function explainPicture(image: RgbImage, significance: Tensor, mask: Uint8Array, dim = 0.25): RgbImage {
   const { width: S, height: T } = image;
   const [H, W] = significance.shape;
-  const out: RgbImage = { width: 3 * S + 2 * GAP, height: T, data: new Uint8Array((3 * S + 2 * GAP) * T * 3).fill(255) };
+  const out: RgbImage = {
+    width: 3 * S + 2 * GAP,
+    height: T,
+    data: new Uint8Array((3 * S + 2 * GAP) * T * 3).fill(255),
+  };
   const [lo, hi] = range(significance.data);
   for (let y = 0; y < T; y++) {
     for (let x = 0; x < S; x++) {
@@ -42,7 +46,16 @@ function range(values: Float32Array): [number, number] {
 }
 
 // A perceptually ordered dark-blue -> magenta -> orange -> yellow ramp (inferno-like), t in [0, 1].
-const STOPS: [number, number, number][] = [[0, 0, 4], [40, 11, 84], [101, 21, 110], [159, 42, 99], [212, 72, 66], [245, 125, 21], [250, 193, 39], [252, 255, 164]];
+const STOPS: [number, number, number][] = [
+  [0, 0, 4],
+  [40, 11, 84],
+  [101, 21, 110],
+  [159, 42, 99],
+  [212, 72, 66],
+  [245, 125, 21],
+  [250, 193, 39],
+  [252, 255, 164],
+];
 
 export function colormap(t: number): [number, number, number] {
   const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (STOPS.length - 1);
@@ -64,19 +77,27 @@ export function colormap(t: number): [number, number, number] {
 export function mergedGroupsPanel(image: RgbImage, groupOf: Int32Array, grid: [number, number], dim = 0.25): RgbImage {
   const { width: S, height: T } = image;
   const [H, W] = grid;
-  if (groupOf.length !== H * W) throw new Error(`mergedGroupsPanel: groupOf has ${groupOf.length} entries for a ${H}x${W} patch grid`);
+  if (groupOf.length !== H * W)
+    throw new Error(`mergedGroupsPanel: groupOf has ${groupOf.length} entries for a ${H}x${W} patch grid`);
   const members = new Map<number, number>();
   for (const g of groupOf) if (g >= 0) members.set(g, (members.get(g) ?? 0) + 1);
   const out: RgbImage = { width: S, height: T, data: new Uint8Array(S * T * 3) };
-  const patchAt = (y: number, x: number) => Math.min(H - 1, Math.floor((y * H) / T)) * W + Math.min(W - 1, Math.floor((x * W) / S));
+  const patchAt = (y: number, x: number) =>
+    Math.min(H - 1, Math.floor((y * H) / T)) * W + Math.min(W - 1, Math.floor((x * W) / S));
   for (let y = 0; y < T; y++) {
     for (let x = 0; x < S; x++) {
       const patch = patchAt(y, x);
       const group = groupOf[patch];
       const merged = group >= 0 && members.get(group)! > 1;
       // a border pixel: the next pixel right or below (or the previous, left or above) is in another group
-      const border = merged && [[y, x + 1], [y + 1, x], [y, x - 1], [y - 1, x]].some(([yy, xx]) =>
-        yy >= 0 && yy < T && xx >= 0 && xx < S && groupOf[patchAt(yy, xx)] !== group);
+      const border =
+        merged &&
+        [
+          [y, x + 1],
+          [y + 1, x],
+          [y, x - 1],
+          [y - 1, x],
+        ].some(([yy, xx]) => yy >= 0 && yy < T && xx >= 0 && xx < S && groupOf[patchAt(yy, xx)] !== group);
       const tint = merged ? groupColour(group) : null;
       for (let c = 0; c < 3; c++) {
         const v = image.data[(y * S + x) * 3 + c];
@@ -92,14 +113,23 @@ export function mergedGroupsPanel(image: RgbImage, groupOf: Int32Array, grid: [n
 }
 
 /** explainPicture's three panels plus mergedGroupsPanel as a fourth. */
-export function explainPictureWithGroups(image: RgbImage, significance: Tensor, mask: Uint8Array, groupOf: Int32Array, dim = 0.25): RgbImage {
+export function explainPictureWithGroups(
+  image: RgbImage,
+  significance: Tensor,
+  mask: Uint8Array,
+  groupOf: Int32Array,
+  dim = 0.25,
+): RgbImage {
   const three = explainPicture(image, significance, mask, dim);
   const panel = mergedGroupsPanel(image, groupOf, [significance.shape[0], significance.shape[1]], dim);
   const width = three.width + GAP + panel.width;
   const out: RgbImage = { width, height: three.height, data: new Uint8Array(width * three.height * 3).fill(255) };
   for (let y = 0; y < three.height; y++) {
     out.data.set(three.data.subarray(y * three.width * 3, (y + 1) * three.width * 3), y * width * 3);
-    out.data.set(panel.data.subarray(y * panel.width * 3, (y + 1) * panel.width * 3), (y * width + three.width + GAP) * 3);
+    out.data.set(
+      panel.data.subarray(y * panel.width * 3, (y + 1) * panel.width * 3),
+      (y * width + three.width + GAP) * 3,
+    );
   }
   return out;
 }

@@ -30,8 +30,15 @@ export type Backbone = Pick<Vit, "config" | "numBlocks" | "embed" | "block" | "h
 export function costConfig(backbone: Backbone): VitCostConfig {
   const c = backbone.config;
   return {
-    imageSize: c.imageSize, patchSize: c.patchSize, inChannels: c.inChannels, embedDim: c.embedDim, depth: c.depth,
-    mlpRatio: c.mlpRatio, numClasses: c.numClasses, numPrefixTokens: c.numPrefixTokens, distillToken: c.distillToken,
+    imageSize: c.imageSize,
+    patchSize: c.patchSize,
+    inChannels: c.inChannels,
+    embedDim: c.embedDim,
+    depth: c.depth,
+    mlpRatio: c.mlpRatio,
+    numClasses: c.numClasses,
+    numPrefixTokens: c.numPrefixTokens,
+    distillToken: c.distillToken,
   };
 }
 
@@ -69,7 +76,10 @@ export interface PaprResult {
 export class Papr {
   readonly cost: VitCostConfig;
 
-  constructor(readonly backbone: Backbone, readonly proposer: Proposer) {
+  constructor(
+    readonly backbone: Backbone,
+    readonly proposer: Proposer,
+  ) {
     this.cost = costConfig(backbone);
     if (proposer.imageSize !== undefined && proposer.imageSize !== this.cost.imageSize) {
       throw new Error(
@@ -84,8 +94,14 @@ export class Papr {
     const { z = 0.5, convention = "official", order = "significance", trace = false, reducer } = options;
     const { backbone } = this;
     if (reducer) {
-      if (!("blockParams" in backbone)) throw new Error(`PaPr: the ${reducer.method} reducer needs a backbone with blockParams (a Vit from createVit)`);
-      return runWithTokenReduction(backbone as ReducibleBackbone, this.proposer, x, reducer, { z, convention, order, trace });
+      if (!("blockParams" in backbone))
+        throw new Error(`PaPr: the ${reducer.method} reducer needs a backbone with blockParams (a Vit from createVit)`);
+      return runWithTokenReduction(backbone as ReducibleBackbone, this.proposer, x, reducer, {
+        z,
+        convention,
+        order,
+        trace,
+      });
     }
     const { numPatches, numPrefixTokens, gridSize } = backbone.config;
     const grid: [number, number] = [gridSize, gridSize];
@@ -111,7 +127,8 @@ export class Papr {
       ranking = Int32Array.from({ length: numPatches }, (_, i) => i);
     }
     // z = 1 keeps every patch in grid order: exactly the unpruned backbone.
-    const kept = k === numPatches ? Int32Array.from({ length: numPatches }, (_, i) => i) : keptPatches(ranking, k, order);
+    const kept =
+      k === numPatches ? Int32Array.from({ length: numPatches }, (_, i) => i) : keptPatches(ranking, k, order);
 
     // 5. Backbone: embed -> keep prefix + kept patches -> blocks -> head.
     const embedded = backbone.embed(x);

@@ -5,7 +5,11 @@ import { Tensor, ShapeError, expectRank } from "../tensor/tensor.ts";
 export function proposalMap(features: Tensor): Tensor {
   expectRank("proposalMap", "features", features, 4);
   const [batch, K, h, w] = features.shape;
-  if (batch !== 1) throw new ShapeError("proposalMap", `features must hold one image, got batch ${batch} in [${features.shape.join(", ")}]`);
+  if (batch !== 1)
+    throw new ShapeError(
+      "proposalMap",
+      `features must hold one image, got batch ${batch} in [${features.shape.join(", ")}]`,
+    );
   const R = new Float32Array(h * w);
   const F = features.data;
   for (let p = 0; p < h * w; p++) {

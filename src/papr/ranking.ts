@@ -17,7 +17,12 @@ export function checkKeepRatio(z: number): void {
   }
 }
 
-export function keepCount(z: number, numPatches: number, numPrefixTokens: number, convention: KeepConvention = "official"): number {
+export function keepCount(
+  z: number,
+  numPatches: number,
+  numPrefixTokens: number,
+  convention: KeepConvention = "official",
+): number {
   checkKeepRatio(z);
   const n = convention === "official" ? numPatches + numPrefixTokens : numPatches;
   const k = Math.floor(n * z);
@@ -30,7 +35,11 @@ export function rankPatches(significance: Tensor): Int32Array {
 }
 
 /** The first k ranked patches, in significance order ("official") or sorted by grid position ("spatial"). */
-export function keptPatches(ranking: Int32Array, k: number, order: "significance" | "spatial" = "significance"): Int32Array {
+export function keptPatches(
+  ranking: Int32Array,
+  k: number,
+  order: "significance" | "spatial" = "significance",
+): Int32Array {
   const kept = ranking.slice(0, k);
   if (order === "spatial") kept.sort();
   return kept;

@@ -26,7 +26,14 @@ import { linear } from "../tensor/linear.ts";
 import { countMacs } from "../tensor/macs.ts";
 import { layerNorm } from "../tensor/norm.ts";
 import { ShapeError, Tensor, expectRank, shapeStr } from "../tensor/tensor.ts";
-import { LAYER_NORM_MACS_PER_ELEMENT, headMacs, patchEmbedMacs, vitCost, type CostBreakdown, type VitCostConfig } from "./macs.ts";
+import {
+  LAYER_NORM_MACS_PER_ELEMENT,
+  headMacs,
+  patchEmbedMacs,
+  vitCost,
+  type CostBreakdown,
+  type VitCostConfig,
+} from "./macs.ts";
 import { costConfig, type Backbone, type PaprResult, type PaprTrace, type Proposer } from "./papr.ts";
 import { proposalMap } from "./proposal.ts";
 import { pruneTokens } from "./prune.ts";
@@ -68,19 +75,37 @@ export function withBlockParams(backbone: Backbone | Vit, weights: Map<string, T
 }
 
 /** First half of block i: tokens + attention(norm1(tokens)), with the taps the method asked for. */
-export function attentionHalf(backbone: ReducibleBackbone, i: number, tokens: Tensor, taps: AttentionTaps): { x: Tensor; attention: AttentionOutputs } {
+export function attentionHalf(
+  backbone: ReducibleBackbone,
+  i: number,
+  tokens: Tensor,
+  taps: AttentionTaps,
+): { x: Tensor; attention: AttentionOutputs } {
   const p = backbone.blockParams(i);
   const { numHeads, layerNormEps } = backbone.config;
-  const attention = multiHeadSelfAttentionEx(layerNorm(tokens, p.norm1.weight, p.norm1.bias, layerNormEps), {
-    qkvWeight: p.qkv.weight, qkvBias: p.qkv.bias, projWeight: p.proj.weight, projBias: p.proj.bias, numHeads,
-  }, taps);
+  const attention = multiHeadSelfAttentionEx(
+    layerNorm(tokens, p.norm1.weight, p.norm1.bias, layerNormEps),
+    {
+      qkvWeight: p.qkv.weight,
+      qkvBias: p.qkv.bias,
+      projWeight: p.proj.weight,
+      projBias: p.proj.bias,
+      numHeads,
+    },
+    taps,
+  );
   return { x: add(tokens, attention.output), attention };
 }
 
 /** Second half of block i: x + mlp(norm2(x)). */
 export function mlpHalf(backbone: ReducibleBackbone, i: number, x: Tensor): Tensor {
   const p = backbone.blockParams(i);
-  const hidden = linear(layerNorm(x, p.norm2.weight, p.norm2.bias, backbone.config.layerNormEps), p.fc1.weight, p.fc1.bias, { activation: "gelu" });
+  const hidden = linear(
+    layerNorm(x, p.norm2.weight, p.norm2.bias, backbone.config.layerNormEps),
+    p.fc1.weight,
+    p.fc1.bias,
+    { activation: "gelu" },
+  );
   return add(x, linear(hidden, p.fc2.weight, p.fc2.bias));
 }
 
@@ -147,10 +172,25 @@ export const noReduction: TokenReducer = { method: "none", taps: () => null, red
 export function blockRecordsJson(records: BlockRecord[]): unknown[] {
   const margin = (m: number) => (Number.isFinite(m) ? m : null);
   return records.map((b) => ({
-    block: b.block, tokensIn: b.tokensIn, tokensOut: b.tokensOut, macs: b.macs, overheadMacs: b.overheadMacs,
+    block: b.block,
+    tokensIn: b.tokensIn,
+    tokensOut: b.tokensOut,
+    macs: b.macs,
+    overheadMacs: b.overheadMacs,
     remap: b.remap && [...b.remap],
-    ...(b.merges ? { merges: { r: b.merges.r, src: [...b.merges.src], dst: [...b.merges.dst], margin: margin(b.merges.margin) } } : {}),
-    ...(b.pruned ? { pruned: { rule: b.pruned.rule, dropped: [...b.pruned.dropped], scores: [...b.pruned.scores], margin: margin(b.pruned.margin) } } : {}),
+    ...(b.merges
+      ? { merges: { r: b.merges.r, src: [...b.merges.src], dst: [...b.merges.dst], margin: margin(b.merges.margin) } }
+      : {}),
+    ...(b.pruned
+      ? {
+          pruned: {
+            rule: b.pruned.rule,
+            dropped: [...b.pruned.dropped],
+            scores: [...b.pruned.scores],
+            margin: margin(b.pruned.margin),
+          },
+        }
+      : {}),
   }));
 }
 
@@ -158,11 +198,19 @@ export function blockRecordsJson(records: BlockRecord[]): unknown[] {
  * Applies a remap to tokens x [n, D] with sizes [n]: output token k = the size-weighted average of the
  * input tokens mapped to k (a copy for a token mapped alone), its size = their summed sizes.
  */
-export function reduceTokens(x: Tensor, size: Float32Array, remap: Int32Array, numOut: number): { tokens: Tensor; size: Float32Array } {
+export function reduceTokens(
+  x: Tensor,
+  size: Float32Array,
+  remap: Int32Array,
+  numOut: number,
+): { tokens: Tensor; size: Float32Array } {
   expectRank("reduceTokens", "x", x, 2);
   const [n, D] = x.shape;
   if (size.length !== n || remap.length !== n) {
-    throw new ShapeError("reduceTokens", `x ${shapeStr(x.shape)} needs size and remap of length ${n}, got ${size.length} and ${remap.length}`);
+    throw new ShapeError(
+      "reduceTokens",
+      `x ${shapeStr(x.shape)} needs size and remap of length ${n}, got ${size.length} and ${remap.length}`,
+    );
   }
   const sums = new Float64Array(numOut * D);
   const outSize = new Float64Array(numOut);
@@ -171,7 +219,8 @@ export function reduceTokens(x: Tensor, size: Float32Array, remap: Int32Array, n
   for (let j = 0; j < n; j++) {
     const k = remap[j];
     if (k === -1) continue;
-    if (!Number.isInteger(k) || k < 0 || k >= numOut) throw new RangeError(`reduceTokens: remap[${j}] = ${k} is not in [-1, ${numOut})`);
+    if (!Number.isInteger(k) || k < 0 || k >= numOut)
+      throw new RangeError(`reduceTokens: remap[${j}] = ${k} is not in [-1, ${numOut})`);
     const s = size[j];
     for (let c = 0; c < D; c++) sums[k * D + c] += s * x.data[j * D + c];
     outSize[k] += s;
@@ -205,11 +254,18 @@ export function reducedBlockMacs(tokensIn: number, tokensOut: number, embedDim: 
 
 /** The forward's cost from the per-block records (PaPr's breakdown: proposer, patch embed, blocks, head). */
 export function reductionCost(c: VitCostConfig, records: BlockRecord[], proposerMacs = 0): CostBreakdown {
-  if (records.length !== c.depth) throw new Error(`reductionCost: ${records.length} block records given for ${c.depth} blocks`);
+  if (records.length !== c.depth)
+    throw new Error(`reductionCost: ${records.length} block records given for ${c.depth} blocks`);
   const blocks = records.map((r) => r.macs);
   const patchEmbed = patchEmbedMacs(c);
   const head = headMacs(c, records[records.length - 1].tokensOut);
-  return { proposer: proposerMacs, patchEmbed, blocks, head, total: proposerMacs + patchEmbed + blocks.reduce((a, b) => a + b, 0) + head };
+  return {
+    proposer: proposerMacs,
+    patchEmbed,
+    blocks,
+    head,
+    total: proposerMacs + patchEmbed + blocks.reduce((a, b) => a + b, 0) + head,
+  };
 }
 
 export interface ReductionRun {
@@ -225,19 +281,33 @@ export interface ReductionRun {
  * Runs every block of the backbone on `tokens` [n, D] (already PaPr-pruned or not), whose embed rows are
  * `rows` [n] (embedRowsOf), letting `reducer` merge or drop tokens inside the blocks.
  */
-export function runReducedBlocks(backbone: ReducibleBackbone, tokens: Tensor, rows: Int32Array, reducer: TokenReducer): ReductionRun {
+export function runReducedBlocks(
+  backbone: ReducibleBackbone,
+  tokens: Tensor,
+  rows: Int32Array,
+  reducer: TokenReducer,
+): ReductionRun {
   const { numPrefixTokens, numPatches, embedDim, mlpRatio } = backbone.config;
   expectRank("runReducedBlocks", "tokens", tokens, 2);
   if (rows.length !== tokens.shape[0]) {
-    throw new ShapeError("runReducedBlocks", `rows must give the embed row of each token: tokens ${shapeStr(tokens.shape)}, rows [${rows.length}]`);
+    throw new ShapeError(
+      "runReducedBlocks",
+      `rows must give the embed row of each token: tokens ${shapeStr(tokens.shape)}, rows [${rows.length}]`,
+    );
   }
   reducer.check?.(backbone.numBlocks);
   const groupOf = new Int32Array(numPrefixTokens + numPatches).fill(-1);
   rows.forEach((row, j) => {
-    if (!(row >= 0 && row < groupOf.length) || groupOf[row] !== -1) throw new RangeError(`runReducedBlocks: embed row ${row} is out of range or repeated`);
+    if (!(row >= 0 && row < groupOf.length) || groupOf[row] !== -1)
+      throw new RangeError(`runReducedBlocks: embed row ${row} is out of range or repeated`);
     groupOf[row] = j;
   });
-  let state: ReductionState = { tokens, size: new Float32Array(tokens.shape[0]).fill(1), groupOf, numPrefix: numPrefixTokens };
+  let state: ReductionState = {
+    tokens,
+    size: new Float32Array(tokens.shape[0]).fill(1),
+    groupOf,
+    numPrefix: numPrefixTokens,
+  };
   const blocks: BlockRecord[] = [];
   const groupsPerBlock: Int32Array[] = [];
   const blockTimes: number[] = [];
@@ -297,7 +367,11 @@ export interface ReducedResult extends PaprResult {
  * pruneTokens), then the blocks with `reducer`, then the head. proposer may be null when z = 1.
  */
 export function runWithTokenReduction(
-  backbone: ReducibleBackbone, proposer: Proposer | null, x: Tensor, reducer: TokenReducer, options: ReductionOptions = {},
+  backbone: ReducibleBackbone,
+  proposer: Proposer | null,
+  x: Tensor,
+  reducer: TokenReducer,
+  options: ReductionOptions = {},
 ): ReducedResult {
   const { z = 1, convention = "official", order = "significance", trace = false } = options;
   const { numPatches, numPrefixTokens, gridSize } = backbone.config;
@@ -305,7 +379,12 @@ export function runWithTokenReduction(
   const k = keepCount(z, numPatches, numPrefixTokens, convention);
   const all = Int32Array.from({ length: numPatches }, (_, i) => i);
   let clockStart = performance.now();
-  const lap = () => { const now = performance.now(); const ms = now - clockStart; clockStart = now; return ms; };
+  const lap = () => {
+    const now = performance.now();
+    const ms = now - clockStart;
+    clockStart = now;
+    return ms;
+  };
 
   let maps: Omit<PaprTrace, "input" | "mask"> | null = null;
   let proposerMacs = 0;
@@ -313,7 +392,11 @@ export function runWithTokenReduction(
   if (k < numPatches || (trace && proposer)) {
     if (!proposer) throw new Error(`runWithTokenReduction: z = ${z} prunes patches, so a proposer is needed`);
     const { result: features, macs } = countMacs(() => proposer.features(x));
-    if (features.rank !== 4 || features.shape[0] !== 1) throw new ShapeError("runWithTokenReduction proposer", `features must be [1, K, h, w], got ${shapeStr(features.shape)}`);
+    if (features.rank !== 4 || features.shape[0] !== 1)
+      throw new ShapeError(
+        "runWithTokenReduction proposer",
+        `features must be [1, K, h, w], got ${shapeStr(features.shape)}`,
+      );
     proposerMacs = macs;
     proposerTime = lap();
     const proposal = proposalMap(features);
@@ -341,7 +424,11 @@ export function runWithTokenReduction(
     macs: reductionCost(cost, run.blocks, proposerMacs),
     unprunedMacs: vitCost(cost, new Array(backbone.numBlocks).fill(allTokens)),
     timeMs: {
-      proposer: proposerTime, ranking: rankingTime, embed: embedTime, blocks: run.blockTimes, head: headTime,
+      proposer: proposerTime,
+      ranking: rankingTime,
+      embed: embedTime,
+      blocks: run.blockTimes,
+      head: headTime,
       total: proposerTime + rankingTime + embedTime + run.blockTimes.reduce((a, b) => a + b, 0) + headTime,
     },
     reduction: run,

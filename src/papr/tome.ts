@@ -29,9 +29,11 @@ import type { MergeRecord, Reduction, ReductionState, TokenReducer } from "./tok
 
 /** r merges in each block from `start` on, none before. */
 export function tomeSchedule(depth: number, r: number, start = 0): number[] {
-  if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`tomeSchedule: depth must be a positive integer, got ${depth}`);
+  if (!Number.isInteger(depth) || depth < 1)
+    throw new RangeError(`tomeSchedule: depth must be a positive integer, got ${depth}`);
   if (!Number.isInteger(r) || r < 0) throw new RangeError(`tomeSchedule: r must be an integer >= 0, got ${r}`);
-  if (!Number.isInteger(start) || start < 0 || start > depth) throw new RangeError(`tomeSchedule: start ${start} is not in [0, ${depth}]`);
+  if (!Number.isInteger(start) || start < 0 || start > depth)
+    throw new RangeError(`tomeSchedule: start ${start} is not in [0, ${depth}]`);
   return Array.from({ length: depth }, (_, i) => (i >= start ? r : 0));
 }
 
@@ -40,7 +42,12 @@ export function tomeSchedule(depth: number, r: number, start = 0): number[] {
  * the blocks (from floor(depth / 2)); without it (z = 1) in every block. secondHalf: false merges in
  * every block whatever z.
  */
-export function paprTomeSchedule(depth: number, r: number, z: number, options: { secondHalf?: boolean } = {}): number[] {
+export function paprTomeSchedule(
+  depth: number,
+  r: number,
+  z: number,
+  options: { secondHalf?: boolean } = {},
+): number[] {
   const { secondHalf = true } = options;
   return tomeSchedule(depth, r, secondHalf && z < 1 ? Math.floor(depth / 2) : 0);
 }
@@ -64,7 +71,8 @@ export function bipartiteSoftMatching(keys: Tensor, r: number, numProtected: num
   }
   const merges = Math.max(0, Math.min(r, Math.floor((t - numProtected) / 2)));
   const identity = Int32Array.from({ length: t }, (_, i) => i);
-  if (merges === 0) return { r: 0, src: new Int32Array(0), dst: new Int32Array(0), margin: Infinity, remap: identity, numOut: t };
+  if (merges === 0)
+    return { r: 0, src: new Int32Array(0), dst: new Int32Array(0), margin: Infinity, remap: identity, numOut: t };
 
   // 1. unit-length metric rows (float32, as torch keeps them)
   const unit = new Float32Array(t * c);
@@ -91,7 +99,11 @@ export function bipartiteSoftMatching(keys: Tensor, r: number, numProtected: num
         if (tb < numProtected) continue;
         let s = 0;
         for (let j = 0; j < c; j++) s += unit[ta * c + j] * unit[tb * c + j];
-        if (s > top) { second = top; top = s; arg = b; } else if (s > second) second = s;
+        if (s > top) {
+          second = top;
+          top = s;
+          arg = b;
+        } else if (s > second) second = s;
       }
     }
     best[a] = top;
@@ -100,7 +112,8 @@ export function bipartiteSoftMatching(keys: Tensor, r: number, numProtected: num
   }
   const order = argsortDescending(best); // stable: ties keep the lower A index first
   const srcA = order.slice(0, merges);
-  let margin = merges < numA && Number.isFinite(best[order[merges]]) ? best[order[merges - 1]] - best[order[merges]] : Infinity;
+  let margin =
+    merges < numA && Number.isFinite(best[order[merges]]) ? best[order[merges - 1]] - best[order[merges]] : Infinity;
   for (const a of srcA) margin = Math.min(margin, runnerUpGap[a]);
 
   const src = Int32Array.from(srcA, (a) => 2 * a);
@@ -124,7 +137,9 @@ export function tomeRemap(t: number, numPrefix: number, src: Int32Array, dst: In
   for (let i = 0; i < numPrefix; i++) remap[i] = next++;
   for (let i = numPrefix; i < t; i++) if (i % 2 === 0 && !merged[i]) remap[i] = next++;
   for (let i = numPrefix; i < t; i++) if (i % 2 === 1) remap[i] = next++;
-  src.forEach((s, m) => { remap[s] = remap[dst[m]]; });
+  src.forEach((s, m) => {
+    remap[s] = remap[dst[m]];
+  });
   return remap;
 }
 
@@ -140,7 +155,8 @@ export function tome(options: TomeOptions): TokenReducer {
     if (!Number.isInteger(r) || r < 0) throw new RangeError(`tome: schedule[${i}] = ${r} must be an integer >= 0`);
   });
   const rOf = (i: number) => {
-    if (i >= schedule.length) throw new RangeError(`tome: schedule has ${schedule.length} entries, block ${i} has none`);
+    if (i >= schedule.length)
+      throw new RangeError(`tome: schedule has ${schedule.length} entries, block ${i} has none`);
     return schedule[i];
   };
   const first = schedule.findIndex((r) => r > 0);
@@ -149,10 +165,14 @@ export function tome(options: TomeOptions): TokenReducer {
     taps(i: number, state: ReductionState): AttentionTaps | null {
       const merged = state.size.some((s) => s !== 1);
       if (rOf(i) === 0 && !(proportionalAttention && merged)) return null;
-      return { keys: rOf(i) > 0, keyBias: proportionalAttention && merged ? Float32Array.from(state.size, Math.log) : null };
+      return {
+        keys: rOf(i) > 0,
+        keyBias: proportionalAttention && merged ? Float32Array.from(state.size, Math.log) : null,
+      };
     },
     check(numBlocks: number): void {
-      if (schedule.length !== numBlocks) throw new RangeError(`tome: schedule has ${schedule.length} entries for ${numBlocks} blocks`);
+      if (schedule.length !== numBlocks)
+        throw new RangeError(`tome: schedule has ${schedule.length} entries for ${numBlocks} blocks`);
     },
     reduce(i: number, _x: Tensor, state: ReductionState, attention: AttentionOutputs): Reduction | null {
       if (rOf(i) === 0) return null;

@@ -23,13 +23,20 @@ export interface ChartOptions {
   highlight?: { x: number; y: number }[];
   legend?: "right" | "bottom-right" | "top-left";
 }
-export interface Rect { left: number; top: number; right: number; bottom: number } // inclusive pixel bounds
+export interface Rect {
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+} // inclusive pixel bounds
 export interface ChartLayout {
   scale: number; // text scale (1 below 600 px wide, else 2)
   plot: Rect;
   legend: Rect;
-  xRange: [number, number]; yRange: [number, number];
-  xTicks: number[]; yTicks: number[];
+  xRange: [number, number];
+  yRange: [number, number];
+  xTicks: number[];
+  yTicks: number[];
 }
 
 export class PlotError extends Error {
@@ -41,12 +48,26 @@ export class PlotError extends Error {
 
 /** Default series colours: Okabe-Ito, then Paul Tol's muted scheme (colour-blind friendly). */
 export const PALETTE: Rgb[] = [
-  [0, 114, 178], [230, 159, 0], [0, 158, 115], [213, 94, 0], [204, 121, 167], [86, 180, 233],
-  [51, 34, 136], [153, 153, 51], [136, 34, 85], [68, 170, 153], [221, 204, 119], [102, 102, 102],
+  [0, 114, 178],
+  [230, 159, 0],
+  [0, 158, 115],
+  [213, 94, 0],
+  [204, 121, 167],
+  [86, 180, 233],
+  [51, 34, 136],
+  [153, 153, 51],
+  [136, 34, 85],
+  [68, 170, 153],
+  [221, 204, 119],
+  [102, 102, 102],
 ];
 const DEFAULT_MARKERS: Marker[] = ["circle", "square", "triangle", "cross"];
-const WHITE: Rgb = [255, 255, 255], INK: Rgb = [0, 0, 0], GRID: Rgb = [228, 228, 228], FRAME: Rgb = [90, 90, 90];
-const DASH = 9, GAP = 6;
+const WHITE: Rgb = [255, 255, 255],
+  INK: Rgb = [0, 0, 0],
+  GRID: Rgb = [228, 228, 228],
+  FRAME: Rgb = [90, 90, 90];
+const DASH = 9,
+  GAP = 6;
 
 // ---------- ticks ----------
 
@@ -98,7 +119,8 @@ function autoRange(values: number[], given: [number, number] | undefined, axis: 
     return [lo, hi];
   }
   if (values.length === 0) throw new PlotError(`no points to derive ${axis}Range from; pass options.${axis}Range`);
-  const lo = values.reduce((a, b) => Math.min(a, b)), hi = values.reduce((a, b) => Math.max(a, b));
+  const lo = values.reduce((a, b) => Math.min(a, b)),
+    hi = values.reduce((a, b) => Math.max(a, b));
   const pad = lo === hi ? Math.abs(lo) * 0.1 || 1 : (hi - lo) * 0.05; // margins keep edge markers off the frame
   return [Number((lo - pad).toPrecision(12)), Number((hi + pad).toPrecision(12))];
 }
@@ -132,10 +154,21 @@ function checkInput(series: Series[], options: ChartOptions): void {
 export function chartLayout(series: Series[], options: ChartOptions): ChartLayout {
   checkInput(series, options);
   const { width = 900, height = 600, legend = "right" } = options;
-  const scale = width >= 600 ? 2 : 1, pad = 6 * scale, line = textHeight(scale), tick = 3 * scale;
+  const scale = width >= 600 ? 2 : 1,
+    pad = 6 * scale,
+    line = textHeight(scale),
+    tick = 3 * scale;
   const points = series.flatMap((s) => s.points);
-  const xRange = autoRange(points.map((p) => p.x), options.xRange, "x");
-  const yRange = autoRange(points.map((p) => p.y), options.yRange, "y");
+  const xRange = autoRange(
+    points.map((p) => p.x),
+    options.xRange,
+    "x",
+  );
+  const yRange = autoRange(
+    points.map((p) => p.y),
+    options.yRange,
+    "y",
+  );
 
   const top = pad + line + 2 * pad + line + pad; // title, y label, gap
   const bottom = height - 1 - (tick + pad + line + pad + line + pad); // tick labels, x label
@@ -143,7 +176,7 @@ export function chartLayout(series: Series[], options: ChartOptions): ChartLayou
   const yTicks = ticksWithStep(yRange[0], yRange[1], yStep);
   const left = pad + Math.max(...yTicks.map((t) => textWidth(formatTick(t, yStep), scale)), 0) + pad + tick;
 
-  const swatch = 7 * ADVANCE * scale / 2;
+  const swatch = (7 * ADVANCE * scale) / 2;
   const legendWidth = 3 * pad + swatch + Math.max(...series.map((s) => textWidth(s.name, scale)));
   const legendHeight = pad + series.length * (line + pad);
   const right = width - 1 - (legend === "right" ? legendWidth + 3 * pad : 4 * ADVANCE * scale);
@@ -151,10 +184,16 @@ export function chartLayout(series: Series[], options: ChartOptions): ChartLayou
   const xStep = niceStep(xRange[1] - xRange[0], clamp(Math.floor((right - left) / (8 * ADVANCE * scale)), 3, 10));
   const xTicks = ticksWithStep(xRange[0], xRange[1], xStep);
 
-  const legendLeft = legend === "right" ? right + 2 * pad : legend === "top-left" ? left + pad : right - pad - legendWidth;
+  const legendLeft =
+    legend === "right" ? right + 2 * pad : legend === "top-left" ? left + pad : right - pad - legendWidth;
   const legendTop = legend === "bottom-right" ? bottom - pad - legendHeight : top + pad * (legend === "right" ? 0 : 1);
   return {
-    scale, plot: { left, top, right, bottom }, xRange, yRange, xTicks, yTicks,
+    scale,
+    plot: { left, top, right, bottom },
+    xRange,
+    yRange,
+    xTicks,
+    yTicks,
     legend: { left: legendLeft, top: legendTop, right: legendLeft + legendWidth, bottom: legendTop + legendHeight },
   };
 }
@@ -163,8 +202,14 @@ const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v
 
 // ---------- drawing ----------
 
-interface Canvas extends RgbImage { clip: Rect }
-interface Pen { color: Rgb; dashed: boolean; travelled: number } // travelled: dash phase, carried across segments
+interface Canvas extends RgbImage {
+  clip: Rect;
+}
+interface Pen {
+  color: Rgb;
+  dashed: boolean;
+  travelled: number;
+} // travelled: dash phase, carried across segments
 
 function paint(c: Canvas, x: number, y: number, color: Rgb): void {
   if (x >= c.clip.left && x <= c.clip.right && y >= c.clip.top && y <= c.clip.bottom) setPixel(c, x, y, color);
@@ -175,21 +220,37 @@ function fillRect(c: Canvas, r: Rect, color: Rgb): void {
 }
 
 function strokeRect(c: Canvas, r: Rect, color: Rgb): void {
-  fillRect(c, { ...r, bottom: r.top }, color); fillRect(c, { ...r, top: r.bottom }, color);
-  fillRect(c, { ...r, right: r.left }, color); fillRect(c, { ...r, left: r.right }, color);
+  fillRect(c, { ...r, bottom: r.top }, color);
+  fillRect(c, { ...r, top: r.bottom }, color);
+  fillRect(c, { ...r, right: r.left }, color);
+  fillRect(c, { ...r, left: r.right }, color);
 }
 
 /** Liang-Barsky: the part of segment a-b inside r (grown by 2 px), or null. Keeps Bresenham loops short. */
 function clipSegment(a: number[], b: number[], r: Rect): number[][] | null {
-  const dx = b[0] - a[0], dy = b[1] - a[1];
-  let t0 = 0, t1 = 1;
-  for (const [p, q] of [[-dx, a[0] - r.left + 2], [dx, r.right + 2 - a[0]], [-dy, a[1] - r.top + 2], [dy, r.bottom + 2 - a[1]]]) {
-    if (p === 0) { if (q < 0) return null; continue; }
+  const dx = b[0] - a[0],
+    dy = b[1] - a[1];
+  let t0 = 0,
+    t1 = 1;
+  for (const [p, q] of [
+    [-dx, a[0] - r.left + 2],
+    [dx, r.right + 2 - a[0]],
+    [-dy, a[1] - r.top + 2],
+    [dy, r.bottom + 2 - a[1]],
+  ]) {
+    if (p === 0) {
+      if (q < 0) return null;
+      continue;
+    }
     const t = q / p;
-    if (p < 0) t0 = Math.max(t0, t); else t1 = Math.min(t1, t);
+    if (p < 0) t0 = Math.max(t0, t);
+    else t1 = Math.min(t1, t);
     if (t0 > t1) return null;
   }
-  return [[a[0] + t0 * dx, a[1] + t0 * dy], [a[0] + t1 * dx, a[1] + t1 * dy]];
+  return [
+    [a[0] + t0 * dx, a[1] + t0 * dy],
+    [a[0] + t1 * dx, a[1] + t1 * dy],
+  ];
 }
 
 /** 2-px Bresenham line (thickened across its major axis), dashed if the pen says so. */
@@ -198,7 +259,11 @@ function drawLine(c: Canvas, from: number[], to: number[], pen: Pen): void {
   if (!clipped) return;
   let [x, y] = clipped[0].map(Math.round);
   const [x1, y1] = clipped[1].map(Math.round);
-  const dx = Math.abs(x1 - x), dy = Math.abs(y1 - y), sx = x < x1 ? 1 : -1, sy = y < y1 ? 1 : -1, steep = dy > dx;
+  const dx = Math.abs(x1 - x),
+    dy = Math.abs(y1 - y),
+    sx = x < x1 ? 1 : -1,
+    sy = y < y1 ? 1 : -1,
+    steep = dy > dx;
   let err = dx - dy;
   for (;;) {
     if (!pen.dashed || pen.travelled % (DASH + GAP) < DASH) {
@@ -206,15 +271,24 @@ function drawLine(c: Canvas, from: number[], to: number[], pen: Pen): void {
       paint(c, x + (steep ? 1 : 0), y + (steep ? 0 : 1), pen.color);
     }
     if (x === x1 && y === y1) break;
-    const e2 = 2 * err, stepX = e2 > -dy, stepY = e2 < dx;
-    if (stepX) { err -= dy; x += sx; }
-    if (stepY) { err += dx; y += sy; }
+    const e2 = 2 * err,
+      stepX = e2 > -dy,
+      stepY = e2 < dx;
+    if (stepX) {
+      err -= dy;
+      x += sx;
+    }
+    if (stepY) {
+      err += dx;
+      y += sy;
+    }
     pen.travelled += stepX && stepY ? Math.SQRT2 : 1;
   }
 }
 
 function drawMarker(c: Canvas, cx: number, cy: number, kind: Marker, r: number, color: Rgb): void {
-  cx = Math.round(cx); cy = Math.round(cy);
+  cx = Math.round(cx);
+  cy = Math.round(cy);
   if (kind === "cross") {
     const pen = { color, dashed: false, travelled: 0 };
     drawLine(c, [cx - r, cy - r], [cx + r, cy + r], pen);
@@ -223,26 +297,36 @@ function drawMarker(c: Canvas, cx: number, cy: number, kind: Marker, r: number, 
   }
   for (let dy = -r; dy <= r; dy++) {
     for (let dx = -r; dx <= r; dx++) {
-      const inside = kind === "square" ? Math.max(Math.abs(dx), Math.abs(dy)) <= r - 1
-        : kind === "triangle" ? 2 * Math.abs(dx) <= dy + r
-        : kind === "circle" ? dx * dx + dy * dy <= r * r + r : false;
+      const inside =
+        kind === "square"
+          ? Math.max(Math.abs(dx), Math.abs(dy)) <= r - 1
+          : kind === "triangle"
+            ? 2 * Math.abs(dx) <= dy + r
+            : kind === "circle"
+              ? dx * dx + dy * dy <= r * r + r
+              : false;
       if (inside) paint(c, cx + dx, cy + dy, color);
     }
   }
 }
 
 function drawRing(c: Canvas, cx: number, cy: number, radius: number, color: Rgb): void {
-  cx = Math.round(cx); cy = Math.round(cy);
+  cx = Math.round(cx);
+  cy = Math.round(cy);
   for (let dy = -radius; dy <= radius; dy++) {
     for (let dx = -radius; dx <= radius; dx++) {
       const d2 = dx * dx + dy * dy;
-      if (d2 <= radius * radius + radius && d2 > (radius - 2) * (radius - 2) + radius - 2) paint(c, cx + dx, cy + dy, color);
+      if (d2 <= radius * radius + radius && d2 > (radius - 2) * (radius - 2) + radius - 2)
+        paint(c, cx + dx, cy + dy, color);
     }
   }
 }
 
 /** Renders the chart; returns RGB pixels (pass to encodePng(data, width, height)). */
-export function lineChart(series: Series[], options: ChartOptions): { width: number; height: number; data: Uint8Array } {
+export function lineChart(
+  series: Series[],
+  options: ChartOptions,
+): { width: number; height: number; data: Uint8Array } {
   const layout = chartLayout(series, options);
   const { scale, plot, legend, xRange, yRange, xTicks, yTicks } = layout;
   const { width = 900, height = 600 } = options;
@@ -251,9 +335,14 @@ export function lineChart(series: Series[], options: ChartOptions): { width: num
   fillRect(c, whole, WHITE);
   const px = (x: number) => plot.left + ((x - xRange[0]) / (xRange[1] - xRange[0])) * (plot.right - plot.left);
   const py = (y: number) => plot.bottom - ((y - yRange[0]) / (yRange[1] - yRange[0])) * (plot.bottom - plot.top);
-  const line = textHeight(scale), pad = 6 * scale, tick = 3 * scale, markerR = 2 * scale + 1, capMid = 3.5 * scale;
+  const line = textHeight(scale),
+    pad = 6 * scale,
+    tick = 3 * scale,
+    markerR = 2 * scale + 1,
+    capMid = 3.5 * scale;
   const styles = series.map((s, i) => ({
-    color: (s.color ?? PALETTE[i % PALETTE.length]) as Rgb, dashed: s.dashed ?? false,
+    color: (s.color ?? PALETTE[i % PALETTE.length]) as Rgb,
+    dashed: s.dashed ?? false,
     marker: s.marker ?? DEFAULT_MARKERS[i % DEFAULT_MARKERS.length],
   }));
 
@@ -274,12 +363,14 @@ export function lineChart(series: Series[], options: ChartOptions): { width: num
   const xStep = xTicks.length > 1 ? xTicks[1] - xTicks[0] : xRange[1] - xRange[0];
   const yStep = yTicks.length > 1 ? yTicks[1] - yTicks[0] : yRange[1] - yRange[0];
   for (const t of xTicks) {
-    const x = Math.round(px(t)), label = formatTick(t, xStep);
+    const x = Math.round(px(t)),
+      label = formatTick(t, xStep);
     fillRect(c, { left: x, right: x, top: plot.bottom, bottom: plot.bottom + tick }, FRAME);
     drawText(c, label, x - Math.floor(textWidth(label, scale) / 2), plot.bottom + tick + pad, scale, INK);
   }
   for (const t of yTicks) {
-    const y = Math.round(py(t)), label = formatTick(t, yStep);
+    const y = Math.round(py(t)),
+      label = formatTick(t, yStep);
     fillRect(c, { left: plot.left - tick, right: plot.left, top: y, bottom: y }, FRAME);
     drawText(c, label, plot.left - tick - pad - textWidth(label, scale), Math.round(y - capMid), scale, INK);
   }
@@ -287,8 +378,10 @@ export function lineChart(series: Series[], options: ChartOptions): { width: num
   fillRect(c, legend, WHITE);
   strokeRect(c, legend, [170, 170, 170]);
   series.forEach((s, i) => {
-    const top = legend.top + pad + i * (line + pad), mid = top + Math.round(capMid);
-    const x0 = legend.left + pad, x1 = x0 + 7 * ADVANCE * scale / 2;
+    const top = legend.top + pad + i * (line + pad),
+      mid = top + Math.round(capMid);
+    const x0 = legend.left + pad,
+      x1 = x0 + (7 * ADVANCE * scale) / 2;
     drawLine(c, [x0, mid], [x1, mid], { color: styles[i].color, dashed: styles[i].dashed, travelled: 0 });
     drawMarker(c, (x0 + x1) / 2, mid, styles[i].marker, markerR, styles[i].color);
     drawText(c, s.name, x1 + pad, top, scale, INK);
@@ -296,7 +389,14 @@ export function lineChart(series: Series[], options: ChartOptions): { width: num
 
   drawText(c, options.title, Math.round((width - textWidth(options.title, scale)) / 2), pad, scale, INK);
   drawText(c, options.title, Math.round((width - textWidth(options.title, scale)) / 2) + 1, pad, scale, INK); // bold
-  drawText(c, options.yLabel, Math.max(pad, plot.left - textWidth(options.yLabel, scale) / 2), plot.top - pad - line, scale, INK);
+  drawText(
+    c,
+    options.yLabel,
+    Math.max(pad, plot.left - textWidth(options.yLabel, scale) / 2),
+    plot.top - pad - line,
+    scale,
+    INK,
+  );
   const xLabelLeft = Math.round((plot.left + plot.right - textWidth(options.xLabel, scale)) / 2);
   drawText(c, options.xLabel, xLabelLeft, plot.bottom + tick + 2 * pad + line, scale, INK);
   return { width, height, data: c.data };

@@ -2,7 +2,11 @@
 // and the text helpers the chart uses. No Node built-ins: this runs in a browser too.
 
 /** Something to draw into: row-major 8-bit RGB pixels. */
-export interface RgbImage { width: number; height: number; data: Uint8Array }
+export interface RgbImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
 export type Rgb = [number, number, number];
 
 export const GLYPH_WIDTH = 5;
@@ -23,7 +27,9 @@ const GLYPHS = `
   8420000 00e1fhf ggmphhu 00egghe 11djhhf 00ehvge 698s888 00fhhjd1e
   ggmphhh 40c444e 2062222ic ggikoki c44444e 00qllll 00mphhh 00ehhhe
   00uhhpmgg 00fhhjd11 00mpggg 00fge1u 88s8896 00hhhjd 00hhha4 00hhlla
-  00ha4ah 00hhhjd1e 00v248v 3448443 4444444 o44244o 008l200`.trim().split(/\s+/);
+  00ha4ah 00hhhjd1e 00v248v 3448443 4444444 o44244o 008l200`
+  .trim()
+  .split(/\s+/);
 
 /** The 9 row bit masks of a character (bit 4 = leftmost column); characters outside 32..126 draw as "?". */
 export function glyphRows(char: string): number[] {
@@ -47,7 +53,8 @@ export function textHeight(scale = 1): number {
 /** Draws one line of text with its top-left corner at (x, y), each font pixel a scale x scale square;
  *  pixels outside the image are skipped. */
 export function drawText(image: RgbImage, text: string, x: number, y: number, scale: number, color: Rgb): void {
-  x = Math.round(x); y = Math.round(y);
+  x = Math.round(x);
+  y = Math.round(y);
   for (let i = 0; i < text.length; i++) {
     const rows = glyphRows(text[i]);
     const left = x + i * ADVANCE * scale;

@@ -29,7 +29,10 @@ export function checkAttentionParams(op: string, x: Tensor, params: AttentionPar
   const [N, D] = x.shape;
   const { qkvWeight, qkvBias, projWeight, projBias, numHeads } = params;
   if (!Number.isInteger(numHeads) || numHeads < 1 || D % numHeads !== 0) {
-    throw new ShapeError(op, `numHeads ${numHeads} must be a positive integer dividing D = ${D} (x ${shapeStr(x.shape)})`);
+    throw new ShapeError(
+      op,
+      `numHeads ${numHeads} must be a positive integer dividing D = ${D} (x ${shapeStr(x.shape)})`,
+    );
   }
   expectShape(op, "qkvWeight", qkvWeight, [3 * D, D]);
   if (qkvBias !== null) expectShape(op, "qkvBias", qkvBias, [3 * D]);
@@ -45,7 +48,10 @@ export function multiHeadSelfAttention(x: Tensor, params: AttentionParams): Tens
   const { qkvWeight, qkvBias, projWeight, projBias, numHeads } = params;
   const segments = params.segments ?? [N];
   if (segments.some((n) => !Number.isInteger(n) || n < 1) || segments.reduce((a, b) => a + b, 0) !== N) {
-    throw new ShapeError(op, `segments [${segments.join(", ")}] must be positive token counts summing to N = ${N} (x ${shapeStr(x.shape)})`);
+    throw new ShapeError(
+      op,
+      `segments [${segments.join(", ")}] must be positive token counts summing to N = ${N} (x ${shapeStr(x.shape)})`,
+    );
   }
 
   const qkv = qkvScratch(N * 3 * D);
@@ -54,7 +60,13 @@ export function multiHeadSelfAttention(x: Tensor, params: AttentionParams): Tens
   let first = 0;
   for (const n of segments) {
     addMacs(2 * n * n * D); // q @ k^T and attn @ v, all heads
-    runAttentionHeads(qkv.data.subarray(3 * D * first, 3 * D * (first + n)), merged.data.subarray(D * first, D * (first + n)), n, D, numHeads);
+    runAttentionHeads(
+      qkv.data.subarray(3 * D * first, 3 * D * (first + n)),
+      merged.data.subarray(D * first, D * (first + n)),
+      n,
+      D,
+      numHeads,
+    );
     first += n;
   }
   return linear(merged, projWeight, projBias);
@@ -76,7 +88,13 @@ const softmaxScratch = { exps: new Float64Array(0) };
  *   scores = q_h @ k_h^T;  each row: softmax(scores * scale);  merged[:, h*hd..] = scores @ v_h.
  */
 export function attentionHeadsInto(
-  qkv: Float32Array, merged: Float32Array, N: number, D: number, numHeads: number, headStart = 0, headEnd = numHeads,
+  qkv: Float32Array,
+  merged: Float32Array,
+  N: number,
+  D: number,
+  numHeads: number,
+  headStart = 0,
+  headEnd = numHeads,
 ): void {
   const headDim = D / numHeads;
   const scale = headDim ** -0.5;
@@ -84,24 +102,52 @@ export function attentionHeadsInto(
   if (softmaxScratch.exps.length < N) softmaxScratch.exps = new Float64Array(N);
   const scores = scoreBuffer;
   for (let h = headStart; h < headEnd; h++) {
-    gemm(gemmArgs({
-      M: N, N, K: headDim, a: qkv, aOffset: h * headDim, lda: 3 * D,
-      b: qkv, bOffset: D + h * headDim, ldb: 3 * D, bLayout: "nt", c: scores,
-    }));
+    gemm(
+      gemmArgs({
+        M: N,
+        N,
+        K: headDim,
+        a: qkv,
+        aOffset: h * headDim,
+        lda: 3 * D,
+        b: qkv,
+        bOffset: D + h * headDim,
+        ldb: 3 * D,
+        bLayout: "nt",
+        c: scores,
+      }),
+    );
     for (let i = 0; i < N; i++) {
       const row = i * N;
       for (let j = row; j < row + N; j++) scores[j] *= scale;
       softmaxLane(scores, scores, row, 1, N, softmaxScratch.exps);
     }
-    gemm(gemmArgs({
-      M: N, N: headDim, K: N, a: scores, b: qkv, bOffset: 2 * D + h * headDim, ldb: 3 * D, bLayout: "nn",
-      c: merged, cOffset: h * headDim, ldc: D,
-    }));
+    gemm(
+      gemmArgs({
+        M: N,
+        N: headDim,
+        K: N,
+        a: scores,
+        b: qkv,
+        bOffset: 2 * D + h * headDim,
+        ldb: 3 * D,
+        bLayout: "nn",
+        c: merged,
+        cOffset: h * headDim,
+        ldc: D,
+      }),
+    );
   }
 }
 
 /** The attention loop the GEMM version replaced, one query row at a time (kept as the reference). */
-export function attentionHeadsReference(qkv: Float32Array, merged: Float32Array, N: number, D: number, numHeads: number): void {
+export function attentionHeadsReference(
+  qkv: Float32Array,
+  merged: Float32Array,
+  N: number,
+  D: number,
+  numHeads: number,
+): void {
   const headDim = D / numHeads;
   const scale = headDim ** -0.5;
   const rowStride = 3 * D;

@@ -30,16 +30,26 @@ export interface AttentionOutputs {
 }
 
 /** x[N, D] -> { output [N, D], and the tapped intermediates }. */
-export function multiHeadSelfAttentionEx(x: Tensor, params: AttentionParams, taps: AttentionTaps = {}): AttentionOutputs {
+export function multiHeadSelfAttentionEx(
+  x: Tensor,
+  params: AttentionParams,
+  taps: AttentionTaps = {},
+): AttentionOutputs {
   const op = "multiHeadSelfAttentionEx";
   const [N, D] = checkAttentionParams(op, x, params);
   const { qkvWeight, qkvBias, projWeight, projBias, numHeads: H } = params;
   if (params.segments && params.segments.length > 1) {
-    throw new ShapeError(op, `segments [${params.segments.join(", ")}]: the tapped attention runs on one token set only`);
+    throw new ShapeError(
+      op,
+      `segments [${params.segments.join(", ")}]: the tapped attention runs on one token set only`,
+    );
   }
   const keyBias = taps.keyBias ?? null;
   if (keyBias !== null && keyBias.length !== N) {
-    throw new ShapeError(op, `keyBias must have one entry per token [${N}] (x ${shapeStr(x.shape)}), got [${keyBias.length}]`);
+    throw new ShapeError(
+      op,
+      `keyBias must have one entry per token [${N}] (x ${shapeStr(x.shape)}), got [${keyBias.length}]`,
+    );
   }
   if (taps.classRow && N < 1) throw new ShapeError(op, "classRow needs at least one token");
 

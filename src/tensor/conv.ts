@@ -43,17 +43,26 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     );
   }
   if (O % groups !== 0) {
-    throw new ShapeError("conv2d", `weight ${shapeStr(weight.shape)}: ${O} output channels are not divisible by groups=${groups}`);
+    throw new ShapeError(
+      "conv2d",
+      `weight ${shapeStr(weight.shape)}: ${O} output channels are not divisible by groups=${groups}`,
+    );
   }
   if (kh < 1 || kw < 1) throw new ShapeError("conv2d", `weight ${shapeStr(weight.shape)} has an empty kernel`);
   if (bias !== null) {
     expectRank("conv2d", "bias", bias, 1);
     if (bias.shape[0] !== O) {
-      throw new ShapeError("conv2d", `bias ${shapeStr(bias.shape)} does not match weight ${shapeStr(weight.shape)}: expected [${O}]`);
+      throw new ShapeError(
+        "conv2d",
+        `bias ${shapeStr(bias.shape)} does not match weight ${shapeStr(weight.shape)}: expected [${O}]`,
+      );
     }
   }
   const geometry = windowGeometry("conv2d", x.shape, [kh, kw], {
-    stride: opts.stride ?? 1, padding: opts.padding ?? 0, dilation: opts.dilation ?? 1, ceilMode: false,
+    stride: opts.stride ?? 1,
+    padding: opts.padding ?? 0,
+    dilation: opts.dilation ?? 1,
+    ceilMode: false,
   });
   const out = new Float32Array(N * O * geometry.outH * geometry.outW);
   addMacs(out.length * Cg * kh * kw);
@@ -67,8 +76,16 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
 
 function isPointwise(g: WindowGeometry): boolean {
   const { kernel, stride, pad } = g;
-  return kernel[0] === 1 && kernel[1] === 1 && stride[0] === 1 && stride[1] === 1 &&
-    pad.top === 0 && pad.bottom === 0 && pad.left === 0 && pad.right === 0;
+  return (
+    kernel[0] === 1 &&
+    kernel[1] === 1 &&
+    stride[0] === 1 &&
+    stride[1] === 1 &&
+    pad.top === 0 &&
+    pad.bottom === 0 &&
+    pad.left === 0 &&
+    pad.right === 0
+  );
 }
 
 /**
@@ -78,7 +95,14 @@ function isPointwise(g: WindowGeometry): boolean {
  * (no per-pixel tests), and tap by tap with tests at the borders. Each sum adds the taps in (ky, kx)
  * order, like conv2dReference.
  */
-function depthwiseFast(x: Tensor, weight: Tensor, bias: Tensor | null, g: WindowGeometry, activation: FusedActivation, out: Float32Array): void {
+function depthwiseFast(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  g: WindowGeometry,
+  activation: FusedActivation,
+  out: Float32Array,
+): void {
   const [N, C, H, W] = x.shape;
   const O = weight.shape[0];
   const [kh, kw] = g.kernel;
@@ -95,7 +119,8 @@ function depthwiseFast(x: Tensor, weight: Tensor, bias: Tensor | null, g: Window
   // per kernel column kx: the output columns [lo, hi] whose tap ox*sw - left + kx*dw lies in [0, W)
   const lo = Array.from({ length: kw }, (_, kx) => Math.max(0, Math.ceil((left - kx * dw) / sw)));
   const hi = Array.from({ length: kw }, (_, kx) => Math.min(outW - 1, Math.floor((W - 1 + left - kx * dw) / sw)));
-  const innerLo = Math.max(...lo), innerHi = Math.min(...hi); // columns where every tap is inside
+  const innerLo = Math.max(...lo),
+    innerHi = Math.min(...hi); // columns where every tap is inside
   let at = 0;
   for (let n = 0; n < N; n++) {
     for (let o = 0; o < O; o++) {
@@ -110,8 +135,11 @@ function depthwiseFast(x: Tensor, weight: Tensor, bias: Tensor | null, g: Window
           if (iy < 0 || iy >= H) continue;
           const row = xPlane + iy * W - left;
           const wRow = wBase + ky * kw;
-          if (kw === 3 && innerLo <= innerHi) { // the common 3-wide row: all three taps per pixel, weights in registers
-            const w0 = ws[wRow], w1 = ws[wRow + 1], w2 = ws[wRow + 2];
+          if (kw === 3 && innerLo <= innerHi) {
+            // the common 3-wide row: all three taps per pixel, weights in registers
+            const w0 = ws[wRow],
+              w1 = ws[wRow + 1],
+              w2 = ws[wRow + 2];
             for (let ox = innerLo; ox <= innerHi; ox++) {
               const i = row + ox * sw;
               let v = sums[ox];
@@ -123,7 +151,11 @@ function depthwiseFast(x: Tensor, weight: Tensor, bias: Tensor | null, g: Window
             addTaps(xs, ws, sums, row, wRow, 0, kw, lo, hi, 0, innerLo - 1, sw, dw); // left border
             addTaps(xs, ws, sums, row, wRow, 0, kw, lo, hi, innerHi + 1, outW - 1, sw, dw); // right border
           } else if (kw === 5 && innerLo <= innerHi) {
-            const w0 = ws[wRow], w1 = ws[wRow + 1], w2 = ws[wRow + 2], w3 = ws[wRow + 3], w4 = ws[wRow + 4];
+            const w0 = ws[wRow],
+              w1 = ws[wRow + 1],
+              w2 = ws[wRow + 2],
+              w3 = ws[wRow + 3],
+              w4 = ws[wRow + 4];
             for (let ox = innerLo; ox <= innerHi; ox++) {
               const i = row + ox * sw;
               let v = sums[ox];
@@ -151,18 +183,37 @@ let rowScratch = new Float64Array(0); // depthwise: one output row of sums, reus
 
 /** sums[ox] += taps kx in [kx0, kx1) of one kernel row, for output columns [from, to] (each tap only where inside). */
 function addTaps(
-  xs: Float32Array, ws: Float32Array, sums: Float64Array, row: number, wRow: number, kx0: number, kx1: number,
-  lo: number[], hi: number[], from: number, to: number, sw: number, dw: number,
+  xs: Float32Array,
+  ws: Float32Array,
+  sums: Float64Array,
+  row: number,
+  wRow: number,
+  kx0: number,
+  kx1: number,
+  lo: number[],
+  hi: number[],
+  from: number,
+  to: number,
+  sw: number,
+  dw: number,
 ): void {
   for (let ox = from; ox <= to; ox++) {
     let v = sums[ox];
-    for (let kx = kx0; kx < kx1; kx++) if (ox >= lo[kx] && ox <= hi[kx]) v += xs[row + ox * sw + kx * dw] * ws[wRow + kx];
+    for (let kx = kx0; kx < kx1; kx++)
+      if (ox >= lo[kx] && ox <= hi[kx]) v += xs[row + ox * sw + kx * dw] * ws[wRow + kx];
     sums[ox] = v;
   }
 }
 
 /** 1x1, stride 1, no padding: per image and group, out_g[Og, HW] = weight_g[Og, Cg] @ x_g[Cg, HW]. */
-function pointwiseGemm(x: Tensor, weight: Tensor, bias: Tensor | null, groups: number, activation: FusedActivation, out: Float32Array): void {
+function pointwiseGemm(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  groups: number,
+  activation: FusedActivation,
+  out: Float32Array,
+): void {
   const [N, C, H, W] = x.shape;
   const O = weight.shape[0];
   const Cg = C / groups;
@@ -170,13 +221,24 @@ function pointwiseGemm(x: Tensor, weight: Tensor, bias: Tensor | null, groups: n
   const P = H * W;
   for (let n = 0; n < N; n++) {
     for (let group = 0; group < groups; group++) {
-      runGemm(gemmArgs({
-        M: Og, N: P, K: Cg,
-        a: weight.data, aOffset: group * Og * Cg,
-        b: x.data, bOffset: (n * C + group * Cg) * P, bLayout: "nn",
-        bias: bias === null ? null : bias.data, biasOffset: group * Og, biasPerRow: true,
-        c: out, cOffset: (n * O + group * Og) * P, activation,
-      }));
+      runGemm(
+        gemmArgs({
+          M: Og,
+          N: P,
+          K: Cg,
+          a: weight.data,
+          aOffset: group * Og * Cg,
+          b: x.data,
+          bOffset: (n * C + group * Cg) * P,
+          bLayout: "nn",
+          bias: bias === null ? null : bias.data,
+          biasOffset: group * Og,
+          biasPerRow: true,
+          c: out,
+          cOffset: (n * O + group * Og) * P,
+          activation,
+        }),
+      );
     }
   }
 }
@@ -184,7 +246,15 @@ function pointwiseGemm(x: Tensor, weight: Tensor, bias: Tensor | null, groups: n
 let colsScratch = new Float32Array(0); // im2col buffer, reused across calls
 
 /** Per image and group: im2col into cols[K, P], then out_g[Og, P] = weight_g[Og, K] @ cols. */
-function im2colGemm(x: Tensor, weight: Tensor, bias: Tensor | null, groups: number, g: WindowGeometry, activation: FusedActivation, out: Float32Array): void {
+function im2colGemm(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  groups: number,
+  g: WindowGeometry,
+  activation: FusedActivation,
+  out: Float32Array,
+): void {
   const [N, C, H, W] = x.shape;
   const [O, Cg, kh, kw] = weight.shape;
   const Og = O / groups;
@@ -195,13 +265,23 @@ function im2colGemm(x: Tensor, weight: Tensor, bias: Tensor | null, groups: numb
   for (let n = 0; n < N; n++) {
     for (let group = 0; group < groups; group++) {
       im2col(x.data, (n * C + group * Cg) * H * W, Cg, H, W, g, cols);
-      runGemm(gemmArgs({
-        M: Og, N: P, K,
-        a: weight.data, aOffset: group * Og * K,
-        b: cols, bLayout: "nn",
-        bias: bias === null ? null : bias.data, biasOffset: group * Og, biasPerRow: true,
-        c: out, cOffset: (n * O + group * Og) * P, activation,
-      }));
+      runGemm(
+        gemmArgs({
+          M: Og,
+          N: P,
+          K,
+          a: weight.data,
+          aOffset: group * Og * K,
+          b: cols,
+          bLayout: "nn",
+          bias: bias === null ? null : bias.data,
+          biasOffset: group * Og,
+          biasPerRow: true,
+          c: out,
+          cOffset: (n * O + group * Og) * P,
+          activation,
+        }),
+      );
     }
   }
 }
@@ -210,7 +290,15 @@ function im2colGemm(x: Tensor, weight: Tensor, bias: Tensor | null, groups: numb
  * cols[(c, ky, kx), p] = x[c, oy*sh - top + ky*dh, ox*sw - left + kx*dw], 0 in the padding
  * (p = oy*outW + ox; the (c, ky, kx) order is the weight's, so row t of cols meets column t of weight_g).
  */
-function im2col(xs: Float32Array, base: number, Cg: number, H: number, W: number, g: WindowGeometry, cols: Float32Array): void {
+function im2col(
+  xs: Float32Array,
+  base: number,
+  Cg: number,
+  H: number,
+  W: number,
+  g: WindowGeometry,
+  cols: Float32Array,
+): void {
   const [kh, kw] = g.kernel;
   const [sh, sw] = g.stride;
   const [dh, dw] = g.dilation;
@@ -237,12 +325,20 @@ function im2col(xs: Float32Array, base: number, Cg: number, H: number, W: number
 // ---- the reference ---------------------------------------------------------------------
 
 /** The plain convolution (float64 sums over (c, ky, kx), then + bias): what the fast paths must equal. */
-export function conv2dReference(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
+export function conv2dReference(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null = null,
+  opts: Conv2dOptions = {},
+): Tensor {
   const [N, C, H, W] = x.shape;
   const [O, Cg, kh, kw] = weight.shape;
   const groups = opts.groups ?? 1;
   const g = windowGeometry("conv2dReference", x.shape, [kh, kw], {
-    stride: opts.stride ?? 1, padding: opts.padding ?? 0, dilation: opts.dilation ?? 1, ceilMode: false,
+    stride: opts.stride ?? 1,
+    padding: opts.padding ?? 0,
+    dilation: opts.dilation ?? 1,
+    ceilMode: false,
   });
   const act = activationCode(opts.activation ?? "none");
   const Og = O / groups;

@@ -22,7 +22,10 @@ export function broadcastShape(op: string, a: readonly number[], b: readonly num
     const da = a[axis - (rank - a.length)] ?? 1;
     const db = b[axis - (rank - b.length)] ?? 1;
     if (da !== db && da !== 1 && db !== 1) {
-      throw new ShapeError(op, `a ${shapeStr(a)} and b ${shapeStr(b)} do not broadcast: sizes ${da} and ${db} at axis ${axis - rank}`);
+      throw new ShapeError(
+        op,
+        `a ${shapeStr(a)} and b ${shapeStr(b)} do not broadcast: sizes ${da} and ${db} at axis ${axis - rank}`,
+      );
     }
     out.push(da === 1 ? db : da);
   }
@@ -48,7 +51,8 @@ function broadcastBinary(op: string, a: Tensor, b: Tensor, f: (x: number, y: num
   const out = new Float32Array(sizeOf(shape));
   const A = a.data;
   const B = b.data;
-  if (A.length === out.length && B.length === out.length) { // same shape
+  if (A.length === out.length && B.length === out.length) {
+    // same shape
     for (let i = 0; i < out.length; i++) out[i] = f(A[i], B[i]);
     return new Tensor(out, shape);
   }

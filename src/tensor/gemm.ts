@@ -53,8 +53,17 @@ export interface Gemm {
 export function gemmArgs(g: Pick<Gemm, "M" | "N" | "K" | "a" | "b" | "c"> & Partial<Gemm>): Gemm {
   const bLayout = g.bLayout ?? "nt";
   return {
-    aOffset: 0, lda: g.K, bOffset: 0, ldb: bLayout === "nt" ? g.K : g.N, bLayout,
-    bias: null, biasOffset: 0, biasPerRow: false, cOffset: 0, ldc: g.N, activation: "none",
+    aOffset: 0,
+    lda: g.K,
+    bOffset: 0,
+    ldb: bLayout === "nt" ? g.K : g.N,
+    bLayout,
+    bias: null,
+    biasOffset: 0,
+    biasPerRow: false,
+    cOffset: 0,
+    ldc: g.N,
+    activation: "none",
     ...g,
   };
 }
@@ -111,7 +120,15 @@ function packRows(g: Gemm, rowStart: number, rowEnd: number, s: Float64Array): v
 }
 
 /** B panel from rows of [N, K]: s[at + k*NR + j] = b[from + j*ldb + k], j < cols (0 beyond). */
-function packColumnsNT(b: Float32Array | Float64Array, from: number, ldb: number, cols: number, K: number, s: Float64Array, at: number): void {
+function packColumnsNT(
+  b: Float32Array | Float64Array,
+  from: number,
+  ldb: number,
+  cols: number,
+  K: number,
+  s: Float64Array,
+  at: number,
+): void {
   for (let j = 0; j < NR; j++) {
     if (j < cols) {
       const row = from + j * ldb;
@@ -123,7 +140,15 @@ function packColumnsNT(b: Float32Array | Float64Array, from: number, ldb: number
 }
 
 /** B panel from [K, N]: s[at + k*NR + j] = b[from + k*ldb + j], j < cols (0 beyond). */
-function packColumnsNN(b: Float32Array | Float64Array, from: number, ldb: number, cols: number, K: number, s: Float64Array, at: number): void {
+function packColumnsNN(
+  b: Float32Array | Float64Array,
+  from: number,
+  ldb: number,
+  cols: number,
+  K: number,
+  s: Float64Array,
+  at: number,
+): void {
   if (cols === NR) {
     for (let k = 0; k < K; k++) {
       const src = from + k * ldb;
@@ -141,20 +166,42 @@ function packColumnsNN(b: Float32Array | Float64Array, from: number, ldb: number
 
 /** out[r*3 + j] = sum_k s[ia + k*3 + r] * s[ib + k*3 + j] (float64, k ascending). */
 function microkernel3x3(s: Float64Array, ia: number, ib: number, K: number, out: Float64Array): void {
-  let c00 = 0, c01 = 0, c02 = 0, c10 = 0, c11 = 0, c12 = 0, c20 = 0, c21 = 0, c22 = 0;
+  let c00 = 0,
+    c01 = 0,
+    c02 = 0,
+    c10 = 0,
+    c11 = 0,
+    c12 = 0,
+    c20 = 0,
+    c21 = 0,
+    c22 = 0;
   const end = (ia + 3 * K) | 0;
   for (; ia < end; ia = (ia + 3) | 0, ib = (ib + 3) | 0) {
-    const a0 = s[ia], a1 = s[(ia + 1) | 0], a2 = s[(ia + 2) | 0];
+    const a0 = s[ia],
+      a1 = s[(ia + 1) | 0],
+      a2 = s[(ia + 2) | 0];
     const b0 = s[ib];
-    c00 += a0 * b0; c10 += a1 * b0; c20 += a2 * b0;
+    c00 += a0 * b0;
+    c10 += a1 * b0;
+    c20 += a2 * b0;
     const b1 = s[(ib + 1) | 0];
-    c01 += a0 * b1; c11 += a1 * b1; c21 += a2 * b1;
+    c01 += a0 * b1;
+    c11 += a1 * b1;
+    c21 += a2 * b1;
     const b2 = s[(ib + 2) | 0];
-    c02 += a0 * b2; c12 += a1 * b2; c22 += a2 * b2;
+    c02 += a0 * b2;
+    c12 += a1 * b2;
+    c22 += a2 * b2;
   }
-  out[0] = c00; out[1] = c01; out[2] = c02;
-  out[3] = c10; out[4] = c11; out[5] = c12;
-  out[6] = c20; out[7] = c21; out[8] = c22;
+  out[0] = c00;
+  out[1] = c01;
+  out[2] = c02;
+  out[3] = c10;
+  out[4] = c11;
+  out[5] = c12;
+  out[6] = c20;
+  out[7] = c21;
+  out[8] = c22;
 }
 
 /** Writes the valid rows x cols of a 3x3 tile at C[i, j], adding the bias and applying the activation. */
@@ -183,14 +230,22 @@ export function activationCode(name: FusedActivation): number {
 /** The activation with code `act` applied to v. */
 export function applyActivation(v: number, act: number): number {
   switch (act) {
-    case 1: return v < 0 ? 0 : v;
-    case 2: return v < 0 ? 0 : v > 6 ? 6 : v;
-    case 3: return v * hardsigmoidOf(v);
-    case 4: return hardsigmoidOf(v);
-    case 5: return 0.5 * v * fastErfc(-v * Math.SQRT1_2);
-    case 6: return v / (1 + Math.exp(-v));
-    case 7: return 1 / (1 + Math.exp(-v));
-    default: return v;
+    case 1:
+      return v < 0 ? 0 : v;
+    case 2:
+      return v < 0 ? 0 : v > 6 ? 6 : v;
+    case 3:
+      return v * hardsigmoidOf(v);
+    case 4:
+      return hardsigmoidOf(v);
+    case 5:
+      return 0.5 * v * fastErfc(-v * Math.SQRT1_2);
+    case 6:
+      return v / (1 + Math.exp(-v));
+    case 7:
+      return 1 / (1 + Math.exp(-v));
+    default:
+      return v;
   }
 }
 
@@ -203,10 +258,28 @@ export function fastErfc(x: number): number {
   const t = 2 / (2 + a);
   // P(t), coefficients t^0 .. t^12 (Horner)
   const p =
-    0.28209479208809074 + t * (0.282094725420902 + t * (0.24683582904013482 + t * (0.17626439020622395
-     + t * (0.0839900992469486 + t * (-0.0036662466714061925 + t * (-0.07348633697198469
-     + t * (0.044669069313631335 + t * (-0.3138420493470335 + t * (0.6253506068258105
-     + t * (-0.5365976605855719 + t * (0.22415205573331948 + t * (-0.03785927553531969))))))))))));
+    0.28209479208809074 +
+    t *
+      (0.282094725420902 +
+        t *
+          (0.24683582904013482 +
+            t *
+              (0.17626439020622395 +
+                t *
+                  (0.0839900992469486 +
+                    t *
+                      (-0.0036662466714061925 +
+                        t *
+                          (-0.07348633697198469 +
+                            t *
+                              (0.044669069313631335 +
+                                t *
+                                  (-0.3138420493470335 +
+                                    t *
+                                      (0.6253506068258105 +
+                                        t *
+                                          (-0.5365976605855719 +
+                                            t * (0.22415205573331948 + t * -0.03785927553531969)))))))))));
   const e = Math.exp(-a * a) * t * p;
   return x >= 0 ? e : 2 - e;
 }

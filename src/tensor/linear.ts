@@ -22,7 +22,10 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const [M, K] = a.shape;
   const [K2, N] = b.shape;
   if (K !== K2) {
-    throw new ShapeError("matmul", `a ${shapeStr(a.shape)} and b ${shapeStr(b.shape)}: inner dimensions ${K} and ${K2} differ`);
+    throw new ShapeError(
+      "matmul",
+      `a ${shapeStr(a.shape)} and b ${shapeStr(b.shape)}: inner dimensions ${K} and ${K2} differ`,
+    );
   }
   addMacs(M * K * N);
   const out = new Float32Array(M * N);
@@ -37,17 +40,34 @@ export function batchedMatmul(a: Tensor, b: Tensor): Tensor {
   const [B, M, K] = a.shape;
   const [B2, K2, N] = b.shape;
   if (B !== B2) {
-    throw new ShapeError("batchedMatmul", `a ${shapeStr(a.shape)} and b ${shapeStr(b.shape)}: batch sizes ${B} and ${B2} differ`);
+    throw new ShapeError(
+      "batchedMatmul",
+      `a ${shapeStr(a.shape)} and b ${shapeStr(b.shape)}: batch sizes ${B} and ${B2} differ`,
+    );
   }
   if (K !== K2) {
-    throw new ShapeError("batchedMatmul", `a ${shapeStr(a.shape)} and b ${shapeStr(b.shape)}: inner dimensions ${K} and ${K2} differ`);
+    throw new ShapeError(
+      "batchedMatmul",
+      `a ${shapeStr(a.shape)} and b ${shapeStr(b.shape)}: inner dimensions ${K} and ${K2} differ`,
+    );
   }
   addMacs(B * M * K * N);
   const out = new Float32Array(B * M * N);
   for (let batch = 0; batch < B; batch++) {
-    runGemm(gemmArgs({
-      M, N, K, a: a.data, aOffset: batch * M * K, b: b.data, bOffset: batch * K * N, bLayout: "nn", c: out, cOffset: batch * M * N,
-    }));
+    runGemm(
+      gemmArgs({
+        M,
+        N,
+        K,
+        a: a.data,
+        aOffset: batch * M * K,
+        b: b.data,
+        bOffset: batch * K * N,
+        bLayout: "nn",
+        c: out,
+        cOffset: batch * M * N,
+      }),
+    );
   }
   return new Tensor(out, [B, M, N]);
 }
@@ -67,7 +87,10 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   if (bias !== null) {
     expectRank("linear", "bias", bias, 1);
     if (bias.shape[0] !== outFeatures) {
-      throw new ShapeError("linear", `bias ${shapeStr(bias.shape)} does not match weight ${shapeStr(weight.shape)}: expected [${outFeatures}]`);
+      throw new ShapeError(
+        "linear",
+        `bias ${shapeStr(bias.shape)} does not match weight ${shapeStr(weight.shape)}: expected [${outFeatures}]`,
+      );
     }
   }
   const outShape = [...x.shape.slice(0, -1), outFeatures];
@@ -78,17 +101,30 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   if (out.data === x.data) throw new ShapeError("linear", "out must not share its buffer with x");
   const rows = sizeOf(x.shape.slice(0, -1));
   addMacs(rows * inFeatures * outFeatures);
-  runGemm(gemmArgs({
-    M: rows, N: outFeatures, K: inFeatures, a: x.data, b: weight.data, bias: bias === null ? null : bias.data, c: out.data,
-    activation: options.activation ?? "none",
-  }));
+  runGemm(
+    gemmArgs({
+      M: rows,
+      N: outFeatures,
+      K: inFeatures,
+      a: x.data,
+      b: weight.data,
+      bias: bias === null ? null : bias.data,
+      c: out.data,
+      activation: options.activation ?? "none",
+    }),
+  );
   return out;
 }
 
 /** out[rows, outF] = x[rows, inF] @ weight[outF, inF]^T + bias (the fast GEMM). */
 export function linearInto(
-  x: Float32Array, weight: Float32Array, bias: Float32Array | null, out: Float32Array,
-  rows: number, inF: number, outF: number,
+  x: Float32Array,
+  weight: Float32Array,
+  bias: Float32Array | null,
+  out: Float32Array,
+  rows: number,
+  inF: number,
+  outF: number,
 ): void {
   runGemm(gemmArgs({ M: rows, N: outF, K: inF, a: x, b: weight, bias, c: out }));
 }
@@ -98,8 +134,13 @@ export function linearInto(
  * with each row of weight, summed in float64 in k order, plus the bias.
  */
 export function linearIntoReference(
-  x: Float32Array, weight: Float32Array, bias: Float32Array | null, out: Float32Array,
-  rows: number, inF: number, outF: number,
+  x: Float32Array,
+  weight: Float32Array,
+  bias: Float32Array | null,
+  out: Float32Array,
+  rows: number,
+  inF: number,
+  outF: number,
 ): void {
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < outF; o++) {

@@ -12,11 +12,17 @@ import { expectMinRank } from "./checks.ts";
 export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps = 1e-5): Tensor {
   expectMinRank("layerNorm", "x", x, 1);
   const D = x.shape[x.rank - 1];
-  for (const [name, t] of [["weight", weight], ["bias", bias]] as const) {
+  for (const [name, t] of [
+    ["weight", weight],
+    ["bias", bias],
+  ] as const) {
     if (t === null) continue;
     expectRank("layerNorm", name, t, 1);
     if (t.shape[0] !== D) {
-      throw new ShapeError("layerNorm", `${name} ${shapeStr(t.shape)} does not match x ${shapeStr(x.shape)}: expected [${D}]`);
+      throw new ShapeError(
+        "layerNorm",
+        `${name} ${shapeStr(t.shape)} does not match x ${shapeStr(x.shape)}: expected [${D}]`,
+      );
     }
   }
   if (!(eps >= 0)) throw new RangeError(`layerNorm: eps must be a number >= 0, got ${eps}`);
@@ -76,7 +82,11 @@ export function batchNorm(x: Tensor, bn: BatchNormParams): Tensor {
  *   weight'[o] = weight[o] * scale[o],   bias'[o] = (bias[o] or 0) * scale[o] + shift[o]
  * convWeight [O, ...] (any rank >= 1), convBias [O] | null -> { weight [O, ...], bias [O] }.
  */
-export function foldBatchNorm(convWeight: Tensor, convBias: Tensor | null, bn: BatchNormParams): { weight: Tensor; bias: Tensor } {
+export function foldBatchNorm(
+  convWeight: Tensor,
+  convBias: Tensor | null,
+  bn: BatchNormParams,
+): { weight: Tensor; bias: Tensor } {
   expectMinRank("foldBatchNorm", "convWeight", convWeight, 1);
   const O = convWeight.shape[0];
   if (convBias !== null) {
@@ -100,7 +110,12 @@ export function foldBatchNorm(convWeight: Tensor, convBias: Tensor | null, bn: B
 }
 
 /** scale and shift per channel (float64), after checking every parameter is [C]; `against` names what fixed C. */
-function batchNormAffine(op: string, bn: BatchNormParams, C: number, against: string): { scale: Float64Array; shift: Float64Array } {
+function batchNormAffine(
+  op: string,
+  bn: BatchNormParams,
+  C: number,
+  against: string,
+): { scale: Float64Array; shift: Float64Array } {
   for (const name of ["weight", "bias", "runningMean", "runningVar"] as const) {
     const t = bn[name];
     expectRank(op, `bn.${name}`, t, 1);

@@ -74,7 +74,10 @@ function poolGeometry(op: string, x: Tensor, opts: MaxPool2dOptions): WindowGeom
   if (typeof opts !== "object" || opts === null) throw new ShapeError(op, `options { kernel, ... } are required`);
   const kernel = pair(op, "kernel", opts.kernel, 1);
   const g = windowGeometry(op, x.shape, kernel, {
-    stride: opts.stride ?? kernel, padding: opts.padding ?? 0, dilation: 1, ceilMode: opts.ceilMode ?? false,
+    stride: opts.stride ?? kernel,
+    padding: opts.padding ?? 0,
+    dilation: 1,
+    ceilMode: opts.ceilMode ?? false,
   });
   const { top, bottom, left, right } = g.pad;
   if (Math.max(top, bottom) * 2 > kernel[0] || Math.max(left, right) * 2 > kernel[1]) {
@@ -91,7 +94,8 @@ function poolGeometry(op: string, x: Tensor, opts: MaxPool2dOptions): WindowGeom
  * columns [x0, x1) of `plane`, and (wy0, wx0) = the unclipped window's first row and column.
  */
 function poolEach(
-  x: Tensor, g: WindowGeometry,
+  x: Tensor,
+  g: WindowGeometry,
   reduce: (plane: Float32Array, y0: number, y1: number, x0: number, x1: number, wy0: number, wx0: number) => number,
 ): Tensor {
   const [N, C, H, W] = x.shape;

@@ -25,14 +25,21 @@ export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
   const [N, C, H, W] = x.shape;
   const size = opts.size;
   if (!Array.isArray(size) || size.length !== 2 || !size.every((s) => Number.isInteger(s) && s >= 1)) {
-    throw new ShapeError("interpolate", `size must be two integers >= 1 [outH, outW], got ${JSON.stringify(size)} (x ${shapeStr(x.shape)})`);
+    throw new ShapeError(
+      "interpolate",
+      `size must be two integers >= 1 [outH, outW], got ${JSON.stringify(size)} (x ${shapeStr(x.shape)})`,
+    );
   }
   if (H === 0 || W === 0) throw new ShapeError("interpolate", `x ${shapeStr(x.shape)} has no pixels`);
   if (!["bicubic", "bilinear", "nearest"].includes(opts.mode)) {
-    throw new RangeError(`interpolate: mode must be "bicubic", "bilinear" or "nearest", got ${JSON.stringify(opts.mode)}`);
+    throw new RangeError(
+      `interpolate: mode must be "bicubic", "bilinear" or "nearest", got ${JSON.stringify(opts.mode)}`,
+    );
   }
   if (opts.mode === "nearest" && opts.alignCorners !== undefined) {
-    throw new RangeError(`interpolate: alignCorners applies to "bilinear" and "bicubic" only, not "nearest" (as in torch)`);
+    throw new RangeError(
+      `interpolate: alignCorners applies to "bilinear" and "bicubic" only, not "nearest" (as in torch)`,
+    );
   }
   const [outH, outW] = size;
   const alignCorners = opts.alignCorners ?? false;

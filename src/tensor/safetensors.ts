@@ -58,7 +58,11 @@ interface Entry {
   end: number;
 }
 
-export function readSafetensors(bytes: Uint8Array, source = "<buffer>", options: Partial<SafetensorsLimits> = {}): SafetensorsFile {
+export function readSafetensors(
+  bytes: Uint8Array,
+  source = "<buffer>",
+  options: Partial<SafetensorsLimits> = {},
+): SafetensorsFile {
   const limits = withLimits(SAFETENSORS_LIMITS, options);
   const fail = (message: string): never => {
     throw new SafetensorsError(source, message);
@@ -73,16 +77,24 @@ export function readSafetensors(bytes: Uint8Array, source = "<buffer>", options:
   checkLayout(entries, bytes.length - dataStart, fail);
   for (const e of entries) {
     const raw = bytes.subarray(dataStart + e.begin, dataStart + e.end);
-    out.tensors.set(e.name, new Tensor(decode(new DataView(raw.buffer, raw.byteOffset, raw.byteLength), e.dtype, e.count), e.shape));
+    out.tensors.set(
+      e.name,
+      new Tensor(decode(new DataView(raw.buffer, raw.byteOffset, raw.byteLength), e.dtype, e.count), e.shape),
+    );
     out.dtypes.set(e.name, e.dtype);
   }
   return out;
 }
 
-function readHeader(bytes: Uint8Array, limits: SafetensorsLimits, fail: (m: string) => never): { header: Record<string, unknown>; dataStart: number } {
+function readHeader(
+  bytes: Uint8Array,
+  limits: SafetensorsLimits,
+  fail: (m: string) => never,
+): { header: Record<string, unknown>; dataStart: number } {
   if (bytes.length < 8) fail(`file is ${bytes.length} bytes, too short for a header`);
   const declared = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (declared > BigInt(limits.maxHeaderBytes)) fail(`header length ${declared} is over the limit of ${limits.maxHeaderBytes} bytes (corrupt or not safetensors)`);
+  if (declared > BigInt(limits.maxHeaderBytes))
+    fail(`header length ${declared} is over the limit of ${limits.maxHeaderBytes} bytes (corrupt or not safetensors)`);
   const headerLength = Number(declared);
   if (headerLength > bytes.length - 8) {
     fail(`header length ${headerLength} exceeds file size ${bytes.length} (truncated or not safetensors)`);
@@ -99,14 +111,16 @@ function readHeader(bytes: Uint8Array, limits: SafetensorsLimits, fail: (m: stri
   } catch (e) {
     return fail(`header is not valid JSON (${escapeText((e as Error).message, 80)})`);
   }
-  if (typeof header !== "object" || header === null || Array.isArray(header)) fail(`header is JSON ${jsonKind(header)}, expected an object`);
+  if (typeof header !== "object" || header === null || Array.isArray(header))
+    fail(`header is JSON ${jsonKind(header)}, expected an object`);
   const count = Object.keys(header as object).length - (Object.hasOwn(header as object, "__metadata__") ? 1 : 0);
   if (count > limits.maxTensors) fail(`header declares ${count} tensors, over the limit of ${limits.maxTensors}`);
   return { header: header as Record<string, unknown>, dataStart: 8 + headerLength };
 }
 
 function readMetadata(value: unknown, fail: (m: string) => never): Record<string, string> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(`__metadata__ is ${jsonKind(value)}, expected an object of strings`);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    fail(`__metadata__ is ${jsonKind(value)}, expected an object of strings`);
   for (const [key, item] of Object.entries(value as object)) {
     if (typeof item !== "string") fail(`__metadata__ ${quote(key)} is ${jsonKind(item)}, expected a string`);
   }
@@ -115,10 +129,13 @@ function readMetadata(value: unknown, fail: (m: string) => never): Record<string
 
 function readEntry(name: string, value: unknown, fail: (m: string) => never): Entry {
   const what = `tensor ${quote(name)}`;
-  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(`${what} is ${jsonKind(value)}, expected { dtype, shape, data_offsets }`);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    fail(`${what} is ${jsonKind(value)}, expected { dtype, shape, data_offsets }`);
   const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
-  if (typeof dtype !== "string" || !Object.hasOwn(BYTES, dtype)) fail(`${what} has unsupported dtype ${typeof dtype === "string" ? quote(dtype, 20) : jsonKind(dtype)}`);
-  if (!Array.isArray(shape) || !shape.every(isCount)) fail(`${what}: shape must be a list of non-negative integers, got ${describeJson(shape)}`);
+  if (typeof dtype !== "string" || !Object.hasOwn(BYTES, dtype))
+    fail(`${what} has unsupported dtype ${typeof dtype === "string" ? quote(dtype, 20) : jsonKind(dtype)}`);
+  if (!Array.isArray(shape) || !shape.every(isCount))
+    fail(`${what}: shape must be a list of non-negative integers, got ${describeJson(shape)}`);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
     fail(`${what}: data_offsets must be two non-negative integers [begin, end], got ${describeJson(offsets)}`);
   }
@@ -128,7 +145,9 @@ function readEntry(name: string, value: unknown, fail: (m: string) => never): En
   const size = count * BYTES[dtype as DType];
   if (!Number.isSafeInteger(size)) fail(`${what}: shape [${listShape(shape as number[])}] is too large`);
   if (end - begin !== size) {
-    fail(`${what} [${listShape(shape as number[])}] ${dtype} needs ${size} bytes, data_offsets [${begin}, ${end}] give ${end - begin}`);
+    fail(
+      `${what} [${listShape(shape as number[])}] ${dtype} needs ${size} bytes, data_offsets [${begin}, ${end}] give ${end - begin}`,
+    );
   }
   return { name, dtype: dtype as DType, shape: shape as number[], count, begin, end };
 }
@@ -138,12 +157,22 @@ function checkLayout(entries: Entry[], dataLength: number, fail: (m: string) => 
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let expected = 0;
   for (const e of sorted) {
-    if (e.end > dataLength) fail(`tensor ${quote(e.name)} ends at data byte ${e.end} but the file holds ${dataLength} data bytes (truncated)`);
-    if (e.begin < expected) fail(`tensor ${quote(e.name)} (data bytes ${e.begin}..${e.end}) overlaps the tensor before it (which ends at ${expected})`);
-    if (e.begin > expected) fail(`data bytes ${expected}..${e.begin} belong to no tensor (gap before ${quote(e.name)})`);
+    if (e.end > dataLength)
+      fail(
+        `tensor ${quote(e.name)} ends at data byte ${e.end} but the file holds ${dataLength} data bytes (truncated)`,
+      );
+    if (e.begin < expected)
+      fail(
+        `tensor ${quote(e.name)} (data bytes ${e.begin}..${e.end}) overlaps the tensor before it (which ends at ${expected})`,
+      );
+    if (e.begin > expected)
+      fail(`data bytes ${expected}..${e.begin} belong to no tensor (gap before ${quote(e.name)})`);
     expected = e.end;
   }
-  if (expected !== dataLength) fail(`${dataLength - expected} bytes after the last tensor belong to no tensor (data region is ${dataLength} bytes, tensors use ${expected})`);
+  if (expected !== dataLength)
+    fail(
+      `${dataLength - expected} bytes after the last tensor belong to no tensor (data region is ${dataLength} bytes, tensors use ${expected})`,
+    );
 }
 
 function isCount(v: unknown): boolean {
@@ -162,26 +191,46 @@ function jsonKind(v: unknown): string {
 
 /** A JSON value for an error: short, escaped. */
 function describeJson(v: unknown): string {
-  const text = typeof v === "number" ? String(v) : JSON.stringify(v) ?? String(v);
+  const text = typeof v === "number" ? String(v) : (JSON.stringify(v) ?? String(v));
   return escapeText(text, 60);
 }
 
 function decode(raw: DataView, dtype: DType, count: number): Float32Array {
   const out = new Float32Array(count);
   switch (dtype) {
-    case "F32": for (let i = 0; i < count; i++) out[i] = raw.getFloat32(4 * i, true); break;
-    case "F64": for (let i = 0; i < count; i++) out[i] = raw.getFloat64(8 * i, true); break;
-    case "F16": for (let i = 0; i < count; i++) out[i] = halfToFloat(raw.getUint16(2 * i, true)); break;
+    case "F32":
+      for (let i = 0; i < count; i++) out[i] = raw.getFloat32(4 * i, true);
+      break;
+    case "F64":
+      for (let i = 0; i < count; i++) out[i] = raw.getFloat64(8 * i, true);
+      break;
+    case "F16":
+      for (let i = 0; i < count; i++) out[i] = halfToFloat(raw.getUint16(2 * i, true));
+      break;
     case "BF16": {
       const word = new DataView(new ArrayBuffer(4));
-      for (let i = 0; i < count; i++) { word.setUint32(0, raw.getUint16(2 * i, true) << 16); out[i] = word.getFloat32(0); }
+      for (let i = 0; i < count; i++) {
+        word.setUint32(0, raw.getUint16(2 * i, true) << 16);
+        out[i] = word.getFloat32(0);
+      }
       break;
     }
-    case "I64": for (let i = 0; i < count; i++) out[i] = Number(raw.getBigInt64(8 * i, true)); break;
-    case "I32": for (let i = 0; i < count; i++) out[i] = raw.getInt32(4 * i, true); break;
-    case "I16": for (let i = 0; i < count; i++) out[i] = raw.getInt16(2 * i, true); break;
-    case "I8": for (let i = 0; i < count; i++) out[i] = raw.getInt8(i); break;
-    case "U8": case "BOOL": for (let i = 0; i < count; i++) out[i] = raw.getUint8(i); break;
+    case "I64":
+      for (let i = 0; i < count; i++) out[i] = Number(raw.getBigInt64(8 * i, true));
+      break;
+    case "I32":
+      for (let i = 0; i < count; i++) out[i] = raw.getInt32(4 * i, true);
+      break;
+    case "I16":
+      for (let i = 0; i < count; i++) out[i] = raw.getInt16(2 * i, true);
+      break;
+    case "I8":
+      for (let i = 0; i < count; i++) out[i] = raw.getInt8(i);
+      break;
+    case "U8":
+    case "BOOL":
+      for (let i = 0; i < count; i++) out[i] = raw.getUint8(i);
+      break;
   }
   return out;
 }
@@ -197,8 +246,13 @@ export function halfToFloat(h: number): number {
 }
 
 /** Writes float32 tensors (names sorted, as the Python library does). */
-export function writeSafetensors(tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
-  const entries = [...(tensors instanceof Map ? tensors.entries() : Object.entries(tensors))].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+export function writeSafetensors(
+  tensors: Map<string, Tensor> | Record<string, Tensor>,
+  metadata?: Record<string, string>,
+): Uint8Array {
+  const entries = [...(tensors instanceof Map ? tensors.entries() : Object.entries(tensors))].sort(([a], [b]) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  );
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;

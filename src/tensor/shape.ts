@@ -43,7 +43,9 @@ export function gatherRows(x: Tensor, indices: ArrayLike<number>): Tensor {
   for (let i = 0; i < indices.length; i++) {
     const index = indices[i];
     if (!Number.isInteger(index) || index < 0 || index >= N) {
-      throw new RangeError(`gatherRows: indices[${i}] = ${index} is not an integer row index in [0, ${N}) of x ${shapeStr(x.shape)}`);
+      throw new RangeError(
+        `gatherRows: indices[${i}] = ${index} is not an integer row index in [0, ${N}) of x ${shapeStr(x.shape)}`,
+      );
     }
   }
   const out = new Float32Array(indices.length * D);
@@ -60,7 +62,10 @@ export function transpose(x: Tensor, perm: readonly number[]): Tensor {
   const isPermutation =
     perm instanceof Array && perm.length === rank && [...perm].sort((p, q) => p - q).every((p, i) => p === i);
   if (!isPermutation) {
-    throw new ShapeError("transpose", `perm [${perm}] is not a permutation of 0..${rank - 1} for x ${shapeStr(x.shape)}`);
+    throw new ShapeError(
+      "transpose",
+      `perm [${perm}] is not a permutation of 0..${rank - 1} for x ${shapeStr(x.shape)}`,
+    );
   }
   const shape = perm.map((p) => x.shape[p]);
   const out = new Float32Array(x.size);

@@ -23,7 +23,12 @@ export function softmax(x: Tensor, axis = -1): Tensor {
 
 /** out[start + t*step] = softmax of x[start + t*step], t < length; `exps` is scratch of that length. */
 export function softmaxLane(
-  x: ArrayLike<number>, out: { [i: number]: number }, start: number, step: number, length: number, exps: Float64Array,
+  x: ArrayLike<number>,
+  out: { [i: number]: number },
+  start: number,
+  step: number,
+  length: number,
+  exps: Float64Array,
 ): void {
   let max = -Infinity;
   for (let t = 0; t < length; t++) {

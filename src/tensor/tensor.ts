@@ -70,7 +70,8 @@ function resolveShape(shape: Shape, size: number, op: string): number[] {
   const free = out.indexOf(-1);
   if (free >= 0) {
     const rest = sizeOf(out.filter((_, i) => i !== free));
-    if (rest === 0 || size % rest !== 0) throw new ShapeError(op, `cannot infer -1 in [${shape.join(", ")}] for ${size} elements`);
+    if (rest === 0 || size % rest !== 0)
+      throw new ShapeError(op, `cannot infer -1 in [${shape.join(", ")}] for ${size} elements`);
     out[free] = size / rest;
   }
   if (sizeOf(out) !== size) throw new ShapeError(op, `cannot view ${size} elements as [${shape.join(", ")}]`);

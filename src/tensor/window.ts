@@ -32,7 +32,10 @@ export interface WindowGeometry {
 export function pair(op: string, name: string, value: Pair, min: number): [number, number] {
   const hw = typeof value === "number" ? [value, value] : Array.isArray(value) && value.length === 2 ? value : null;
   if (hw === null || !hw.every((v) => Number.isInteger(v) && v >= min)) {
-    throw new ShapeError(op, `${name} must be an integer >= ${min} or a pair [h, w] of them, got ${JSON.stringify(value)}`);
+    throw new ShapeError(
+      op,
+      `${name} must be an integer >= ${min} or a pair [h, w] of them, got ${JSON.stringify(value)}`,
+    );
   }
   return [hw[0], hw[1]];
 }
@@ -47,8 +50,13 @@ export function samePadding(size: number, kernel: number, stride: number, dilati
 
 /** Resolves a padding spec for an input of H x W (the kernel, stride, dilation are needed for "same"). */
 export function resolvePadding(
-  op: string, spec: PaddingSpec, H: number, W: number,
-  kernel: [number, number], stride: [number, number], dilation: [number, number],
+  op: string,
+  spec: PaddingSpec,
+  H: number,
+  W: number,
+  kernel: [number, number],
+  stride: [number, number],
+  dilation: [number, number],
 ): Padding {
   if (spec === "same") {
     const [top, bottom] = samePadding(H, kernel[0], stride[0], dilation[0]);
@@ -71,7 +79,14 @@ export function resolvePadding(
  * Output size along one axis: floor (or ceil) of (padded - span) / stride, plus one.
  * In ceil mode the last window must start inside the input or the leading padding (torch's rule).
  */
-function outputSize(size: number, before: number, after: number, span: number, stride: number, ceilMode: boolean): number {
+function outputSize(
+  size: number,
+  before: number,
+  after: number,
+  span: number,
+  stride: number,
+  ceilMode: boolean,
+): number {
   const room = size + before + after - span;
   let out = Math.floor((room + (ceilMode ? stride - 1 : 0)) / stride) + 1;
   if (ceilMode && (out - 1) * stride >= size + before) out--;
@@ -83,7 +98,9 @@ function outputSize(size: number, before: number, after: number, span: number, s
  * when the padding spec is bad or the (dilated) kernel is larger than the padded input.
  */
 export function windowGeometry(
-  op: string, xShape: readonly number[], kernel: [number, number],
+  op: string,
+  xShape: readonly number[],
+  kernel: [number, number],
   opts: { stride: Pair; padding: PaddingSpec; dilation: Pair; ceilMode: boolean },
 ): WindowGeometry {
   const stride = pair(op, "stride", opts.stride, 1);
@@ -102,7 +119,10 @@ export function windowGeometry(
     );
   }
   return {
-    kernel, stride, dilation, pad,
+    kernel,
+    stride,
+    dilation,
+    pad,
     outH: outputSize(H, pad.top, pad.bottom, spanH, stride[0], opts.ceilMode),
     outW: outputSize(W, pad.left, pad.right, spanW, stride[1], opts.ceilMode),
   };

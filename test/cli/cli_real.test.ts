@@ -13,7 +13,10 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const shared = sharedDir();
 
 function papr(...args: string[]) {
-  const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/main.ts"), ...args], { cwd: ROOT, encoding: "utf8" });
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/main.ts"), ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -22,8 +25,16 @@ if (!shared) {
 } else {
   test("papr convert + eval-folder: MobileNetV1-0.25 (TF.js) on 40 ImageNet photos", () => {
     const out = join(mkdtempSync(join(tmpdir(), "papr-real-")), "mobilenet_v1");
-    const convert = papr("convert", join(shared, "weights/mobilenet_v1_0.25_224_tfjs/mobilenet_model.json"),
-      "--arch", "mobilenet_v1_0.25_224", "--out", out, "--labels", join(shared, "data/imagenet-classes.txt"));
+    const convert = papr(
+      "convert",
+      join(shared, "weights/mobilenet_v1_0.25_224_tfjs/mobilenet_model.json"),
+      "--arch",
+      "mobilenet_v1_0.25_224",
+      "--out",
+      out,
+      "--labels",
+      join(shared, "data/imagenet-classes.txt"),
+    );
     assert.is(convert.code, 0, convert.err);
     assert.match(convert.out, /as mobilenet_v1_0\.25_224: 137 tensors, 0\.48 M parameters/);
     const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));

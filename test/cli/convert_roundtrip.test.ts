@@ -19,7 +19,23 @@ const dir = mkdtempSync(join(tmpdir(), "papr-convert-"));
 
 function convert(file: string, naming: string) {
   const out = join(dir, naming);
-  const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/main.ts"), "convert", join(FIXTURES, file), "--arch", "deit_tiny_patch16_224", "--heads", "2", "--out", out], { encoding: "utf8" });
+  const r = spawnSync(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(ROOT, "src/cli/main.ts"),
+      "convert",
+      join(FIXTURES, file),
+      "--arch",
+      "deit_tiny_patch16_224",
+      "--heads",
+      "2",
+      "--out",
+      out,
+    ],
+    { encoding: "utf8" },
+  );
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /converted .* as deit_tiny_patch16_224: 32 tensors/);
   return out;
@@ -28,7 +44,11 @@ function convert(file: string, naming: string) {
 test("torchvision .pth, timm and HF safetensors convert to the same weights and torchvision's logits", () => {
   const expected = fixture("convert").get("logits");
   const x = syntheticTensor("convert.input", [1, 3, 224, 224], 1);
-  const dirs = [convert("vit_torchvision.pth", "torchvision"), convert("vit_timm.safetensors", "timm"), convert("vit_hf.safetensors", "hf")];
+  const dirs = [
+    convert("vit_torchvision.pth", "torchvision"),
+    convert("vit_timm.safetensors", "timm"),
+    convert("vit_hf.safetensors", "hf"),
+  ];
   const canonical = dirs.map((d) => readSafetensors(readFileSync(join(d, "model.safetensors"))).tensors);
   for (const weights of canonical.slice(1)) {
     assert.equal([...weights.keys()].sort(), [...canonical[0].keys()].sort());
@@ -46,7 +66,23 @@ test("torchvision .pth, timm and HF safetensors convert to the same weights and 
 
 test("convert with the wrong head count gives the same names but is caught by the logits, not silently accepted as equal", () => {
   const out = join(dir, "wrong-heads");
-  const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/main.ts"), "convert", join(FIXTURES, "vit_timm.safetensors"), "--arch", "deit_tiny_patch16_224", "--heads", "4", "--out", out], { encoding: "utf8" });
+  const r = spawnSync(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(ROOT, "src/cli/main.ts"),
+      "convert",
+      join(FIXTURES, "vit_timm.safetensors"),
+      "--arch",
+      "deit_tiny_patch16_224",
+      "--heads",
+      "4",
+      "--out",
+      out,
+    ],
+    { encoding: "utf8" },
+  );
   assert.is(r.status, 0, r.stderr);
   const model = loadModelDir(out);
   if (model.family !== "vit") throw new Error("not a vit");

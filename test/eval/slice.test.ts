@@ -19,7 +19,9 @@ test(`default pair on ${SCENES} held-out scenes: PaPr z=0.5 within 3 points of z
   if (backbone.family !== "vit" || proposer.family === "vit") throw new Error("weights/: expected a ViT and a ConvNet");
   const models = { vit: backbone.vit, proposer: proposer.convnet, preprocess: backbone.file.preprocess };
   const settings: EvalSetting[] = [
-    { method: "papr", z: 1 }, { method: "papr", z: 0.5 }, { method: "papr", z: 0.3 },
+    { method: "papr", z: 1 },
+    { method: "papr", z: 0.5 },
+    { method: "papr", z: 0.3 },
     ...[0, 1, 2].map((seed): EvalSetting => ({ method: "random", z: 0.3, seed })),
   ];
   const totals = new EvalTotals(settings, []);
@@ -27,9 +29,14 @@ test(`default pair on ${SCENES} held-out scenes: PaPr z=0.5 within 3 points of z
   for (let s = 0; s < SCENES; s++) totals.add(evaluateScene(models, makeScene(items, "test", s), s, settings));
   const [unpruned, half, papr30, ...random30] = settings.map((_, i) => totals.accuracy(i));
   const random = random30.reduce((a, b) => a + b, 0) / random30.length;
-  console.log(`  top-1 on ${SCENES} scenes: z=1 ${unpruned.toFixed(1)}%, PaPr z=0.5 ${half.toFixed(1)}%, PaPr z=0.3 ${papr30.toFixed(1)}%, ` +
-    `random z=0.3 ${random.toFixed(1)}% (${random30.map((a) => a.toFixed(1)).join(" / ")})`);
-  assert.ok(half >= unpruned - 3, `PaPr z=0.5 ${half.toFixed(1)}% loses more than 3 points to z=1 ${unpruned.toFixed(1)}%`);
+  console.log(
+    `  top-1 on ${SCENES} scenes: z=1 ${unpruned.toFixed(1)}%, PaPr z=0.5 ${half.toFixed(1)}%, PaPr z=0.3 ${papr30.toFixed(1)}%, ` +
+      `random z=0.3 ${random.toFixed(1)}% (${random30.map((a) => a.toFixed(1)).join(" / ")})`,
+  );
+  assert.ok(
+    half >= unpruned - 3,
+    `PaPr z=0.5 ${half.toFixed(1)}% loses more than 3 points to z=1 ${unpruned.toFixed(1)}%`,
+  );
   assert.ok(papr30 > random, `PaPr z=0.3 ${papr30.toFixed(1)}% does not beat random z=0.3 ${random.toFixed(1)}%`);
 });
 

@@ -8,7 +8,12 @@ const utf8 = new TextEncoder();
 
 /** A safetensors file: u64 header length, the header (JSON text, or raw bytes), the data. */
 export function safetensorsBytes(header: unknown, data: Uint8Array = new Uint8Array(0)): Uint8Array {
-  const text = typeof header === "string" ? utf8.encode(header) : header instanceof Uint8Array ? header : utf8.encode(JSON.stringify(header));
+  const text =
+    typeof header === "string"
+      ? utf8.encode(header)
+      : header instanceof Uint8Array
+        ? header
+        : utf8.encode(JSON.stringify(header));
   const length = new Uint8Array(8);
   new DataView(length.buffer).setBigUint64(0, BigInt(text.length), true);
   return concatBytes(length, text, data);
@@ -58,15 +63,33 @@ export class Pickle {
     return this.op(0x63).raw(utf8.encode(`${module}\n${name}\n`));
   }
 
-  mark(): this { return this.op(0x28); }
-  tuple(): this { return this.op(0x74); }
-  emptyDict(): this { return this.op(0x7d); }
-  emptyList(): this { return this.op(0x5d); }
-  setItem(): this { return this.op(0x73); }
-  setItems(): this { return this.op(0x75); }
-  append(): this { return this.op(0x61); }
-  put(i: number): this { return this.op(0x72, ...le(i, 4)); }
-  get(i: number): this { return this.op(0x6a, ...le(i, 4)); }
+  mark(): this {
+    return this.op(0x28);
+  }
+  tuple(): this {
+    return this.op(0x74);
+  }
+  emptyDict(): this {
+    return this.op(0x7d);
+  }
+  emptyList(): this {
+    return this.op(0x5d);
+  }
+  setItem(): this {
+    return this.op(0x73);
+  }
+  setItems(): this {
+    return this.op(0x75);
+  }
+  append(): this {
+    return this.op(0x61);
+  }
+  put(i: number): this {
+    return this.op(0x72, ...le(i, 4));
+  }
+  get(i: number): this {
+    return this.op(0x6a, ...le(i, 4));
+  }
 
   /** torch._utils._rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict()). */
   tensor(key: string, storageType: string, numel: number, offset: number, shape: number[], stride: number[]): this {
@@ -147,7 +170,10 @@ export function writeTfjsModel(dir: string, manifest: unknown, shards: Record<st
   const path = join(dir, "model.json");
   // JSON.stringify would write Infinity as null: mark it and write 1e999, which JSON.parse reads as Infinity
   const infinity = (_key: string, v: unknown) => (v === Infinity ? "<Infinity>" : v);
-  const json = JSON.stringify({ modelTopology: { class_name: "Sequential", config: { layers: [] } }, weightsManifest: manifest }, infinity);
+  const json = JSON.stringify(
+    { modelTopology: { class_name: "Sequential", config: { layers: [] } }, weightsManifest: manifest },
+    infinity,
+  );
   writeFileSync(path, json.replaceAll('"<Infinity>"', "1e999"));
   for (const [name, bytes] of Object.entries(shards)) writeFileSync(join(dir, name), bytes);
   return path;

@@ -45,8 +45,10 @@ export function uncleanError(error: unknown, file: string): string | null {
   }
   if (message.length > MAX_MESSAGE_CHARS) return `message is ${message.length} chars long: ${message.slice(0, 200)}...`;
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(message)) return `message holds a raw control character: ${JSON.stringify(message.slice(0, 200))}`;
-  if (!message.includes(basename(file))) return `message does not name the file ${basename(file)}: ${message.slice(0, 200)}`;
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(message))
+    return `message holds a raw control character: ${JSON.stringify(message.slice(0, 200))}`;
+  if (!message.includes(basename(file)))
+    return `message does not name the file ${basename(file)}: ${message.slice(0, 200)}`;
   return null;
 }
 
@@ -94,7 +96,10 @@ const st = (name: string, header: unknown, data: Uint8Array, expect: RegExp): Ho
   area: "safetensors",
   name,
   expect,
-  setup: () => ({ run: () => readSafetensors(safetensorsBytes(header, data), "hostile.safetensors"), file: "hostile.safetensors" }),
+  setup: () => ({
+    run: () => readSafetensors(safetensorsBytes(header, data), "hostile.safetensors"),
+    file: "hostile.safetensors",
+  }),
 });
 
 /** A file inside a larger buffer (as Node's pooled Buffers are): negative offsets must not reach the bytes before it. */
@@ -107,7 +112,10 @@ function viewIntoPool(): HostileCase {
       const file = safetensorsBytes({ w: { dtype: "U8", shape: [512], data_offsets: [-600, -88] } });
       const pool = new Uint8Array(4096).fill(0x5a); // "secret" neighbour bytes
       pool.set(file, 2048);
-      return { run: () => readSafetensors(pool.subarray(2048, 2048 + file.length), "pooled.safetensors"), file: "pooled.safetensors" };
+      return {
+        run: () => readSafetensors(pool.subarray(2048, 2048 + file.length), "pooled.safetensors"),
+        file: "pooled.safetensors",
+      };
     },
   };
 }
@@ -126,22 +134,63 @@ function manyTensors(count: number): HostileCase {
 }
 
 const SAFETENSORS_CASES: HostileCase[] = [
-  st("negative data_offsets read the JSON header", { w: { dtype: "U8", shape: [16], data_offsets: [-16, 0] } }, new Uint8Array(0),
-    /tensor 'w': data_offsets must be two non-negative integers/),
+  st(
+    "negative data_offsets read the JSON header",
+    { w: { dtype: "U8", shape: [16], data_offsets: [-16, 0] } },
+    new Uint8Array(0),
+    /tensor 'w': data_offsets must be two non-negative integers/,
+  ),
   viewIntoPool(),
-  st("overlapping tensors", { a: { dtype: "F32", shape: [2], data_offsets: [0, 8] }, b: { dtype: "F32", shape: [2], data_offsets: [0, 8] } },
-    float32Bytes([1, 2]), /overlaps/),
-  st("a gap between tensors", { a: { dtype: "F32", shape: [1], data_offsets: [0, 4] }, b: { dtype: "F32", shape: [1], data_offsets: [8, 12] } },
-    float32Bytes([1, 2, 3]), /data bytes 4\.\.8 belong to no tensor/),
-  st("bytes after the last tensor", { a: { dtype: "F32", shape: [1], data_offsets: [0, 4] } }, float32Bytes([1, 2]), /bytes after the last tensor/),
-  st("data_offsets missing", { w: { dtype: "F32", shape: [1] } }, float32Bytes([1]), /tensor 'w': data_offsets must be two/),
+  st(
+    "overlapping tensors",
+    { a: { dtype: "F32", shape: [2], data_offsets: [0, 8] }, b: { dtype: "F32", shape: [2], data_offsets: [0, 8] } },
+    float32Bytes([1, 2]),
+    /overlaps/,
+  ),
+  st(
+    "a gap between tensors",
+    { a: { dtype: "F32", shape: [1], data_offsets: [0, 4] }, b: { dtype: "F32", shape: [1], data_offsets: [8, 12] } },
+    float32Bytes([1, 2, 3]),
+    /data bytes 4\.\.8 belong to no tensor/,
+  ),
+  st(
+    "bytes after the last tensor",
+    { a: { dtype: "F32", shape: [1], data_offsets: [0, 4] } },
+    float32Bytes([1, 2]),
+    /bytes after the last tensor/,
+  ),
+  st(
+    "data_offsets missing",
+    { w: { dtype: "F32", shape: [1] } },
+    float32Bytes([1]),
+    /tensor 'w': data_offsets must be two/,
+  ),
   st("an entry that is null", { w: null }, new Uint8Array(0), /tensor 'w' is null/),
-  st("shape is a string", { w: { dtype: "F32", shape: "abc", data_offsets: [0, 4] } }, float32Bytes([1]), /tensor 'w': shape must be a list/),
+  st(
+    "shape is a string",
+    { w: { dtype: "F32", shape: "abc", data_offsets: [0, 4] } },
+    float32Bytes([1]),
+    /tensor 'w': shape must be a list/,
+  ),
   st("header is a JSON list", [1, 2, 3], new Uint8Array(0), /header is JSON a list, expected an object/),
-  st("control characters in name and dtype", { "w\u001b[31m\u0007": { dtype: "X\u001b]0;pwn\u0007", shape: [1], data_offsets: [0, 4] } },
-    float32Bytes([1]), /unsupported dtype 'X\\x1b\]0;pwn\\x07'/),
-  st("header is not UTF-8", new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x6e, 0x75, 0x6c, 0x6c, 0x7d]), new Uint8Array(0), /header is not valid UTF-8/),
-  st("metadata is not strings", { __metadata__: { epoch: 3 } }, new Uint8Array(0), /__metadata__ 'epoch' is a number, expected a string/),
+  st(
+    "control characters in name and dtype",
+    { "w\u001b[31m\u0007": { dtype: "X\u001b]0;pwn\u0007", shape: [1], data_offsets: [0, 4] } },
+    float32Bytes([1]),
+    /unsupported dtype 'X\\x1b\]0;pwn\\x07'/,
+  ),
+  st(
+    "header is not UTF-8",
+    new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x6e, 0x75, 0x6c, 0x6c, 0x7d]),
+    new Uint8Array(0),
+    /header is not valid UTF-8/,
+  ),
+  st(
+    "metadata is not strings",
+    { __metadata__: { epoch: 3 } },
+    new Uint8Array(0),
+    /__metadata__ 'epoch' is a number, expected a string/,
+  ),
   manyTensors(150_000),
 ];
 
@@ -203,23 +252,49 @@ function deepLists(levels: number): Uint8Array {
 /** {"n": <a 1 MB LONG4 integer>}. */
 function hugeInteger(): Uint8Array {
   const n = 1_000_000;
-  const p = new Pickle().emptyDict().str("n").op(0x8b, n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, 0).raw(new Uint8Array(n).fill(1));
+  const p = new Pickle()
+    .emptyDict()
+    .str("n")
+    .op(0x8b, n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, 0)
+    .raw(new Uint8Array(n).fill(1));
   return pthBytes(p.setItem().bytes());
 }
 
 const PTH_CASES: HostileCase[] = [
   pth("a 1.5 KB pickle of dicts shared through the memo (10^12 leaves)", sharedDicts, /visits more than \d+ entries/),
   pth("10^4 views of one 1 MiB storage", manyViewsOfOneStorage, /over the budget of \d+/),
-  pth("a stride-0 view of one element declared 40000x40000", () => oneView([40000, 40000], [0, 0]), /tensor 'w' would need 6400000000 more float32 bytes/),
-  pth("a view of 5.6e10 elements on a one-element storage", () => oneView([56_000_000_000], [1]), /tensor 'w': view \[56000000000\].* reaches element/),
+  pth(
+    "a stride-0 view of one element declared 40000x40000",
+    () => oneView([40000, 40000], [0, 0]),
+    /tensor 'w' would need 6400000000 more float32 bytes/,
+  ),
+  pth(
+    "a view of 5.6e10 elements on a one-element storage",
+    () => oneView([56_000_000_000], [1]),
+    /tensor 'w': view \[56000000000\].* reaches element/,
+  ),
   pth("a dict that contains itself", selfContainingDict, /the entry at 'self' contains itself/),
   pth("dicts nested 100000 deep", () => deepDicts(100_000), /nests deeper than \d+ levels/),
   pth("lists nested 100000 deep around a tensor", () => deepLists(100_000), /nests deeper than \d+ levels/),
   pth("a 1 MB integer", hugeInteger, /LONG4 integer of 1000000 bytes/),
-  pth("control characters in a refused global", () => pthBytes(new Pickle().global("os\u001b[2J", "system\u0007").bytes()),
-    /refusing global 'os\\x1b\[2J\.system\\x07'/),
-  pth("control characters in a tensor name", () => pthBytes(new Pickle().emptyDict().str("\u001b]0;pwn\u0007").tensor("9", "FloatStorage", 1, 0, [1], [1]).setItem().bytes()),
-    /tensor '\\x1b\]0;pwn\\x07' refers to storage '9'/),
+  pth(
+    "control characters in a refused global",
+    () => pthBytes(new Pickle().global("os\u001b[2J", "system\u0007").bytes()),
+    /refusing global 'os\\x1b\[2J\.system\\x07'/,
+  ),
+  pth(
+    "control characters in a tensor name",
+    () =>
+      pthBytes(
+        new Pickle()
+          .emptyDict()
+          .str("\u001b]0;pwn\u0007")
+          .tensor("9", "FloatStorage", 1, 0, [1], [1])
+          .setItem()
+          .bytes(),
+      ),
+    /tensor '\\x1b\]0;pwn\\x07' refers to storage '9'/,
+  ),
 ];
 
 // ---- TF.js -----------------------------------------------------------------------------------
@@ -227,7 +302,11 @@ const PTH_CASES: HostileCase[] = [
 const FOUR_FLOATS = [{ name: "conv_preds/bias", shape: [4], dtype: "float32" }];
 
 /** A model folder <dir>/model whose manifest names `paths` for four float32 weights; <dir>/outside/secret.bin holds 16 foreign bytes. */
-function tfjs(name: string, expect: RegExp, arrange: (dir: string, model: string) => unknown[] | { manifest: unknown }): HostileCase {
+function tfjs(
+  name: string,
+  expect: RegExp,
+  arrange: (dir: string, model: string) => unknown[] | { manifest: unknown },
+): HostileCase {
   return {
     area: "tfjs",
     name,
@@ -254,7 +333,13 @@ function special(name: string, expect: RegExp, make: (dir: string) => string | n
     setup: (dir) => {
       mkdirSync(dir, { recursive: true });
       const path = make(dir);
-      if (path === null) return { run: () => { throw new Error(`skipped: ${name} cannot be made here`); }, file: "skipped" };
+      if (path === null)
+        return {
+          run: () => {
+            throw new Error(`skipped: ${name} cannot be made here`);
+          },
+          file: "skipped",
+        };
       return { run: () => readCheckpointFile(path), file: basename(path) };
     },
   };
@@ -284,11 +369,15 @@ const TFJS_CASES: HostileCase[] = [
     if (!mkfifo(join(model, "fifo.bin"))) throw new Error("mkfifo unavailable");
     return ["fifo.bin"];
   }),
-  tfjs("1 GiB shard for 16 bytes of weights", /has 1073741824 bytes; its group's weights need only 16/, (_dir, model) => {
-    writeFileSync(join(model, "big.bin"), new Uint8Array(0));
-    truncateSync(join(model, "big.bin"), 2 ** 30); // sparse: no disk used
-    return ["big.bin"];
-  }),
+  tfjs(
+    "1 GiB shard for 16 bytes of weights",
+    /has 1073741824 bytes; its group's weights need only 16/,
+    (_dir, model) => {
+      writeFileSync(join(model, "big.bin"), new Uint8Array(0));
+      truncateSync(join(model, "big.bin"), 2 ** 30); // sparse: no disk used
+      return ["big.bin"];
+    },
+  ),
   tfjs("shard path with control characters", /contains a control character/, () => ["a\u001b[2Jb\u0007"]),
   tfjs("shard path is a number", /paths\[0\] must be a non-empty string/, () => [42]),
   tfjs("weight shape is a string", /shape must be a list of non-negative integers/, (_dir, model) => {
@@ -301,10 +390,21 @@ const TFJS_CASES: HostileCase[] = [
   }),
   tfjs("quantization scale 1e999 (Infinity)", /needs finite numeric scale and min/, (_dir, model) => {
     writeFileSync(join(model, "s.bin"), new Uint8Array([1, 2]));
-    return { manifest: [{ paths: ["s.bin"], weights: [{ name: "q", shape: [2], dtype: "float32", quantization: { dtype: "uint8", scale: 1e999, min: 0 } }] }] };
+    return {
+      manifest: [
+        {
+          paths: ["s.bin"],
+          weights: [
+            { name: "q", shape: [2], dtype: "float32", quantization: { dtype: "uint8", scale: 1e999, min: 0 } },
+          ],
+        },
+      ],
+    };
   }),
   special("checkpoint path /dev/zero", /\/dev\/zero is a device, not a regular file/, () => "/dev/zero"),
-  special("checkpoint path is a FIFO", /is a FIFO/, (dir) => (mkfifo(join(dir, "fifo.pth")) ? join(dir, "fifo.pth") : null)),
+  special("checkpoint path is a FIFO", /is a FIFO/, (dir) =>
+    mkfifo(join(dir, "fifo.pth")) ? join(dir, "fifo.pth") : null,
+  ),
 ];
 
 // ---- NaN weights -----------------------------------------------------------------------------
@@ -322,7 +422,10 @@ function poisonedModelDir(dir: string, source: string, tensor: string, value: nu
 
 /** `papr classify` in a child process; throws its stderr when it exits non-zero. */
 function papr(...args: string[]): string {
-  const result = spawnSync(process.execPath, [join(ROOT, "bin/papr.js"), ...args], { encoding: "utf8", timeout: 60_000 });
+  const result = spawnSync(process.execPath, [join(ROOT, "bin/papr.js"), ...args], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
   if (result.status !== 0) throw new Error(result.stderr.trim() || `exit ${result.status}`);
   return result.stdout;
 }
@@ -334,10 +437,15 @@ const WEIGHT_CASES: HostileCase[] = [
     area: "weights",
     name: "papr classify with a NaN in the proposer",
     seconds: CLI_CASE_SECONDS,
-    expect: /mobilenetv3-scenes: weights: tensor 'classifier\.bias' has 1 non-finite value \(the first, element 0, is NaN\)/,
+    expect:
+      /mobilenetv3-scenes: weights: tensor 'classifier\.bias' has 1 non-finite value \(the first, element 0, is NaN\)/,
     setup: (dir) => {
       const proposer = poisonedModelDir(dir, "weights/mobilenetv3-scenes", "classifier.bias", NaN);
-      return { run: () => papr("classify", join(ROOT, IMAGE), "--weights", join(ROOT, "weights/vit-scenes"), "--proposer", proposer), file: "mobilenetv3-scenes" };
+      return {
+        run: () =>
+          papr("classify", join(ROOT, IMAGE), "--weights", join(ROOT, "weights/vit-scenes"), "--proposer", proposer),
+        file: "mobilenetv3-scenes",
+      };
     },
   },
   {
@@ -347,7 +455,18 @@ const WEIGHT_CASES: HostileCase[] = [
     expect: /vit-scenes: weights: tensor 'head\.weight' has 1 non-finite value \(the first, element 0, is Infinity\)/,
     setup: (dir) => {
       const backbone = poisonedModelDir(dir, "weights/vit-scenes", "head.weight", Infinity);
-      return { run: () => papr("classify", join(ROOT, IMAGE), "--weights", backbone, "--proposer", join(ROOT, "weights/mobilenetv3-scenes")), file: "vit-scenes" };
+      return {
+        run: () =>
+          papr(
+            "classify",
+            join(ROOT, IMAGE),
+            "--weights",
+            backbone,
+            "--proposer",
+            join(ROOT, "weights/mobilenetv3-scenes"),
+          ),
+        file: "vit-scenes",
+      };
     },
   },
   {
@@ -366,7 +485,10 @@ const WEIGHT_CASES: HostileCase[] = [
     setup: (dir) => {
       const poisoned = poisonedModelDir(dir, "weights/vit-scenes", "blocks.0.attn.qkv.weight", NaN);
       const tensors = readSafetensors(readFileSync(join(poisoned, "model.safetensors"))).tensors;
-      return { run: () => convertCheckpoint({ tensors, source: "nan.safetensors" }, "deit_tiny_patch16_224"), file: "nan.safetensors" };
+      return {
+        run: () => convertCheckpoint({ tensors, source: "nan.safetensors" }, "deit_tiny_patch16_224"),
+        file: "nan.safetensors",
+      };
     },
   },
 ];

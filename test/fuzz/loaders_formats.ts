@@ -47,18 +47,38 @@ const SAFETENSORS_HEADER = {
   b: { dtype: "F16", shape: [3], data_offsets: [16, 22] },
   c: { dtype: "I64", shape: [1], data_offsets: [22, 30] },
 };
-const SAFETENSORS_DATA = Uint8Array.from([...float32Bytes([1, -2, 3.5, 0]), 0x00, 0x3c, 0x00, 0xc0, 0x01, 0x00, 7, 0, 0, 0, 0, 0, 0, 0]);
+const SAFETENSORS_DATA = Uint8Array.from([
+  ...float32Bytes([1, -2, 3.5, 0]),
+  0x00,
+  0x3c,
+  0x00,
+  0xc0,
+  0x01,
+  0x00,
+  7,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+]);
 
 const safetensorsFormat: FuzzFormat = {
   name: "safetensors",
   mutant: (rng) => {
-    const bytes = rng.below(2) === 0
-      ? mutateBytes(safetensorsBytes(SAFETENSORS_HEADER, SAFETENSORS_DATA), rng)
-      : safetensorsBytes(mutateJson(SAFETENSORS_HEADER, rng), SAFETENSORS_DATA);
+    const bytes =
+      rng.below(2) === 0
+        ? mutateBytes(safetensorsBytes(SAFETENSORS_HEADER, SAFETENSORS_DATA), rng)
+        : safetensorsBytes(mutateJson(SAFETENSORS_HEADER, rng), SAFETENSORS_DATA);
     // read from inside a larger buffer, as Node's pooled Buffers are: bytes outside the view must stay unread
     const pool = new Uint8Array(bytes.length + 512).fill(0x5a);
     pool.set(bytes, 256);
-    return { run: () => readSafetensors(pool.subarray(256, 256 + bytes.length), "mutant.safetensors"), file: "mutant.safetensors" };
+    return {
+      run: () => readSafetensors(pool.subarray(256, 256 + bytes.length), "mutant.safetensors"),
+      file: "mutant.safetensors",
+    };
   },
   checkResult: (value) => checkTensors((value as { tensors?: unknown }).tensors),
 };
@@ -86,22 +106,33 @@ const pthFormat: FuzzFormat = {
   name: "pth",
   mutant: (rng) => {
     // mostly the pickle (rebuilt into a valid zip, so the unpickler sees the damage), sometimes the whole archive
-    const bytes = rng.below(3) === 0 ? mutateBytes(pthBytes(basePickle(), PTH_STORAGES), rng) : pthBytes(mutateBytes(basePickle(), rng), PTH_STORAGES);
+    const bytes =
+      rng.below(3) === 0
+        ? mutateBytes(pthBytes(basePickle(), PTH_STORAGES), rng)
+        : pthBytes(mutateBytes(basePickle(), rng), PTH_STORAGES);
     return { run: () => readPthCheckpoint(bytes, "mutant.pth"), file: "mutant.pth" };
   },
-  checkResult: (value) => checkTensors((value as { tensors?: unknown }).tensors) ?? checkTensors((value as { integerTensors?: unknown }).integerTensors),
+  checkResult: (value) =>
+    checkTensors((value as { tensors?: unknown }).tensors) ??
+    checkTensors((value as { integerTensors?: unknown }).integerTensors),
 };
 
 // ---- TF.js: two groups, two shards in the first, a quantized weight ---------------------------
 
 const TFJS_MANIFEST = [
-  { paths: ["group1-shard1of2.bin", "group1-shard2of2.bin"], weights: [
-    { name: "conv1/kernel", shape: [1, 1, 2, 2], dtype: "float32" },
-    { name: "conv1/bias", shape: [2], dtype: "float32" },
-  ] },
-  { paths: ["group2-shard1of1.bin"], weights: [
-    { name: "dense/kernel", shape: [2, 2], dtype: "float32", quantization: { dtype: "uint8", scale: 0.5, min: -1 } },
-  ] },
+  {
+    paths: ["group1-shard1of2.bin", "group1-shard2of2.bin"],
+    weights: [
+      { name: "conv1/kernel", shape: [1, 1, 2, 2], dtype: "float32" },
+      { name: "conv1/bias", shape: [2], dtype: "float32" },
+    ],
+  },
+  {
+    paths: ["group2-shard1of1.bin"],
+    weights: [
+      { name: "dense/kernel", shape: [2, 2], dtype: "float32", quantization: { dtype: "uint8", scale: 0.5, min: -1 } },
+    ],
+  },
 ];
 const TFJS_GROUP1 = float32Bytes([1, 2, 3, 4, 5, 6]);
 const TFJS_SHARDS: Record<string, Uint8Array> = {

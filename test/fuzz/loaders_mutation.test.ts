@@ -33,7 +33,10 @@ for (const format of LOADER_FORMATS) {
       if (wrong) failures.push(`case ${i}: ${wrong}`);
     }
     assert.equal(failures.slice(0, 5), [], `${format.name} seed ${SEED}: ${failures.length} bad outcomes`);
-    assert.ok(refused > 0 && refused < CASES[format.name], `${format.name}: the mutants should mix loads and refusals (${refused} refused)`);
+    assert.ok(
+      refused > 0 && refused < CASES[format.name],
+      `${format.name}: the mutants should mix loads and refusals (${refused} refused)`,
+    );
   });
 }
 

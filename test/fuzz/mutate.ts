@@ -28,7 +28,20 @@ export class Rng {
 }
 
 /** Values that break parsers: boundaries of the integer types, negative, huge, not a number at all. */
-export const HOSTILE_NUMBERS = [-1, -(2 ** 31), 0, 1, 255, 2 ** 31 - 1, 2 ** 32, 2 ** 53, 2 ** 53 + 2, 1e300, 0.5, -0.0];
+export const HOSTILE_NUMBERS = [
+  -1,
+  -(2 ** 31),
+  0,
+  1,
+  255,
+  2 ** 31 - 1,
+  2 ** 32,
+  2 ** 53,
+  2 ** 53 + 2,
+  1e300,
+  0.5,
+  -0.0,
+];
 const HOSTILE_BYTES = [0x00, 0xff, 0x7f, 0x80, 0x0a, 0x1b];
 
 /** 1 to 4 byte-level mutations of a copy of `bytes`: flips, boundary bytes, 32/64-bit overwrites, truncation, insertion, duplication. */
@@ -38,17 +51,29 @@ export function mutateBytes(bytes: Uint8Array, rng: Rng): Uint8Array {
   for (let r = 0; r < rounds && out.length > 0; r++) {
     const at = rng.below(out.length);
     switch (rng.below(7)) {
-      case 0: out[at] ^= 1 << rng.below(8); break;
-      case 1: out[at] = rng.pick(HOSTILE_BYTES); break;
-      case 2: writeInt(out, at, 4, rng); break;
-      case 3: writeInt(out, at, 8, rng); break;
-      case 4: out = out.slice(0, at); break; // truncate
-      case 5: { // insert a few bytes
+      case 0:
+        out[at] ^= 1 << rng.below(8);
+        break;
+      case 1:
+        out[at] = rng.pick(HOSTILE_BYTES);
+        break;
+      case 2:
+        writeInt(out, at, 4, rng);
+        break;
+      case 3:
+        writeInt(out, at, 8, rng);
+        break;
+      case 4:
+        out = out.slice(0, at);
+        break; // truncate
+      case 5: {
+        // insert a few bytes
         const extra = Uint8Array.from({ length: 1 + rng.below(16) }, () => rng.below(256));
         out = concatBytes(out.subarray(0, at), extra, out.subarray(at));
         break;
       }
-      default: { // duplicate a chunk in place
+      default: {
+        // duplicate a chunk in place
         const length = Math.min(out.length - at, 1 + rng.below(64));
         out = concatBytes(out.subarray(0, at + length), out.subarray(at, at + length), out.subarray(at + length));
       }
@@ -77,7 +102,19 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
 
 /** Replacement values for a JSON mutation: wrong types, hostile numbers, escaping paths, control characters. */
 const HOSTILE_JSON: unknown[] = [
-  null, true, "x", "", [], {}, [1], [-1, 4], [0, 2 ** 60], "../../../../etc/passwd", "/dev/zero", "a\u0000b", "\u001b[31m\u0007",
+  null,
+  true,
+  "x",
+  "",
+  [],
+  {},
+  [1],
+  [-1, 4],
+  [0, 2 ** 60],
+  "../../../../etc/passwd",
+  "/dev/zero",
+  "a\u0000b",
+  "\u001b[31m\u0007",
   ...HOSTILE_NUMBERS,
 ];
 
@@ -91,7 +128,8 @@ export function mutateJson(doc: unknown, rng: Rng): unknown {
     const [container, key] = rng.pick(slots);
     const op = rng.below(4);
     if (op === 0 && !Array.isArray(container)) delete (container as Record<string, unknown>)[key as string];
-    else if (op === 1 && typeof container[key as never] === "number") (container as Record<string | number, unknown>)[key] = rng.pick(HOSTILE_NUMBERS);
+    else if (op === 1 && typeof container[key as never] === "number")
+      (container as Record<string | number, unknown>)[key] = rng.pick(HOSTILE_NUMBERS);
     else (container as Record<string | number, unknown>)[key] = structuredClone(rng.pick(HOSTILE_JSON));
   }
   return copy;
@@ -102,7 +140,8 @@ function containerSlots(root: unknown): [object, string | number][] {
   const out: [object, string | number][] = [];
   const visit = (node: unknown) => {
     if (Array.isArray(node)) node.forEach((item, i) => (out.push([node, i]), visit(item)));
-    else if (typeof node === "object" && node !== null) for (const [k, v] of Object.entries(node)) (out.push([node, k]), visit(v));
+    else if (typeof node === "object" && node !== null)
+      for (const [k, v] of Object.entries(node)) (out.push([node, k]), visit(v));
   };
   visit(root);
   return out;

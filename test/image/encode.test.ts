@@ -28,9 +28,15 @@ test("RGBA: colour type 6; decoding drops the alpha (as PIL's convert('RGB'))", 
 });
 
 test("wrong sizes are named", () => {
-  assert.throws(() => encodePng(new Uint8Array(10), 2, 2), /encodePng: 2x2 needs 12 \(RGB\) or 16 \(RGBA\) bytes, got 10/);
+  assert.throws(
+    () => encodePng(new Uint8Array(10), 2, 2),
+    /encodePng: 2x2 needs 12 \(RGB\) or 16 \(RGBA\) bytes, got 10/,
+  );
   assert.throws(() => encodePng(new Uint8Array(0), 0, 2), /encodePng: image size must be positive integers, got 0x2/);
-  assert.throws(() => encodePng([1, 2, 3] as unknown as Uint8Array, 1, 1), /encodePng: pixel data must be a Uint8Array/);
+  assert.throws(
+    () => encodePng([1, 2, 3] as unknown as Uint8Array, 1, 1),
+    /encodePng: pixel data must be a Uint8Array/,
+  );
 });
 
 test.run();

@@ -50,7 +50,8 @@ function pilReference(files: string[]): Reference[] | string {
     maxBuffer: 1 << 28,
     env: { ...process.env, OMP_NUM_THREADS: "1" },
   });
-  if (run.status !== 0) return `${PYTHON} with PIL and torchvision failed: ${run.stderr.toString().trim().split("\n").pop()}`;
+  if (run.status !== 0)
+    return `${PYTHON} with PIL and torchvision failed: ${run.stderr.toString().trim().split("\n").pop()}`;
   const out: Buffer = run.stdout;
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   const refs: Reference[] = [];
@@ -131,7 +132,8 @@ if (typeof refs === "string") {
       assert.equal([ours.width, ours.height], [pil.width, pil.height], name(i));
       const pixels = pixelDiff(ours.data, pil.data, name(i));
       const levels = inLevels(preprocess(ours, DEIT_EVAL).data, tensor);
-      const line = `${name(i).padEnd(32)} ${chroma.padEnd(5)} decode max ${pixels.max} mean ${pixels.mean.toFixed(3)} | ` +
+      const line =
+        `${name(i).padEnd(32)} ${chroma.padEnd(5)} decode max ${pixels.max} mean ${pixels.mean.toFixed(3)} | ` +
         `tensor max ${levels.max.toFixed(2)} mean ${levels.mean.toFixed(3)}`;
       lines.push(line);
       const bound = BOUNDS[chroma];

@@ -7,8 +7,17 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { decodeImage } from "../../src/image/decode.ts";
 import {
-  DEIT_EVAL, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, centerCrop, normalizeToTensor, preprocess,
-  preprocessAtSize, resizeShorterSide, resizeSizeFor, tensorToRgb, type PreprocessConfig,
+  DEIT_EVAL,
+  IMAGENET_DEFAULT_MEAN,
+  IMAGENET_DEFAULT_STD,
+  centerCrop,
+  normalizeToTensor,
+  preprocess,
+  preprocessAtSize,
+  resizeShorterSide,
+  resizeSizeFor,
+  tensorToRgb,
+  type PreprocessConfig,
 } from "../../src/image/preprocess.ts";
 import { tensor } from "../../src/tensor/tensor.ts";
 import { fixture } from "../golden.ts";
@@ -74,7 +83,10 @@ test("preprocessAtSize: an image already at the input size is only normalised", 
   const x = preprocessAtSize(image, small);
   const { max } = pixelDiff(x.data, golden.get("rgb8_64x48.png.tensor").data, "at size");
   assert.ok(max <= TENSOR_TOL);
-  assert.throws(() => preprocessAtSize(decoded("rgb8_64x48.png"), small), /preprocessAtSize: image is 64x48, expected 32x32/);
+  assert.throws(
+    () => preprocessAtSize(decoded("rgb8_64x48.png"), small),
+    /preprocessAtSize: image is 64x48, expected 32x32/,
+  );
 });
 
 test("tensorToRgb inverts normalizeToTensor exactly, for [1,3,H,W] and [3,H,W]", () => {
@@ -90,17 +102,29 @@ test("tensorToRgb clips out-of-range values and rejects other shapes", () => {
   const x = tensor([-100, 100, 0, 0, 0, 0], [1, 3, 1, 2]);
   const out = tensorToRgb(x, [0, 0, 0], [1, 1, 1]);
   assert.equal([...out.data], [0, 0, 0, 255, 0, 0]);
-  assert.throws(() => tensorToRgb(tensor([1, 2, 3, 4], [1, 4, 1, 1])), /tensorToRgb: x must have shape \[1, 3, H, W\] or \[3, H, W\], got \[1, 4, 1, 1\]/);
+  assert.throws(
+    () => tensorToRgb(tensor([1, 2, 3, 4], [1, 4, 1, 1])),
+    /tensorToRgb: x must have shape \[1, 3, H, W\] or \[3, H, W\], got \[1, 4, 1, 1\]/,
+  );
   assert.throws(() => tensorToRgb(tensor([1, 2, 3], [3])), /tensorToRgb: x must have rank 3 or 4, got shape \[3\]/);
 });
 
 test("bad configs and images are named", () => {
   const image = decoded("rgb8_64x48.png");
-  assert.throws(() => preprocess(image, { ...small, inputSize: 0 }), /preprocess: inputSize must be a positive integer, got 0/);
+  assert.throws(
+    () => preprocess(image, { ...small, inputSize: 0 }),
+    /preprocess: inputSize must be a positive integer, got 0/,
+  );
   assert.throws(() => preprocess(image, { ...small, cropPct: 0 }), /preprocess: cropPct must be > 0, got 0/);
   assert.throws(() => preprocess(image, { ...small, std: [1, 0, 1] }), /preprocess: std must be positive/);
-  assert.throws(() => preprocess(image, { ...small, interpolation: "nearest" as "bicubic" }), /preprocess: interpolation must be bicubic or bilinear, got 'nearest'/);
-  assert.throws(() => preprocess({ width: 2, height: 2, data: new Uint8Array(3) }), /resizeShorterSide: RGB image 2x2 needs 12 bytes, got 3/);
+  assert.throws(
+    () => preprocess(image, { ...small, interpolation: "nearest" as "bicubic" }),
+    /preprocess: interpolation must be bicubic or bilinear, got 'nearest'/,
+  );
+  assert.throws(
+    () => preprocess({ width: 2, height: 2, data: new Uint8Array(3) }),
+    /resizeShorterSide: RGB image 2x2 needs 12 bytes, got 3/,
+  );
   assert.throws(() => centerCrop(image, 0), /centerCrop: crop size must be a positive integer, got 0/);
 });
 

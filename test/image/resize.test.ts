@@ -34,8 +34,15 @@ test("same size returns an equal copy, not the input buffer", () => {
 test("a constant image stays constant under both filters (weights sum to one)", () => {
   const flat: RgbImage = { width: 9, height: 7, data: new Uint8Array(9 * 7 * 3).fill(200) };
   for (const filter of ["bicubic", "bilinear"] as const) {
-    for (const [w, h] of [[4, 3], [23, 17], [9, 2]]) {
-      assert.ok(resizeRgb(flat, w, h, filter).data.every((v) => v === 200), `${filter} ${w}x${h}`);
+    for (const [w, h] of [
+      [4, 3],
+      [23, 17],
+      [9, 2],
+    ]) {
+      assert.ok(
+        resizeRgb(flat, w, h, filter).data.every((v) => v === 200),
+        `${filter} ${w}x${h}`,
+      );
     }
   }
 });
@@ -44,7 +51,10 @@ test("bad arguments name resizeRgb", () => {
   assert.throws(() => resizeRgb(source, 0, 5), /resizeRgb: output size must be positive integers, got 0x5/);
   assert.throws(() => resizeRgb(source, 2.5, 5), /resizeRgb: output size/);
   assert.throws(() => resizeRgb(source, 5, 5, "lanczos" as ResizeFilter), /resizeRgb: unknown filter 'lanczos'/);
-  assert.throws(() => resizeRgb({ width: 4, height: 4, data: new Uint8Array(47) }, 2, 2), /resizeRgb: RGB image 4x4 needs 48 bytes, got 47/);
+  assert.throws(
+    () => resizeRgb({ width: 4, height: 4, data: new Uint8Array(47) }, 2, 2),
+    /resizeRgb: RGB image 4x4 needs 48 bytes, got 47/,
+  );
 });
 
 test.run();

@@ -13,7 +13,13 @@ test("control characters are escaped, long names cut with their length", () => {
 
 test("lists stop after a few items and say how many are left", () => {
   assert.is(listSome(["a", "b"]), "a, b");
-  assert.is(listSome(Array.from({ length: 1_500_000 }, (_, i) => `t${i}`), 3), "t0, t1, t2, ... and 1499997 more");
+  assert.is(
+    listSome(
+      Array.from({ length: 1_500_000 }, (_, i) => `t${i}`),
+      3,
+    ),
+    "t0, t1, t2, ... and 1499997 more",
+  );
 });
 
 test("a long path keeps its end, where the file name is", () => {

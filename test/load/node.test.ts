@@ -20,7 +20,10 @@ test("dispatches by content, not by extension", () => {
   assert.is(pth.pth!.prefix, "state_dict.model");
   assert.equal([...pth.tensors.keys()], ["fc.weight", "fc.bias"]);
   assert.is(readCheckpointFile(join(FIXTURES, "checkpoints/basic.pth")).pth!.integerTensors.size, 5);
-  assert.is(readCheckpointFile(join(FIXTURES, "checkpoints/nested.pth"), { key: "model_ema" }).pth!.prefix, "model_ema");
+  assert.is(
+    readCheckpointFile(join(FIXTURES, "checkpoints/nested.pth"), { key: "model_ema" }).pth!.prefix,
+    "model_ema",
+  );
 
   const st = readCheckpointFile(join(FIXTURES, "random.safetensors"));
   assert.is(st.format, "safetensors");
@@ -44,10 +47,16 @@ test("TF.js model.json: shards are read beside it", () => {
 });
 
 test("errors name the file: missing, garbage, wrong JSON, missing shard, legacy", () => {
-  assert.throws(() => readCheckpointFile(join(scratch, "nope.pth")), /checkpoint .*nope\.pth: cannot read .*nope\.pth \(ENOENT\)/);
+  assert.throws(
+    () => readCheckpointFile(join(scratch, "nope.pth")),
+    /checkpoint .*nope\.pth: cannot read .*nope\.pth \(ENOENT\)/,
+  );
   const garbage = join(scratch, "garbage.pth");
   writeFileSync(garbage, Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]));
-  assert.throws(() => readCheckpointFile(garbage), /checkpoint .*garbage\.pth: unrecognised format \(first bytes: 01 02 03 04 05 06 07 08\)/);
+  assert.throws(
+    () => readCheckpointFile(garbage),
+    /checkpoint .*garbage\.pth: unrecognised format \(first bytes: 01 02 03 04 05 06 07 08\)/,
+  );
   const empty = join(scratch, "empty.pth");
   writeFileSync(empty, new Uint8Array(0));
   assert.throws(() => readCheckpointFile(empty), /empty\.pth: unrecognised format \(first bytes: none, empty file\)/);
@@ -58,9 +67,18 @@ test("errors name the file: missing, garbage, wrong JSON, missing shard, legacy"
   writeFileSync(broken, "{ not json");
   assert.throws(() => readCheckpointFile(broken), /broken\.json: looks like JSON but does not parse/);
   const model = join(scratch, "model.json");
-  writeFileSync(model, JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: ["group1-shard1of1"], weights: [] }] }));
-  assert.throws(() => readCheckpointFile(model), /checkpoint .*model\.json \(weight shard 'group1-shard1of1'\): cannot read .*group1-shard1of1 \(ENOENT\)/);
-  assert.throws(() => readCheckpointFile(join(FIXTURES, "checkpoints/legacy.pth")), /pth .*legacy\.pth: legacy \(non-zip\) torch\.save format/);
+  writeFileSync(
+    model,
+    JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: ["group1-shard1of1"], weights: [] }] }),
+  );
+  assert.throws(
+    () => readCheckpointFile(model),
+    /checkpoint .*model\.json \(weight shard 'group1-shard1of1'\): cannot read .*group1-shard1of1 \(ENOENT\)/,
+  );
+  assert.throws(
+    () => readCheckpointFile(join(FIXTURES, "checkpoints/legacy.pth")),
+    /pth .*legacy\.pth: legacy \(non-zip\) torch\.save format/,
+  );
   assert.throws(() => readCheckpointFile(scratch), /checkpoint .*papr-load-\w+: .* is a directory, not a regular file/);
 });
 

@@ -19,7 +19,23 @@ function plain(v: PyValue): unknown {
 // The object tools/golden/gen_checkpoints.py pickles with CPython (plain_object()), spelled out.
 const PLAIN = [
   ["a", 1],
-  ["numbers", [0, 255, 256, 65535, 65536, -1, -129, 2 ** 31 - 1, -(2 ** 31), 2 ** 40, { int: (-(2n ** 70n)).toString() }, { int: (2n ** 64n).toString() }]],
+  [
+    "numbers",
+    [
+      0,
+      255,
+      256,
+      65535,
+      65536,
+      -1,
+      -129,
+      2 ** 31 - 1,
+      -(2 ** 31),
+      2 ** 40,
+      { int: (-(2n ** 70n)).toString() },
+      { int: (2n ** 64n).toString() },
+    ],
+  ],
   ["floats", [0.5, -1e-300, 1e300, Infinity]],
   ["flags", [true, false, null]],
   ["text", { tuple: ["x", "\u00fc\u20ac\u{1F600}", ""] }],
@@ -45,15 +61,34 @@ const bytes = (...parts: (number[] | string)[]) =>
 
 test("refuses GLOBAL os.system, naming it, before anything is called", () => {
   // {"x": os.system("echo!")} in protocol 2, written out opcode by opcode
-  const evil = bytes([0x80, 2, 0x7d], "X", [1, 0, 0, 0], "x", "cos\nsystem\n", "X", [5, 0, 0, 0], "echo!", [0x85, 0x52, 0x73], ".");
-  assert.throws(() => unpickle(evil, "evil.pkl"), (e: Error) =>
-    e instanceof PickleError && /^pickle: refusing global 'os\.system'/.test(e.message) && /evil\.pkl, byte 9\)/.test(e.message));
+  const evil = bytes(
+    [0x80, 2, 0x7d],
+    "X",
+    [1, 0, 0, 0],
+    "x",
+    "cos\nsystem\n",
+    "X",
+    [5, 0, 0, 0],
+    "echo!",
+    [0x85, 0x52, 0x73],
+    ".",
+  );
+  assert.throws(
+    () => unpickle(evil, "evil.pkl"),
+    (e: Error) =>
+      e instanceof PickleError &&
+      /^pickle: refusing global 'os\.system'/.test(e.message) &&
+      /evil\.pkl, byte 9\)/.test(e.message),
+  );
 });
 
 test("refuses STACK_GLOBAL builtins.eval and other constructors", () => {
   const evil = bytes([0x80, 4, 0x8c, 8], "builtins", [0x8c, 4], "eval", [0x93, 0x2e]);
   assert.throws(() => unpickle(evil), /refusing global 'builtins\.eval'/);
-  assert.throws(() => unpickle(bytes([0x80, 2], "cnumpy.core.multiarray\nscalar\n.")), /refusing global 'numpy\.core\.multiarray\.scalar'/);
+  assert.throws(
+    () => unpickle(bytes([0x80, 2], "cnumpy.core.multiarray\nscalar\n.")),
+    /refusing global 'numpy\.core\.multiarray\.scalar'/,
+  );
 });
 
 test("refused and unknown opcodes, truncation, stack and memo errors are clear", () => {
@@ -71,8 +106,10 @@ test("refused and unknown opcodes, truncation, stack and memo errors are clear",
 
 test("bytes, LONG1 / BINFLOAT edge values and DUP / POP / POP_MARK", () => {
   // [b"\x00\xff", -1 (LONG1 0xff), -0.0, DUP'd 5], with POP and POP_MARK discarding values
-  const pickle = bytes([0x80, 3, 0x5d, 0x28, 0x43, 2, 0x00, 0xff, 0x8a, 1, 0xff, 0x47, 0x80, 0, 0, 0, 0, 0, 0, 0,
-    0x4b, 5, 0x32, 0x4b, 9, 0x30, 0x28, 0x4e, 0x31, 0x65, 0x2e]);
+  const pickle = bytes([
+    0x80, 3, 0x5d, 0x28, 0x43, 2, 0x00, 0xff, 0x8a, 1, 0xff, 0x47, 0x80, 0, 0, 0, 0, 0, 0, 0, 0x4b, 5, 0x32, 0x4b, 9,
+    0x30, 0x28, 0x4e, 0x31, 0x65, 0x2e,
+  ]);
   const value = unpickle(pickle) as PyValue[];
   assert.equal(plain(value), [{ bytes: [0, 255] }, -1, -0, 5, 5]);
   assert.ok(Object.is(value[2], -0));

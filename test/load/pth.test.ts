@@ -17,10 +17,12 @@ const golden = fixture("checkpoints");
 function assertExact(actual: Tensor | undefined, expected: Tensor, what: string): void {
   assert.ok(actual, `${what}: missing`);
   // save_fixture (np.ascontiguousarray) stores 0-d tensors as [1]; their [] shape is checked separately
-  const expectedShape = expected.shape.length === 1 && expected.shape[0] === 1 && actual!.shape.length === 0 ? [] : expected.shape;
+  const expectedShape =
+    expected.shape.length === 1 && expected.shape[0] === 1 && actual!.shape.length === 0 ? [] : expected.shape;
   assert.equal(actual!.shape, expectedShape, `${what}: shape`);
   for (let i = 0; i < expected.size; i++) {
-    if (!Object.is(actual!.data[i], expected.data[i])) assert.unreachable(`${what}[${i}]: got ${actual!.data[i]}, torch has ${expected.data[i]}`);
+    if (!Object.is(actual!.data[i], expected.data[i]))
+      assert.unreachable(`${what}[${i}]: got ${actual!.data[i]}, torch has ${expected.data[i]}`);
   }
 }
 
@@ -43,7 +45,11 @@ test("basic.pth: every dtype, view and shared storage equals torch's values bit 
   const ckpt = readPthCheckpoint(load("basic.pth"), "basic.pth");
   assert.is(ckpt.prefix, "");
   assert.equal(ckpt.skipped, []);
-  assert.equal([...ckpt.tensors.keys()].slice(0, 6), ["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var"], "saved order");
+  assert.equal(
+    [...ckpt.tensors.keys()].slice(0, 6),
+    ["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var"],
+    "saved order",
+  );
   assert.equal([...ckpt.integerTensors.keys()].sort(), [...INTEGER].sort());
   assertAllExact(new Map([...ckpt.tensors, ...ckpt.integerTensors]), "basic");
   assert.is(ckpt.dtypes.get("half"), "float16");
@@ -83,8 +89,10 @@ test("nested.pth: unwraps state_dict -> model; key picks model_ema or any nested
   const optimizer = readPthCheckpoint(load("nested.pth"), "nested.pth", { key: "optimizer.state" });
   assertAllExact(optimizer.tensors, "nested_optimizer");
   assert.equal(optimizer.skipped, ["0.step"]);
-  assert.throws(() => readPth(load("nested.pth"), "nested.pth", { key: "state_dict.ema" }),
-    /pth nested\.pth: no dict at 'state_dict\.ema' \(found nothing; keys there: model\)/);
+  assert.throws(
+    () => readPth(load("nested.pth"), "nested.pth", { key: "state_dict.ema" }),
+    /pth nested\.pth: no dict at 'state_dict\.ema' \(found nothing; keys there: model\)/,
+  );
   assert.throws(() => readPth(load("nested.pth"), "nested.pth", { key: "epoch" }), /no dict at 'epoch' \(found int 3/);
 });
 
@@ -100,28 +108,53 @@ test("non-tensor entries are skipped and listed; lists of tensors are flattened 
 });
 
 test("forbidden globals are refused by name, naming the file", () => {
-  assert.throws(() => readPth(load("forbidden_os_system.pth"), "forbidden_os_system.pth"),
-    /^pickle: refusing global 'os\.system'.*\(forbidden_os_system\.pth:protocol5\/data\.pkl, byte \d+\)$/);
-  assert.throws(() => readPth(load("forbidden_reduce.pth"), "forbidden_reduce.pth"), /pickle: refusing global 'posix\.system'/);
-  assert.throws(() => readPth(load("whole_module.pth"), "whole_module.pth"),
-    /refusing global 'torch\.nn\.modules\.linear\.Linear'.*save model\.state_dict\(\)/);
+  assert.throws(
+    () => readPth(load("forbidden_os_system.pth"), "forbidden_os_system.pth"),
+    /^pickle: refusing global 'os\.system'.*\(forbidden_os_system\.pth:protocol5\/data\.pkl, byte \d+\)$/,
+  );
+  assert.throws(
+    () => readPth(load("forbidden_reduce.pth"), "forbidden_reduce.pth"),
+    /pickle: refusing global 'posix\.system'/,
+  );
+  assert.throws(
+    () => readPth(load("whole_module.pth"), "whole_module.pth"),
+    /refusing global 'torch\.nn\.modules\.linear\.Linear'.*save model\.state_dict\(\)/,
+  );
 });
 
 test("deflated, legacy and TorchScript files are rejected with a reason", () => {
-  assert.throws(() => readPth(load("deflated.pth"), "deflated.pth"),
-    /zip deflated\.pth: entry 'basic\/data\.pkl' uses compression method 8 \(deflate\); torch\.save never compresses/);
-  assert.throws(() => readPth(load("legacy.pth"), "legacy.pth"), /pth legacy\.pth: legacy \(non-zip\) torch\.save format/);
-  assert.throws(() => readPth(load("torchscript.pt"), "torchscript.pt"), /pth torchscript\.pt: this is a TorchScript archive/);
+  assert.throws(
+    () => readPth(load("deflated.pth"), "deflated.pth"),
+    /zip deflated\.pth: entry 'basic\/data\.pkl' uses compression method 8 \(deflate\); torch\.save never compresses/,
+  );
+  assert.throws(
+    () => readPth(load("legacy.pth"), "legacy.pth"),
+    /pth legacy\.pth: legacy \(non-zip\) torch\.save format/,
+  );
+  assert.throws(
+    () => readPth(load("torchscript.pt"), "torchscript.pt"),
+    /pth torchscript\.pt: this is a TorchScript archive/,
+  );
 });
 
 test("truncated, corrupt and garbage input fail clearly", () => {
   const bytes = load("basic.pth");
   for (const keep of [bytes.length - 1, bytes.length - 22, bytes.length - 400, 2000, 100, 4]) {
-    assert.throws(() => readPth(bytes.subarray(0, keep), "cut.pth"), /zip cut\.pth: no end-of-central-directory record in \d+ bytes: the file is truncated/, `kept ${keep}`);
+    assert.throws(
+      () => readPth(bytes.subarray(0, keep), "cut.pth"),
+      /zip cut\.pth: no end-of-central-directory record in \d+ bytes: the file is truncated/,
+      `kept ${keep}`,
+    );
   }
-  assert.throws(() => readPth(new Uint8Array(0), "empty.pth"), /pth empty\.pth: not a PyTorch zip checkpoint \(0 bytes, starts with nothing\)/);
+  assert.throws(
+    () => readPth(new Uint8Array(0), "empty.pth"),
+    /pth empty\.pth: not a PyTorch zip checkpoint \(0 bytes, starts with nothing\)/,
+  );
   const garbage = Uint8Array.from({ length: 300 }, (_, i) => (i * 73 + 11) & 255);
-  assert.throws(() => readPth(garbage, "garbage.bin"), /pth garbage\.bin: not a PyTorch zip checkpoint \(300 bytes, starts with 0x0b 0x54/);
+  assert.throws(
+    () => readPth(garbage, "garbage.bin"),
+    /pth garbage\.bin: not a PyTorch zip checkpoint \(300 bytes, starts with 0x0b 0x54/,
+  );
   const zipGarbage = garbage.slice();
   zipGarbage.set([0x50, 0x4b, 3, 4]);
   assert.throws(() => readPth(zipGarbage, "fake.zip"), /zip fake\.zip: no end-of-central-directory record.*truncated/);
@@ -131,32 +164,60 @@ test("truncated, corrupt and garbage input fail clearly", () => {
   const pickleStart = 30 + "basic/data.pkl".length + new DataView(corrupt.buffer).getUint16(28, true);
   assert.is(corrupt[pickleStart], 0x80, "data.pkl starts with PROTO");
   corrupt[pickleStart + 2] = 0xff;
-  assert.throws(() => readPth(corrupt, "corrupt.pth"), /pickle: unknown opcode 0xff.*corrupt\.pth:basic\/data\.pkl, byte 2/);
+  assert.throws(
+    () => readPth(corrupt, "corrupt.pth"),
+    /pickle: unknown opcode 0xff.*corrupt\.pth:basic\/data\.pkl, byte 2/,
+  );
 });
 
 test("a view reaching past its storage is an error naming the sizes", () => {
   const storage = new TorchStorage("float32", "0", "cpu", 6);
   const view = new TorchTensor(storage, 2, [2, 3], [3, 1], false); // needs elements 2..7
-  assert.throws(() => gatherView(new Float32Array(6), view, (m) => { throw new Error(m); }),
-    /view \[2, 3\] with strides \[3, 1\] at offset 2 reaches element 7, but storage '0' has 6 elements/);
-  const ok = gatherView(Float32Array.from([0, 1, 2, 3, 4, 5, 6, 7]), view, (m) => { throw new Error(m); });
+  assert.throws(
+    () =>
+      gatherView(new Float32Array(6), view, (m) => {
+        throw new Error(m);
+      }),
+    /view \[2, 3\] with strides \[3, 1\] at offset 2 reaches element 7, but storage '0' has 6 elements/,
+  );
+  const ok = gatherView(Float32Array.from([0, 1, 2, 3, 4, 5, 6, 7]), view, (m) => {
+    throw new Error(m);
+  });
   assert.equal([...ok], [2, 3, 4, 5, 6, 7]);
 });
 
 test("limits: the float32 byte budget and the tensor count can be set per call", () => {
   const bytes = load("basic.pth");
   assert.ok(readPthCheckpoint(bytes, "basic.pth").tensors.size > 0, "defaults read a normal checkpoint");
-  assert.throws(() => readPthCheckpoint(bytes, "basic.pth", { maxTensorBytes: 64 }), /pth basic\.pth: .* over the budget of 64 for this \d+-byte file/);
-  assert.throws(() => readPthCheckpoint(bytes, "basic.pth", { maxTensors: 2 }), /pth basic\.pth: the state dict holds more than 2 tensors/);
+  assert.throws(
+    () => readPthCheckpoint(bytes, "basic.pth", { maxTensorBytes: 64 }),
+    /pth basic\.pth: .* over the budget of 64 for this \d+-byte file/,
+  );
+  assert.throws(
+    () => readPthCheckpoint(bytes, "basic.pth", { maxTensors: 2 }),
+    /pth basic\.pth: the state dict holds more than 2 tensors/,
+  );
   assert.throws(() => readPthCheckpoint(bytes, "basic.pth", { maxDepth: 0 }), /nests deeper than 0 levels/);
 });
 
 test("gatherView checks the view against its storage before allocating", () => {
   const storage = new TorchStorage("float32", "0", "cpu", 4);
-  const fail = (m: string): never => { throw new Error(m); };
-  assert.throws(() => gatherView(new Float32Array(4), new TorchTensor(storage, 0, [2 ** 40], [1], false), fail), /reaches element 1099511627775, but storage '0' has 4 elements/);
-  assert.throws(() => gatherView(new Float32Array(4), new TorchTensor(storage, 0, [2 ** 30, 2 ** 30], [1, 2 ** 30], false), fail), /too large/);
-  assert.equal([...gatherView(new Float32Array([5, 6, 7, 8]), new TorchTensor(storage, 1, [2, 2], [0, 1], false), fail)], [6, 7, 6, 7], "stride 0 inside the storage is fine");
+  const fail = (m: string): never => {
+    throw new Error(m);
+  };
+  assert.throws(
+    () => gatherView(new Float32Array(4), new TorchTensor(storage, 0, [2 ** 40], [1], false), fail),
+    /reaches element 1099511627775, but storage '0' has 4 elements/,
+  );
+  assert.throws(
+    () => gatherView(new Float32Array(4), new TorchTensor(storage, 0, [2 ** 30, 2 ** 30], [1, 2 ** 30], false), fail),
+    /too large/,
+  );
+  assert.equal(
+    [...gatherView(new Float32Array([5, 6, 7, 8]), new TorchTensor(storage, 1, [2, 2], [0, 1], false), fail)],
+    [6, 7, 6, 7],
+    "stride 0 inside the storage is fine",
+  );
 });
 
 test.run();

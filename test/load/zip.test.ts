@@ -15,7 +15,8 @@ test("reads torch.save's stored entries (data descriptors, 64-byte aligned data)
   for (const entry of zip.entries.values()) {
     assert.is(entry.method, 0);
     if (entry.size > 0) assert.is(entry.flags & 8, 8, "torch writes a data descriptor, so local sizes are zero");
-    if (entry.name.includes("/data/")) assert.is(zip.read(entry.name).byteOffset % 64, 0, `${entry.name} data is 64-byte aligned`);
+    if (entry.name.includes("/data/"))
+      assert.is(zip.read(entry.name).byteOffset % 64, 0, `${entry.name} data is 64-byte aligned`);
   }
   assert.is(zip.read("basic/data.pkl")[0], 0x80, "a pickle starts with PROTO");
 });
@@ -31,7 +32,10 @@ test("zip64 records and extra fields (Python's zipfile, forced) give the same en
   view.setUint16(end + 8, 0xffff, true);
   const zip64 = readZip(bytes, "zip64.pth");
   assert.equal([...zip64.entries.keys()], [...plain.entries.keys()]);
-  assert.ok([...zip64.entries.values()].some((e) => e.localHeaderOffset > 64), "offsets come from zip64 extras");
+  assert.ok(
+    [...zip64.entries.values()].some((e) => e.localHeaderOffset > 64),
+    "offsets come from zip64 extras",
+  );
   for (const name of plain.entries.keys()) assert.equal([...zip64.read(name)], [...plain.read(name)], name);
 });
 
@@ -40,12 +44,18 @@ test("missing entries, non-zip and truncated input are reported with the source"
   const zip = readZip(bytes, "basic.pth");
   assert.throws(() => zip.read("basic/nope"), /zip basic\.pth: no entry 'basic\/nope' \(entries: basic\/data\.pkl/);
   assert.not.ok(isZip(new Uint8Array([0x50, 0x4b])));
-  assert.throws(() => readZip(new Uint8Array(10), "zeros"), /zip zeros: not a zip archive \(no end-of-central-directory record in 10 bytes\)/);
+  assert.throws(
+    () => readZip(new Uint8Array(10), "zeros"),
+    /zip zeros: not a zip archive \(no end-of-central-directory record in 10 bytes\)/,
+  );
   // keep the end record but drop bytes before it: the central directory now points past the end
   const cut = new Uint8Array(bytes.length - 100);
   cut.set(bytes.subarray(0, bytes.length - 122));
   cut.set(bytes.subarray(bytes.length - 22), cut.length - 22);
-  assert.throws(() => readZip(cut, "cut.pth"), /zip cut\.pth: central directory \(bytes \d+\.\.\d+\) lies past the end of the \d+-byte file: truncated/);
+  assert.throws(
+    () => readZip(cut, "cut.pth"),
+    /zip cut\.pth: central directory \(bytes \d+\.\.\d+\) lies past the end of the \d+-byte file: truncated/,
+  );
 });
 
 test.run();

@@ -10,7 +10,12 @@
 // outputs by far more than 1e-4.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { torchvisionMobileNetV2Spec, torchvisionMobileNetV3Spec, torchvisionToCanonicalMobileNetV2, torchvisionToCanonicalMobileNetV3 } from "../../src/models/load/names_mobilenet.ts";
+import {
+  torchvisionMobileNetV2Spec,
+  torchvisionMobileNetV3Spec,
+  torchvisionToCanonicalMobileNetV2,
+  torchvisionToCanonicalMobileNetV3,
+} from "../../src/models/load/names_mobilenet.ts";
 import { createMobileNetV2, mobilenetV2Spec } from "../../src/models/mobilenetv2.ts";
 import { createMobileNetV3, mobilenetV3Spec, type MobileNetV3Variant } from "../../src/models/mobilenetv3.ts";
 import { syntheticWeights } from "../../src/models/synthetic.ts";
@@ -26,7 +31,11 @@ type Golden = ReturnType<typeof fixture>;
 /** The 224x224 input, rebuilt from the shared generator and checked against its committed first values. */
 function goldenInput(golden: Golden): Tensor {
   const x = syntheticTensor("input", [1, 3, 224, 224], INPUT_SCALE);
-  assert.equal([...x.data.subarray(0, 16)], [...golden.get("input_head").data], "input rebuilt from the shared generator");
+  assert.equal(
+    [...x.data.subarray(0, 16)],
+    [...golden.get("input_head").data],
+    "input rebuilt from the shared generator",
+  );
   return x;
 }
 
@@ -35,7 +44,10 @@ function channelMean(f: Tensor): Tensor {
   const [, K, h, w] = f.shape;
   const sums = new Float64Array(h * w);
   for (let c = 0; c < K; c++) for (let p = 0; p < h * w; p++) sums[p] += f.data[c * h * w + p];
-  return new Tensor(Float32Array.from(sums, (s) => s / K), [h, w]);
+  return new Tensor(
+    Float32Array.from(sums, (s) => s / K),
+    [h, w],
+  );
 }
 
 /** Every 4th channel [ceil(K/4),h,w] of features [1,K,h,w]. */
@@ -48,7 +60,12 @@ function everyFourthChannel(f: Tensor): Tensor {
 }
 
 function assertGolden(golden: Golden, features: Tensor, logits: Tensor, suffix = ""): void {
-  assertClose(everyFourthChannel(features), golden.get(`features_sub${suffix}`), TOL, `features (every 4th channel)${suffix}`);
+  assertClose(
+    everyFourthChannel(features),
+    golden.get(`features_sub${suffix}`),
+    TOL,
+    `features (every 4th channel)${suffix}`,
+  );
   assertClose(channelMean(features), golden.get(`features_mean${suffix}`), TOL, `features channel mean${suffix}`);
   assertClose(logits, golden.get(`logits${suffix}`), TOL, `logits${suffix}`);
 }
@@ -87,7 +104,10 @@ test("mobilenet_v3_large: features [1,960,7,7] and logits match torchvision", ()
 
 test("mobilenet_v2: features [1,1280,7,7] and logits match torchvision", () => {
   const golden = fixture("mobilenet_v2");
-  const model = createMobileNetV2({}, torchvisionToCanonicalMobileNetV2(syntheticWeights(torchvisionMobileNetV2Spec())));
+  const model = createMobileNetV2(
+    {},
+    torchvisionToCanonicalMobileNetV2(syntheticWeights(torchvisionMobileNetV2Spec())),
+  );
   const x = goldenInput(golden);
   const features = model.features(x);
   assert.equal(features.shape, [1, 1280, 7, 7]);
@@ -100,8 +120,22 @@ const timm = fixture("mobilenet_timm");
 const x96 = syntheticTensor("input_96", [1, 3, 96, 96], INPUT_SCALE);
 
 for (const [name, build] of [
-  ["mobilenetv3_small_075", () => createMobileNetV3({ variant: "small", width: 0.75 }, syntheticWeights(mobilenetV3Spec({ variant: "small", width: 0.75 })))],
-  ["mobilenetv3_large_075", () => createMobileNetV3({ variant: "large", width: 0.75 }, syntheticWeights(mobilenetV3Spec({ variant: "large", width: 0.75 })))],
+  [
+    "mobilenetv3_small_075",
+    () =>
+      createMobileNetV3(
+        { variant: "small", width: 0.75 },
+        syntheticWeights(mobilenetV3Spec({ variant: "small", width: 0.75 })),
+      ),
+  ],
+  [
+    "mobilenetv3_large_075",
+    () =>
+      createMobileNetV3(
+        { variant: "large", width: 0.75 },
+        syntheticWeights(mobilenetV3Spec({ variant: "large", width: 0.75 })),
+      ),
+  ],
   ["mobilenetv2_050", () => createMobileNetV2({ width: 0.5 }, syntheticWeights(mobilenetV2Spec({ width: 0.5 })))],
   ["mobilenetv2_140", () => createMobileNetV2({ width: 1.4 }, syntheticWeights(mobilenetV2Spec({ width: 1.4 })))],
 ] as const) {
@@ -126,7 +160,8 @@ test("a transposed depthwise kernel fails the golden", () => {
   const features = smallFeaturesWith((w) => {
     const k = w.get("blocks.2.1.conv_dw.weight")!; // [240, 1, 5, 5]
     const t = new Float32Array(k.size);
-    for (let c = 0; c < 240; c++) for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) t[c * 25 + i * 5 + j] = k.data[c * 25 + j * 5 + i];
+    for (let c = 0; c < 240; c++)
+      for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) t[c * 25 + i * 5 + j] = k.data[c * 25 + j * 5 + i];
     w.set("blocks.2.1.conv_dw.weight", new Tensor(t, k.shape));
   });
   const err = relativeError(everyFourthChannel(features), small.get("features_sub"));
@@ -148,7 +183,14 @@ test("two same-shaped BatchNorms swapped (a wrong name map) fail the golden", ()
 test("torchvision's BatchNorm eps (1e-3, absorbed into running_var by the map) matters", () => {
   const features = smallFeaturesWith((w) => {
     for (const [name, t] of w) {
-      if (name.endsWith("running_var")) w.set(name, new Tensor(t.data.map((v) => v - (1e-3 - 1e-5)), t.shape));
+      if (name.endsWith("running_var"))
+        w.set(
+          name,
+          new Tensor(
+            t.data.map((v) => v - (1e-3 - 1e-5)),
+            t.shape,
+          ),
+        );
     }
   });
   const err = relativeError(everyFourthChannel(features), small.get("features_sub"));

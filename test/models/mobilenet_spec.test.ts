@@ -17,8 +17,10 @@ import { syntheticWeights } from "../../src/models/synthetic.ts";
 import { Tensor, zeros } from "../../src/tensor/tensor.ts";
 import { fixture } from "../golden.ts";
 
-const lines = (spec: Iterable<[string, readonly number[]]>) => [...spec].map(([name, shape]) => `${name} [${shape.join(",")}]`);
-const torchvisionSpec = (name: string) => Object.entries(JSON.parse(fixture(name).metadata.spec) as Record<string, number[]>);
+const lines = (spec: Iterable<[string, readonly number[]]>) =>
+  [...spec].map(([name, shape]) => `${name} [${shape.join(",")}]`);
+const torchvisionSpec = (name: string) =>
+  Object.entries(JSON.parse(fixture(name).metadata.spec) as Record<string, number[]>);
 const timmSpecs = JSON.parse(fixture("mobilenet_timm").metadata.specs) as Record<string, Record<string, number[]>>;
 
 test("canonical specs equal timm's state dicts (names, shapes, order) at widths 0.5 - 1.4", () => {
@@ -48,7 +50,10 @@ test("torchvision -> canonical maps every name onto the canonical spec", () => {
   const check = (mapped: Map<string, Tensor>, spec: Map<string, number[]>) =>
     assert.equal(lines([...mapped].map(([n, t]) => [n, t.shape])).sort(), lines(spec).sort());
   for (const variant of ["small", "large"] as const) {
-    check(torchvisionToCanonicalMobileNetV3(syntheticWeights(torchvisionMobileNetV3Spec({ variant })), variant), mobilenetV3Spec({ variant }));
+    check(
+      torchvisionToCanonicalMobileNetV3(syntheticWeights(torchvisionMobileNetV3Spec({ variant })), variant),
+      mobilenetV3Spec({ variant }),
+    );
   }
   check(torchvisionToCanonicalMobileNetV2(syntheticWeights(torchvisionMobileNetV2Spec())), mobilenetV2Spec());
 });
@@ -65,7 +70,10 @@ test("the maps: a few names by hand, the Linear -> 1x1 conv head, the BN eps shi
   assert.equal(mapped.get("conv_head.weight")!.data, tv.get("classifier.0.weight")!.data);
   const tvVar = tv.get("features.2.block.0.1.running_var")!.data;
   const ourVar = mapped.get("blocks.1.0.bn1.running_var")!.data;
-  assert.equal([...ourVar], [...tvVar].map((v) => Math.fround(v + (1e-3 - 1e-5))));
+  assert.equal(
+    [...ourVar],
+    [...tvVar].map((v) => Math.fround(v + (1e-3 - 1e-5))),
+  );
 
   const tv2 = syntheticWeights(torchvisionMobileNetV2Spec());
   const mapped2 = torchvisionToCanonicalMobileNetV2(tv2);
@@ -82,10 +90,15 @@ test("maps strip module./model., drop num_batches_tracked, and keep unknown name
   const mapped = torchvisionToCanonicalMobileNetV2(wrapped);
   assert.is(mapped.size, tv.size + 1);
   assert.ok(mapped.has("features.99.conv.weight"));
-  assert.throws(() => createMobileNetV2({}, mapped), (e: Error) => e.message.includes("unexpected (1): features.99.conv.weight [2, 2]"));
+  assert.throws(
+    () => createMobileNetV2({}, mapped),
+    (e: Error) => e.message.includes("unexpected (1): features.99.conv.weight [2, 2]"),
+  );
 
   const timm = syntheticWeights(mobilenetV3Spec({ variant: "large" }));
-  const fromTimm = timmToCanonicalMobileNet(new Map([...[...timm].map(([n, t]) => [`model.${n}`, t] as const), ["model.bn1.num_batches_tracked", zeros([])]]));
+  const fromTimm = timmToCanonicalMobileNet(
+    new Map([...[...timm].map(([n, t]) => [`model.${n}`, t] as const), ["model.bn1.num_batches_tracked", zeros([])]]),
+  );
   assert.equal([...fromTimm.keys()], [...timm.keys()]);
   createMobileNetV3({ variant: "large" }, fromTimm); // accepted as is
 });
@@ -106,24 +119,42 @@ test("createMobileNetV3 / V2: ONE error lists every missing, unexpected and mis-
   );
   const v2 = syntheticWeights(mobilenetV2Spec());
   v2.set("classifier.weight", zeros([1000, 1000]));
-  assert.throws(() => createMobileNetV2({}, v2), /createMobileNetV2\(width 1\)[^]*classifier.weight: expected \[1000, 1280\], got \[1000, 1000\]/);
+  assert.throws(
+    () => createMobileNetV2({}, v2),
+    /createMobileNetV2\(width 1\)[^]*classifier.weight: expected \[1000, 1280\], got \[1000, 1000\]/,
+  );
 });
 
 test("bad configs and bad inputs are clear errors", () => {
-  assert.throws(() => mobilenetV3Spec({ variant: "medium" as "small" }), /mobilenetv3: variant must be "small" or "large", got medium/);
+  assert.throws(
+    () => mobilenetV3Spec({ variant: "medium" as "small" }),
+    /mobilenetv3: variant must be "small" or "large", got medium/,
+  );
   assert.throws(() => mobilenetV3Spec({ variant: "small", width: 0 }), /mobilenetv3: width must be > 0/);
   assert.throws(() => mobilenetV2Spec({ numClasses: 2.5 }), /mobilenetv2: numClasses must be a positive integer/);
-  const model = createMobileNetV3({ variant: "small", numClasses: 7 }, syntheticWeights(mobilenetV3Spec({ variant: "small", numClasses: 7 })));
-  assert.throws(() => model.features(zeros([1, 4, 64, 64])), /MobileNetV3\.features: x must have shape \[1, 3, \*, \*\], got \[1, 4, 64, 64\]/);
+  const model = createMobileNetV3(
+    { variant: "small", numClasses: 7 },
+    syntheticWeights(mobilenetV3Spec({ variant: "small", numClasses: 7 })),
+  );
+  assert.throws(
+    () => model.features(zeros([1, 4, 64, 64])),
+    /MobileNetV3\.features: x must have shape \[1, 3, \*, \*\], got \[1, 4, 64, 64\]/,
+  );
   assert.throws(() => model.forward(zeros([3, 64, 64])), /MobileNetV3\.features: x must have shape/);
   const v2 = createMobileNetV2({ numClasses: 3 }, syntheticWeights(mobilenetV2Spec({ numClasses: 3 })));
   assert.throws(() => v2.features(zeros([2, 3, 64, 64])), /MobileNetV2\.features: x must have shape \[1, 3, \*, \*\]/);
-  assert.throws(() => v2.head(zeros([1, 320, 7, 7])), /MobileNetV2\.head: features must have shape \[1, 1280, \*, \*\], got \[1, 320, 7, 7\]/);
+  assert.throws(
+    () => v2.head(zeros([1, 320, 7, 7])),
+    /MobileNetV2\.head: features must have shape \[1, 1280, \*, \*\], got \[1, 320, 7, 7\]/,
+  );
   assert.throws(() => model.head(zeros([1, 576])), /MobileNetV3\.head: features must have shape \[1, 576, \*, \*\]/);
 });
 
 test("any input size: features are [1, K, ceil(H/32), ceil(W/32)]", () => {
-  const small = createMobileNetV3({ variant: "small", numClasses: 5 }, syntheticWeights(mobilenetV3Spec({ variant: "small", numClasses: 5 })));
+  const small = createMobileNetV3(
+    { variant: "small", numClasses: 5 },
+    syntheticWeights(mobilenetV3Spec({ variant: "small", numClasses: 5 })),
+  );
   assert.equal(small.features(zeros([1, 3, 256, 256])).shape, [1, 576, 8, 8]);
   assert.equal(small.features(zeros([1, 3, 97, 130])).shape, [1, 576, 4, 5]);
   assert.equal(small.forward(zeros([1, 3, 33, 33])).shape, [1, 5]);
@@ -135,7 +166,10 @@ test("any input size: features are [1, K, ceil(H/32), ceil(W/32)]", () => {
 
 test("makeDivisible rounds like timm's make_divisible", () => {
   // 24 * 3.67 = 88.08 -> 88; 80 * 2.3 = 184 -> 184; 18 -> 16 would lose > 10%, so 24; 4 -> 8 (minimum)
-  assert.equal([88.08, 184, 18, 4, 60, 36, 1280 * 1.4].map((v) => makeDivisible(v)), [88, 184, 24, 8, 64, 40, 1792]);
+  assert.equal(
+    [88.08, 184, 18, 4, 60, 36, 1280 * 1.4].map((v) => makeDivisible(v)),
+    [88, 184, 24, 8, 64, 40, 1792],
+  );
 });
 
 test.run();

@@ -54,7 +54,10 @@ test("createResNet: numClasses sets the fc shape; bad depth and bad input are cl
   assert.equal(spec.get("fc.weight"), [10, 512]);
   assert.throws(() => resnetSpec({ depth: 20 as ResNetDepth }), /unsupported depth 20/);
   const model = createResNet({ depth: 18, numClasses: 10 }, syntheticWeights(spec));
-  assert.throws(() => model.features(zeros([1, 1, 32, 32])), /resnet18\.features: x must have shape \[1, 3, \*, \*\], got \[1, 1, 32, 32\]/);
+  assert.throws(
+    () => model.features(zeros([1, 1, 32, 32])),
+    /resnet18\.features: x must have shape \[1, 3, \*, \*\], got \[1, 1, 32, 32\]/,
+  );
 });
 
 test("resnet names: torchvision/timm wrappers stripped, num_batches_tracked dropped, rest unchanged", () => {
@@ -63,9 +66,23 @@ test("resnet names: torchvision/timm wrappers stripped, num_batches_tracked drop
   assert.is(resnetCanonicalName("bn1.num_batches_tracked"), null);
   assert.is(resnetCanonicalName("layer4.2.bn3.running_var"), "layer4.2.bn3.running_var");
   const t = zeros([1]);
-  const renamed = canonicalResnetWeights(new Map<string, Tensor>([["module.conv1.weight", t], ["module.bn1.num_batches_tracked", t]]));
+  const renamed = canonicalResnetWeights(
+    new Map<string, Tensor>([
+      ["module.conv1.weight", t],
+      ["module.bn1.num_batches_tracked", t],
+    ]),
+  );
   assert.equal([...renamed.keys()], ["conv1.weight"]);
-  assert.throws(() => canonicalResnetWeights(new Map([["conv1.weight", t], ["module.conv1.weight", t]])), /both map to 'conv1.weight'/);
+  assert.throws(
+    () =>
+      canonicalResnetWeights(
+        new Map([
+          ["conv1.weight", t],
+          ["module.conv1.weight", t],
+        ]),
+      ),
+    /both map to 'conv1.weight'/,
+  );
 });
 
 test.run();

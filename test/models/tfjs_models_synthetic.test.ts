@@ -20,15 +20,28 @@ interface ConvNet {
 }
 
 const cases = [
-  { name: "mobilenetv1", spec: mobilenetV1Spec(), build: (w: Map<string, Tensor>): ConvNet => createMobileNetV1({}, w), sizes: ["224x224", "96x75"] },
-  { name: "darknet", spec: darknetSpec(), build: (w: Map<string, Tensor>): ConvNet => createDarknet({}, w), sizes: ["224x224", "100x75"] },
+  {
+    name: "mobilenetv1",
+    spec: mobilenetV1Spec(),
+    build: (w: Map<string, Tensor>): ConvNet => createMobileNetV1({}, w),
+    sizes: ["224x224", "96x75"],
+  },
+  {
+    name: "darknet",
+    spec: darknetSpec(),
+    build: (w: Map<string, Tensor>): ConvNet => createDarknet({}, w),
+    sizes: ["224x224", "100x75"],
+  },
 ];
 
 for (const c of cases) {
   const golden = fixture(`tfjs_models_${c.name}`);
 
   test(`${c.name}: spec equals the PyTorch reference's state dict (names, shapes, order)`, () => {
-    assert.equal([...c.spec].map(([n, s]) => `${n} [${s}]`), goldenSpec(golden).map(([n, s]) => `${n} [${s}]`));
+    assert.equal(
+      [...c.spec].map(([n, s]) => `${n} [${s}]`),
+      goldenSpec(golden).map(([n, s]) => `${n} [${s}]`),
+    );
   });
 
   test(`${c.name}: features and logits match PyTorch at ${c.sizes.join(" and ")}`, () => {
@@ -55,10 +68,15 @@ test("mobilenetv1 / darknet: spec shapes, one error for bad weights, clear input
   weights.set("conv_pw_2.weight", zeros([2, 2]));
   assert.throws(
     () => createMobileNetV1({}, weights),
-    (e: Error) => e.message.includes("missing (1): conv_dw_3_bn.running_mean [32]") && e.message.includes("conv_pw_2.weight: expected [32, 16, 1, 1], got [2, 2]"),
+    (e: Error) =>
+      e.message.includes("missing (1): conv_dw_3_bn.running_mean [32]") &&
+      e.message.includes("conv_pw_2.weight: expected [32, 16, 1, 1], got [2, 2]"),
   );
   const darknet = createDarknet({ numClasses: 3 }, syntheticWeights(darknetSpec({ numClasses: 3 })));
-  assert.throws(() => darknet.features(zeros([1, 4, 8, 8])), /darknet_tiny\.features: x must have shape \[1, 3, \*, \*\]/);
+  assert.throws(
+    () => darknet.features(zeros([1, 4, 8, 8])),
+    /darknet_tiny\.features: x must have shape \[1, 3, \*, \*\]/,
+  );
   assert.equal(darknetSpec().get("layers.14.conv.weight"), [128, 512, 1, 1]);
 });
 

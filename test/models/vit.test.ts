@@ -3,7 +3,15 @@
 // ViT). The small and tiny models run here; DeiT-Small, DeiT-Small distilled and DeiT-Base in vit_real.test.ts.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createVit, gridSize, numPrefixTokens, vitConfig, vitSpec, VIT_PRESETS, type VitConfig } from "../../src/models/vit.ts";
+import {
+  createVit,
+  gridSize,
+  numPrefixTokens,
+  vitConfig,
+  vitSpec,
+  VIT_PRESETS,
+  type VitConfig,
+} from "../../src/models/vit.ts";
 import { hfToCanonicalVit, timmToCanonicalVit } from "../../src/models/load/names_vit.ts";
 import { syntheticWeights } from "../../src/models/synthetic.ts";
 import { concat, gatherRows, transpose } from "../../src/tensor/shape.ts";
@@ -14,7 +22,14 @@ import { MODEL_TOL, checkVitGolden, fixtureConfig, formatErrors, vitInput } from
 const TINY = vitConfig("deit_tiny_patch16_224");
 // Two small-width configs beyond the presets: a class-token-free GAP ViT without qkv bias (timm's *_gap style:
 // norm, then mean of all tokens), and a /14 MAE-style model (class token kept, mean of the patch tokens, fc_norm).
-const GAP_TINY: VitConfig = { ...TINY, depth: 4, qkvBias: false, numClasses: 100, classToken: false, globalPool: "avg" };
+const GAP_TINY: VitConfig = {
+  ...TINY,
+  depth: 4,
+  qkvBias: false,
+  numClasses: 100,
+  classToken: false,
+  globalPool: "avg",
+};
 const MAE_TINY_P14: VitConfig = { ...TINY, patchSize: 14, globalPool: "avg", fcNorm: true };
 
 test("DeiT-Tiny: embed, block 0, logits and pruned-token logits match PyTorch", () => {
@@ -58,7 +73,11 @@ for (const [name, expectedNames] of [
 /** rows [D, 2D) then [0, D) then [2D, 3D): q and k swapped, the fusion a wrong map would do. */
 function swapQK(t: Tensor): Tensor {
   const D = t.shape[0] / 3;
-  const order = [...Array.from({ length: D }, (_, i) => D + i), ...Array.from({ length: D }, (_, i) => i), ...Array.from({ length: D }, (_, i) => 2 * D + i)];
+  const order = [
+    ...Array.from({ length: D }, (_, i) => D + i),
+    ...Array.from({ length: D }, (_, i) => i),
+    ...Array.from({ length: D }, (_, i) => 2 * D + i),
+  ];
   return gatherRows(t.reshape([3 * D, -1]), order).reshape(t.shape);
 }
 
@@ -75,31 +94,47 @@ test("the goldens catch a wrong q/k/v order and a transposed weight (errors abov
   const swappedBias = errorWith("blocks.1.attn.qkv.bias", swapQK);
   const transposed = errorWith("blocks.0.attn.proj.weight", (t) => transpose(t, [1, 0]));
   const patchT = errorWith("patch_embed.proj.weight", (t) => transpose(t, [0, 1, 3, 2]));
-  console.log(`  k,q,v fused: ${swapped.toExponential(1)}, k,q,v bias: ${swappedBias.toExponential(1)}, proj^T: ${transposed.toExponential(1)}, patch kernel^T: ${patchT.toExponential(1)}`);
+  console.log(
+    `  k,q,v fused: ${swapped.toExponential(1)}, k,q,v bias: ${swappedBias.toExponential(1)}, proj^T: ${transposed.toExponential(1)}, patch kernel^T: ${patchT.toExponential(1)}`,
+  );
   // (the swapped biases are small, 0.05 scale, hence the smallest error; still ~100x the tolerance)
-  for (const err of [swapped, swappedBias, transposed, patchT]) assert.ok(err > 10 * MODEL_TOL, `error ${err} should exceed 10x tolerance`);
+  for (const err of [swapped, swappedBias, transposed, patchT])
+    assert.ok(err > 10 * MODEL_TOL, `error ${err} should exceed 10x tolerance`);
 });
 
 test("hfToCanonicalVit: fuses q,k,v in order, accepts bare ViTModel names, reports unknown and incomplete names", () => {
-  const t = (shape: number[], base: number) => new Tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => base + i), shape);
+  const t = (shape: number[], base: number) =>
+    new Tensor(
+      Float32Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => base + i),
+      shape,
+    );
   const layer = "vit.encoder.layer.0.attention.attention.";
-  const out = hfToCanonicalVit(new Map([
-    [layer + "query.weight", t([2, 2], 0)], [layer + "key.weight", t([2, 2], 10)], [layer + "value.weight", t([2, 2], 20)],
-    ["encoder.layer.3.layernorm_after.bias", t([2], 0)], // bare DeiTModel/ViTModel: no prefix
-    ["deit.embeddings.distillation_token", t([1, 1, 2], 0)],
-  ]));
+  const out = hfToCanonicalVit(
+    new Map([
+      [layer + "query.weight", t([2, 2], 0)],
+      [layer + "key.weight", t([2, 2], 10)],
+      [layer + "value.weight", t([2, 2], 20)],
+      ["encoder.layer.3.layernorm_after.bias", t([2], 0)], // bare DeiTModel/ViTModel: no prefix
+      ["deit.embeddings.distillation_token", t([1, 1, 2], 0)],
+    ]),
+  );
   assert.equal(out.get("blocks.0.attn.qkv.weight")!.shape, [6, 2]);
   assert.equal([...out.get("blocks.0.attn.qkv.weight")!.data], [0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 22, 23]);
   assert.ok(out.has("blocks.3.norm2.bias") && out.has("dist_token"));
   assert.throws(
-    () => hfToCanonicalVit(new Map([
-      ["vit.pooler.dense.weight", t([2, 2], 0)],
-      ["vit.encoder.layer.0.attention.attention.query.bias", t([2], 0)],
-      ["vit.encoder.layer.0.attention.attention.value.bias", t([2], 0)],
-      ["vit.encoder.layer.0.attention.self.query.weight", t([2, 2], 0)],
-    ])),
-    (e: Error) => /vit\.pooler\.dense\.weight \[2, 2\]/.test(e.message) && /attention\.self\.query\.weight/.test(e.message)
-      && /blocks\.0\.attn\.qkv\.bias: key missing/.test(e.message),
+    () =>
+      hfToCanonicalVit(
+        new Map([
+          ["vit.pooler.dense.weight", t([2, 2], 0)],
+          ["vit.encoder.layer.0.attention.attention.query.bias", t([2], 0)],
+          ["vit.encoder.layer.0.attention.attention.value.bias", t([2], 0)],
+          ["vit.encoder.layer.0.attention.self.query.weight", t([2, 2], 0)],
+        ]),
+      ),
+    (e: Error) =>
+      /vit\.pooler\.dense\.weight \[2, 2\]/.test(e.message) &&
+      /attention\.self\.query\.weight/.test(e.message) &&
+      /blocks\.0\.attn\.qkv\.bias: key missing/.test(e.message),
   );
 });
 
@@ -111,7 +146,10 @@ test("timmToCanonicalVit: strips module./model. prefixes, reports names no plain
   assert.ok(createVit(GAP_TINY, out));
   wrapped.set("module.blocks.0.ls1.gamma", zeros([192]));
   wrapped.set("reg_token", zeros([1, 4, 192]));
-  assert.throws(() => timmToCanonicalVit(wrapped), (e: Error) => /unknown names \(2\).*module\.blocks\.0\.ls1\.gamma \[192\].*reg_token \[1, 4, 192\]/.test(e.message));
+  assert.throws(
+    () => timmToCanonicalVit(wrapped),
+    (e: Error) => /unknown names \(2\).*module\.blocks\.0\.ls1\.gamma \[192\].*reg_token \[1, 4, 192\]/.test(e.message),
+  );
 });
 
 // ---- spec, presets, errors ----------------------------------------------------------------------
@@ -141,12 +179,16 @@ test("createVit throws ONE error listing every missing, unexpected and mis-shape
   w.set("head_dist.weight", zeros([1000, 192]));
   w.set("blocks.0.attn.qkv.weight", zeros([192, 576]));
   w.set("pos_embed", zeros([1, 196, 192]));
-  assert.throws(() => createVit(TINY, w), (e: Error) =>
-    e instanceof ShapeError && /createVit/.test(e.message)
-    && /missing \(2\): cls_token \[1, 1, 192\], blocks\.3\.mlp\.fc2\.bias \[192\]/.test(e.message)
-    && /unexpected \(1\): head_dist\.weight \[1000, 192\]/.test(e.message)
-    && /pos_embed: expected \[1, 197, 192\], got \[1, 196, 192\]/.test(e.message)
-    && /blocks\.0\.attn\.qkv\.weight: expected \[576, 192\], got \[192, 576\]/.test(e.message));
+  assert.throws(
+    () => createVit(TINY, w),
+    (e: Error) =>
+      e instanceof ShapeError &&
+      /createVit/.test(e.message) &&
+      /missing \(2\): cls_token \[1, 1, 192\], blocks\.3\.mlp\.fc2\.bias \[192\]/.test(e.message) &&
+      /unexpected \(1\): head_dist\.weight \[1000, 192\]/.test(e.message) &&
+      /pos_embed: expected \[1, 197, 192\], got \[1, 196, 192\]/.test(e.message) &&
+      /blocks\.0\.attn\.qkv\.weight: expected \[576, 192\], got \[192, 576\]/.test(e.message),
+  );
 });
 
 test("bad configs and bad inputs get clear errors", () => {
@@ -155,8 +197,10 @@ test("bad configs and bad inputs get clear errors", () => {
   assert.throws(() => vitSpec({ ...TINY, imageSize: 200 }), /imageSize 200 is not a multiple of patchSize 16/);
   assert.throws(() => vitSpec({ ...TINY, numHeads: 5 }), /embedDim 192 is not divisible by numHeads 5/);
   const vit = createVit(GAP_TINY, syntheticWeights(vitSpec(GAP_TINY)));
-  assert.throws(() => vit.embed(zeros([1, 3, 192, 192])), (e: Error) =>
-    e instanceof ShapeError && /vit\.embed.*\[1, 3, 224, 224\].*got \[1, 3, 192, 192\]/.test(e.message));
+  assert.throws(
+    () => vit.embed(zeros([1, 3, 192, 192])),
+    (e: Error) => e instanceof ShapeError && /vit\.embed.*\[1, 3, 224, 224\].*got \[1, 3, 192, 192\]/.test(e.message),
+  );
   assert.throws(() => vit.block(0, zeros([5, 384])), /vit\.block\(0\).*\[n, 192\].*got \[5, 384\]/);
   assert.throws(() => vit.block(4, zeros([5, 192])), /index 4 is not in \[0, 4\)/);
   assert.throws(() => vit.head(zeros([0, 192])), /vit\.head.*n >= 1/); // avg pool needs a patch token

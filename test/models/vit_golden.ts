@@ -20,7 +20,9 @@ export const INPUT_SHAPE = [1, 3, 224, 224];
 /** The VitConfig the generator used (its dataclass, snake_case -> camelCase). */
 export function fixtureConfig(golden: Fixture): VitConfig {
   const raw = JSON.parse(golden.metadata?.config ?? "null") as Record<string, unknown>;
-  return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k.replace(/_(\w)/g, (_, c: string) => c.toUpperCase()), v])) as unknown as VitConfig;
+  return Object.fromEntries(
+    Object.entries(raw).map(([k, v]) => [k.replace(/_(\w)/g, (_, c: string) => c.toUpperCase()), v]),
+  ) as unknown as VitConfig;
 }
 
 /** The shared input (rand("vit.input", [1,3,224,224])), checked against the committed first values. */
@@ -30,7 +32,10 @@ export function vitInput(golden: Fixture): Tensor {
 
 /** Rows [from, to) of x[n, D]. */
 export function rows(x: Tensor, from: number, to: number): Tensor {
-  return gatherRows(x, Array.from({ length: to - from }, (_, i) => from + i));
+  return gatherRows(
+    x,
+    Array.from({ length: to - from }, (_, i) => from + i),
+  );
 }
 
 /** Mean over the rows of x[n, D] -> [D]. */
@@ -57,7 +62,11 @@ export function checkVitGolden(name: string, config: VitConfig): Record<string, 
   const golden = fixture(`vit_${name}`);
   assert.equal(config, fixtureConfig(golden), "config = the generator's config");
   const spec = vitSpec(config);
-  assert.equal(specLines(spec), specLines(goldenSpec(golden)), "vitSpec = the PyTorch module's state_dict names and shapes");
+  assert.equal(
+    specLines(spec),
+    specLines(goldenSpec(golden)),
+    "vitSpec = the PyTorch module's state_dict names and shapes",
+  );
   const vit = createVit(config, syntheticWeights(spec));
   const x = vitInput(golden);
   const errors: Record<string, number> = {};
@@ -85,5 +94,7 @@ export function checkVitGolden(name: string, config: VitConfig): Record<string, 
 }
 
 export function formatErrors(errors: Record<string, number>): string {
-  return Object.entries(errors).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(", ");
+  return Object.entries(errors)
+    .map(([k, v]) => `${k} ${v.toExponential(1)}`)
+    .join(", ");
 }

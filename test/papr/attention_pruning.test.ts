@@ -43,22 +43,50 @@ test("selection: keep rate ceil(q m) best, threshold >= s, ties keep the earlier
 });
 
 test("stages are checked", () => {
-  assert.throws(() => attentionPruning({ stages: [{ block: 1 }] }), /stage at block 1: give exactly one of keepRate and threshold/);
+  assert.throws(
+    () => attentionPruning({ stages: [{ block: 1 }] }),
+    /stage at block 1: give exactly one of keepRate and threshold/,
+  );
   assert.throws(() => attentionPruning({ stages: [{ block: 1, keepRate: 0.5, threshold: 0.1 }] }), /exactly one/);
   assert.throws(() => attentionPruning({ stages: [{ block: 1, keepRate: 0 }] }), /keepRate must be in \(0, 1\]/);
-  assert.throws(() => attentionPruning({ stages: [{ block: 1, keepRate: 0.5 }, { block: 1, keepRate: 0.7 }] }), /block given twice/);
+  assert.throws(
+    () =>
+      attentionPruning({
+        stages: [
+          { block: 1, keepRate: 0.5 },
+          { block: 1, keepRate: 0.7 },
+        ],
+      }),
+    /block given twice/,
+  );
   assert.throws(() => attentionPruning({ stages: [{ block: -1, keepRate: 0.5 }] }), /block must be an integer >= 0/);
 });
 
 const small = (() => {
-  const config = vitConfig("deit_tiny_distilled_patch16_224", { imageSize: 64, embedDim: 48, depth: 4, numHeads: 3, numClasses: 10 });
+  const config = vitConfig("deit_tiny_distilled_patch16_224", {
+    imageSize: 64,
+    embedDim: 48,
+    depth: 4,
+    numHeads: 3,
+    numClasses: 10,
+  });
   const weights = syntheticWeights(vitSpec(config));
   return withBlockParams(createVit(config, weights), weights);
 })();
 const image = syntheticTensor("attnprune.test.image", [1, 3, 64, 64], 1);
 
 test("on a small distilled ViT: both prefix tokens kept, token counts and MACs follow the stages", () => {
-  const result = runWithTokenReduction(small, null, image, attentionPruning({ stages: [{ block: 1, keepRate: 0.5 }, { block: 3, keepRate: 0.5 }] }));
+  const result = runWithTokenReduction(
+    small,
+    null,
+    image,
+    attentionPruning({
+      stages: [
+        { block: 1, keepRate: 0.5 },
+        { block: 3, keepRate: 0.5 },
+      ],
+    }),
+  );
   assert.equal(result.tokensPerBlock, [18, 18, 10, 10]);
   assert.equal(result.tokensAfterBlock, [18, 10, 10, 6]);
   assert.equal([...result.reduction.groupOf.subarray(0, 2)], [0, 1], "class and distillation tokens stay");
@@ -66,14 +94,19 @@ test("on a small distilled ViT: both prefix tokens kept, token counts and MACs f
   assert.is(block1.macs, reducedBlockMacs(18, 10, 48));
   assert.is(block1.pruned!.dropped.length, 8);
   assert.is(block1.pruned!.scores.length, 16);
-  assert.ok(block1.pruned!.dropped.every((j) => j >= 2), "only patch tokens are dropped");
+  assert.ok(
+    block1.pruned!.dropped.every((j) => j >= 2),
+    "only patch tokens are dropped",
+  );
   // the dropped tokens are the lowest-scored ones
   const kept = [...Array(16).keys()].filter((j) => !block1.pruned!.dropped.includes(j + 2));
   const lowestKept = Math.min(...kept.map((j) => block1.pruned!.scores[j]));
   assert.ok([...block1.pruned!.dropped].every((j) => block1.pruned!.scores[j - 2] <= lowestKept));
   assert.is(result.reduction.groupOf.filter((g) => g >= 0).length, 6);
-  assert.throws(() => runWithTokenReduction(small, null, image, attentionPruning({ stages: [{ block: 4, keepRate: 0.5 }] })),
-    /stage at block 4, but the backbone has 4 blocks/);
+  assert.throws(
+    () => runWithTokenReduction(small, null, image, attentionPruning({ stages: [{ block: 4, keepRate: 0.5 }] })),
+    /stage at block 4, but the backbone has 4 blocks/,
+  );
 });
 
 test.run();

@@ -21,11 +21,24 @@ test("attention taps (keyBias, keys averaged over heads, class rows) match torch
   const golden = fixture("attnprune_attention_taps");
   const D = 24;
   // the block's weights as load_synthetic filled them (names of vit_ref.Block)
-  const spec = new Map<string, number[]>([["attn.qkv.weight", [3 * D, D]], ["attn.qkv.bias", [3 * D]], ["attn.proj.weight", [D, D]], ["attn.proj.bias", [D]]]);
+  const spec = new Map<string, number[]>([
+    ["attn.qkv.weight", [3 * D, D]],
+    ["attn.qkv.bias", [3 * D]],
+    ["attn.proj.weight", [D, D]],
+    ["attn.proj.bias", [D]],
+  ]);
   const w = syntheticWeights(spec);
-  const taps = multiHeadSelfAttentionEx(golden.get("normed"), {
-    qkvWeight: w.get("attn.qkv.weight")!, qkvBias: w.get("attn.qkv.bias")!, projWeight: w.get("attn.proj.weight")!, projBias: w.get("attn.proj.bias")!, numHeads: 4,
-  }, { keyBias: golden.get("bias").data, keys: true, classRow: true });
+  const taps = multiHeadSelfAttentionEx(
+    golden.get("normed"),
+    {
+      qkvWeight: w.get("attn.qkv.weight")!,
+      qkvBias: w.get("attn.qkv.bias")!,
+      projWeight: w.get("attn.proj.weight")!,
+      projBias: w.get("attn.proj.bias")!,
+      numHeads: 4,
+    },
+    { keyBias: golden.get("bias").data, keys: true, classRow: true },
+  );
   assertClose(taps.output, golden.get("output"), KERNEL_TOL, "output");
   assertClose(taps.keyMean!, golden.get("keyMean"), KERNEL_TOL, "keyMean");
   assertClose(taps.classAttention!, golden.get("classAttention"), KERNEL_TOL, "classAttention");
@@ -35,7 +48,9 @@ test("attention taps (keyBias, keys averaged over heads, class rows) match torch
 function parseStages(text: string): PruneStage[] {
   return text.split(",").map((part) => {
     const [block, kind, value] = part.split(":");
-    return kind === "keep" ? { block: Number(block), keepRate: Number(value) } : { block: Number(block), threshold: Number(value) };
+    return kind === "keep"
+      ? { block: Number(block), keepRate: Number(value) }
+      : { block: Number(block), threshold: Number(value) };
   });
 }
 
@@ -57,7 +72,9 @@ for (const [name, preset, input] of [
     const golden = fixture(name);
     const vit = backbone(preset);
     const { numPrefixTokens: P, numPatches } = vit.config;
-    const kept = golden.keys.includes("kept") ? Int32Array.from(golden.get("kept").data) : Int32Array.from({ length: numPatches }, (_, i) => i);
+    const kept = golden.keys.includes("kept")
+      ? Int32Array.from(golden.get("kept").data)
+      : Int32Array.from({ length: numPatches }, (_, i) => i);
     const embedded = vit.embed(input);
     const tokens = kept.length < numPatches ? pruneTokens(embedded, P, kept) : embedded;
     for (const key of golden.metadata.cases.split(",")) {
@@ -67,12 +84,25 @@ for (const [name, preset, input] of [
       const groups = golden.get(`groups_${key}`);
       const rows = groups.shape[1];
       run.groupsPerBlock.forEach((g, i) => {
-        assert.equal([...g], [...groups.data.subarray(i * rows, (i + 1) * rows)], `${key}: tokens held after block ${i}`);
+        assert.equal(
+          [...g],
+          [...groups.data.subarray(i * rows, (i + 1) * rows)],
+          `${key}: tokens held after block ${i}`,
+        );
       });
-      assert.equal(run.blocks.map((b) => b.tokensOut), [...golden.get(`tokens_${key}`).data], `${key}: tokens leaving each block`);
+      assert.equal(
+        run.blocks.map((b) => b.tokensOut),
+        [...golden.get(`tokens_${key}`).data],
+        `${key}: tokens leaving each block`,
+      );
       for (const stage of stages) {
         const record = run.blocks[stage.block].pruned!;
-        assertClose(new Tensor(record.scores, [record.scores.length]), golden.get(`scores_${key}_${stage.block}`), KERNEL_TOL, `${key}: scores at block ${stage.block}`);
+        assertClose(
+          new Tensor(record.scores, [record.scores.length]),
+          golden.get(`scores_${key}_${stage.block}`),
+          KERNEL_TOL,
+          `${key}: scores at block ${stage.block}`,
+        );
         assert.ok(record.margin > 0);
         assert.is(record.dropped.length, run.blocks[stage.block].tokensIn - run.blocks[stage.block].tokensOut);
       }
@@ -86,7 +116,10 @@ for (const [name, preset, input] of [
 test("the golden can fail: another head weighting keeps other tokens and gives other logits", () => {
   const golden = fixture("attnprune_deit_tiny");
   const vit = backbone("deit_tiny_patch16_224");
-  const rows = embedRowsOf(1, Int32Array.from({ length: 196 }, (_, i) => i));
+  const rows = embedRowsOf(
+    1,
+    Int32Array.from({ length: 196 }, (_, i) => i),
+  );
   const stages = parseStages(golden.metadata["stages_keep0.7_norm"]);
   const uniform = runReducedBlocks(vit, vit.embed(x), rows, attentionPruning({ stages, headWeighting: "uniform" }));
   const g = golden.get("groups_keep0.7_norm");

@@ -14,7 +14,16 @@ const input = zeros([1, 3, 224, 224]);
 const MOBILEONE_S0 = countMacs(() => mobileone.features(input)).macs;
 
 function augreg(embedDim: number, depth: number, patchSize: number): VitCostConfig {
-  return { imageSize: 224, patchSize, inChannels: 3, embedDim, depth, mlpRatio: 4, numClasses: 1000, numPrefixTokens: 1 };
+  return {
+    imageSize: 224,
+    patchSize,
+    inChannels: 3,
+    embedDim,
+    depth,
+    mlpRatio: 4,
+    numClasses: 1000,
+    numPrefixTokens: 1,
+  };
 }
 const vitB = augreg(768, 12, 16);
 const vitL = augreg(1024, 24, 16);
@@ -45,7 +54,15 @@ test("ViT-B/16 unpruned: 17.56-17.59 G", () => {
 });
 
 test("ViT-B/16 + MobileOne-S0 over z reproduces the paper's row", () => {
-  const row: [number, number][] = [[0.3, 5.55], [0.4, 7.22], [0.5, 8.98], [0.6, 10.76], [0.7, 12.46], [0.8, 14.27], [0.9, 16.09]];
+  const row: [number, number][] = [
+    [0.3, 5.55],
+    [0.4, 7.22],
+    [0.5, 8.98],
+    [0.6, 10.76],
+    [0.7, 12.46],
+    [0.8, 14.27],
+    [0.9, 16.09],
+  ];
   for (const [z, expected] of row) within(gmacs(vitB, z), expected, `z=${z}`);
 });
 
@@ -63,7 +80,8 @@ test("keep count: official floor(n z) counts the class token; patch-only convent
   assert.is(keepCount(0.5, 196, 0), 98);
   assert.is(keepCount(0.3, 196, 1, "patches"), 58);
   assert.is(keepCount(0.001, 196, 1), 1);
-  for (const bad of [0, -0.1, 1.5, NaN, Infinity]) assert.throws(() => keepCount(bad, 196, 1), /keep ratio z must be a number in \(0, 1\]/);
+  for (const bad of [0, -0.1, 1.5, NaN, Infinity])
+    assert.throws(() => keepCount(bad, 196, 1), /keep ratio z must be a number in \(0, 1\]/);
 });
 
 test.run();

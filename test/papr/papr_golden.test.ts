@@ -4,7 +4,10 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Papr, type Proposer } from "../../src/papr/papr.ts";
 import { createMobileNetV3 } from "../../src/models/mobilenetv3.ts";
-import { torchvisionMobileNetV3Spec, torchvisionToCanonicalMobileNetV3 } from "../../src/models/load/names_mobilenet.ts";
+import {
+  torchvisionMobileNetV3Spec,
+  torchvisionToCanonicalMobileNetV3,
+} from "../../src/models/load/names_mobilenet.ts";
 import { createResNet, resnetSpec } from "../../src/models/resnet.ts";
 import { createVit, vitConfig, vitSpec } from "../../src/models/vit.ts";
 import { syntheticWeights } from "../../src/models/synthetic.ts";
@@ -26,7 +29,10 @@ const pairs: Pair[] = [
     vit: "deit_small_patch16_224",
     proposer: () => {
       const config = { variant: "large" as const, width: 1 };
-      return createMobileNetV3(config, torchvisionToCanonicalMobileNetV3(syntheticWeights(torchvisionMobileNetV3Spec(config)), "large"));
+      return createMobileNetV3(
+        config,
+        torchvisionToCanonicalMobileNetV3(syntheticWeights(torchvisionMobileNetV3Spec(config)), "large"),
+      );
     },
     input: () => syntheticTensor("papr.input_mnv3", [1, 3, 224, 224], 100),
   },
@@ -79,7 +85,13 @@ test("pruning with a different significance changes the answer (the golden can f
   const vit = createVit(config, syntheticWeights(vitSpec(config)));
   // A proposer whose map is the reverse of ResNet-18's keeps the least significant patches.
   const resnet = pairs[1].proposer();
-  const reversed: Proposer = { features: (x) => { const f = resnet.features(x); for (let i = 0; i < f.size; i++) f.data[i] = -f.data[i]; return f; } };
+  const reversed: Proposer = {
+    features: (x) => {
+      const f = resnet.features(x);
+      for (let i = 0; i < f.size; i++) f.data[i] = -f.data[i];
+      return f;
+    },
+  };
   const result = new Papr(vit, reversed).predict(pairs[1].input(), { z: 0.3 });
   assert.ok(relativeError(result.logits, golden.get("logits_0.3")) > 10 * MODEL_TOL);
 });

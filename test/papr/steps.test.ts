@@ -13,7 +13,10 @@ test("proposal map = mean over channels, signs kept (no abs, no softmax)", () =>
   const R = proposalMap(tensor([1, -4, 3, 3, 0, -7], [1, 2, 1, 3]));
   assert.equal(R.shape, [1, 3]);
   assert.equal([...R.data], [2, -2, -2]);
-  assert.throws(() => proposalMap(tensor([1, 2], [2, 1, 1, 1])), /proposalMap: features must hold one image, got batch 2/);
+  assert.throws(
+    () => proposalMap(tensor([1, 2], [2, 1, 1, 1])),
+    /proposalMap: features must hold one image, got batch 2/,
+  );
   assert.throws(() => proposalMap(tensor([1, 2], [2, 1])), /proposalMap: features must have rank 4/);
 });
 

@@ -12,14 +12,26 @@ import { tensor, type Tensor } from "../../src/tensor/tensor.ts";
 import { blockMacs, vitCost } from "../../src/papr/macs.ts";
 import { Papr, costConfig, type Proposer } from "../../src/papr/papr.ts";
 import {
-  attentionHalf, blockRecordsJson, embedRowsOf, noReduction, mlpHalf, reduceTokens, reducedBlockMacs, runReducedBlocks, runWithTokenReduction, withBlockParams,
+  attentionHalf,
+  blockRecordsJson,
+  embedRowsOf,
+  noReduction,
+  mlpHalf,
+  reduceTokens,
+  reducedBlockMacs,
+  runReducedBlocks,
+  runWithTokenReduction,
+  withBlockParams,
 } from "../../src/papr/token_reduction.ts";
 import { bipartiteSoftMatching, paprTomeSchedule, tome, tomeRemap, tomeSchedule } from "../../src/papr/tome.ts";
 import { relativeError } from "../golden.ts";
 
 /** Unit vectors at the given angles (degrees): keys [t, 2]. */
 function keysAt(degrees: number[]): Tensor {
-  return tensor(degrees.flatMap((d) => [Math.cos((d * Math.PI) / 180), Math.sin((d * Math.PI) / 180)]), [degrees.length, 2]);
+  return tensor(
+    degrees.flatMap((d) => [Math.cos((d * Math.PI) / 180), Math.sin((d * Math.PI) / 180)]),
+    [degrees.length, 2],
+  );
 }
 
 // 7 tokens, class token 0. A = 0, 2, 4, 6; B = 1, 3, 5. Cosines: 2-3 = 1, 4-5 = 0.9, 6-1 = 0.8 (6-3 = 0.6),
@@ -47,7 +59,10 @@ test("bipartite matching: r is clamped to floor((t - prefix) / 2); r = 0 is the 
   assert.equal([...none.remap], [0, 1, 2, 3, 4, 5, 6]);
   assert.is(none.numOut, 7);
   assert.throws(() => bipartiteSoftMatching(SEVEN, -1, 1), /r must be an integer >= 0/);
-  assert.throws(() => bipartiteSoftMatching(tensor([1, 2, 3], [3]), 1, 1), /bipartiteSoftMatching: keys must have rank 2/);
+  assert.throws(
+    () => bipartiteSoftMatching(tensor([1, 2, 3], [3]), 1, 1),
+    /bipartiteSoftMatching: keys must have rank 2/,
+  );
 });
 
 test("bipartite matching: a distillation token (B position 1) receives no merge", () => {
@@ -100,8 +115,11 @@ test("reduceTokens: size-weighted averages, sizes add up, dropped tokens vanish"
 });
 
 const params = (D: number, H: number) => ({
-  qkvWeight: syntheticTensor("tome.test.qkv", [3 * D, D], 0.4), qkvBias: syntheticTensor("tome.test.qkvb", [3 * D], 0.1),
-  projWeight: syntheticTensor("tome.test.proj", [D, D], 0.4), projBias: syntheticTensor("tome.test.projb", [D], 0.1), numHeads: H,
+  qkvWeight: syntheticTensor("tome.test.qkv", [3 * D, D], 0.4),
+  qkvBias: syntheticTensor("tome.test.qkvb", [3 * D], 0.1),
+  projWeight: syntheticTensor("tome.test.proj", [D, D], 0.4),
+  projBias: syntheticTensor("tome.test.projb", [D], 0.1),
+  numHeads: H,
 });
 
 test("attention taps: without bias = multiHeadSelfAttention; keys = mean over heads of the k columns", () => {
@@ -115,7 +133,10 @@ test("attention taps: without bias = multiHeadSelfAttention; keys = mean over he
     const row = taps.classAttention!.data.subarray(h * 6, (h + 1) * 6);
     assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-6);
   }
-  assert.throws(() => multiHeadSelfAttentionEx(x, p, { keyBias: new Float32Array(5) }), /keyBias must have one entry per token \[6\]/);
+  assert.throws(
+    () => multiHeadSelfAttentionEx(x, p, { keyBias: new Float32Array(5) }),
+    /keyBias must have one entry per token \[6\]/,
+  );
 });
 
 test("proportional attention: a token of size 2 attends like two copies of it", () => {
@@ -131,7 +152,13 @@ test("proportional attention: a token of size 2 attends like two copies of it", 
 
 // A small ViT (64x64 input, 16 patches, 4 blocks) for the properties of the runner.
 const small = (() => {
-  const config = vitConfig("deit_tiny_patch16_224", { imageSize: 64, embedDim: 48, depth: 4, numHeads: 3, numClasses: 10 });
+  const config = vitConfig("deit_tiny_patch16_224", {
+    imageSize: 64,
+    embedDim: 48,
+    depth: 4,
+    numHeads: 3,
+    numClasses: 10,
+  });
   const weights = syntheticWeights(vitSpec(config));
   const plain = createVit(config, weights);
   return { vit: withBlockParams(plain, weights), plain, weights, config };
@@ -164,7 +191,11 @@ test("ToMe on the small ViT: r tokens fewer per block, MACs at the reduced count
   const { groupOf, size } = result.reduction;
   assert.is(groupOf[0], 0, "the class token stays first and alone");
   assert.is(size[0], 1);
-  assert.is(size.reduce((a, b) => a + b, 0), 17, "every embedding row is held by one token");
+  assert.is(
+    size.reduce((a, b) => a + b, 0),
+    17,
+    "every embedding row is held by one token",
+  );
   // groups follow the remaps: block by block
   let groups = Int32Array.from({ length: 17 }, (_, i) => i);
   result.reduction.blocks.forEach((b, i) => {
@@ -187,14 +218,25 @@ test("noReduction through runWithTokenReduction = Papr.predict (same kept patche
   assert.equal(same.tokensPerBlock, papr.tokensPerBlock);
   assert.equal(same.macs, papr.macs);
   assert.equal(same.unprunedMacs, papr.unprunedMacs);
-  const json = JSON.parse(JSON.stringify(blockRecordsJson(runWithTokenReduction(vit, null, image, tome({ schedule: [2, 0, 0, 0] })).reduction.blocks)));
+  const json = JSON.parse(
+    JSON.stringify(
+      blockRecordsJson(runWithTokenReduction(vit, null, image, tome({ schedule: [2, 0, 0, 0] })).reduction.blocks),
+    ),
+  );
   assert.equal(json[0].merges.src.length, 2);
   assert.is(json[1].remap, null);
 });
 
 test("reducedBlockMacs splits blockMacs into the attention and MLP halves", () => {
   assert.is(reducedBlockMacs(197, 197, 768), blockMacs(197, 768));
-  assert.is(reducedBlockMacs(99, 91, 192) - reducedBlockMacs(99, 99, 192), (blockMacs(91, 192) - 2 * 91 * 91 * 192 - 4 * 91 * 192 * 192 - 5 * 91 * 192) - (blockMacs(99, 192) - 2 * 99 * 99 * 192 - 4 * 99 * 192 * 192 - 5 * 99 * 192));
+  assert.is(
+    reducedBlockMacs(99, 91, 192) - reducedBlockMacs(99, 99, 192),
+    blockMacs(91, 192) -
+      2 * 91 * 91 * 192 -
+      4 * 91 * 192 * 192 -
+      5 * 91 * 192 -
+      (blockMacs(99, 192) - 2 * 99 * 99 * 192 - 4 * 99 * 192 * 192 - 5 * 99 * 192),
+  );
 });
 
 test("schedules: every block, or only the second half when PaPr prunes (configurable)", () => {
@@ -210,14 +252,29 @@ test("schedules: every block, or only the second half when PaPr prunes (configur
 
 test("bad input: wrong schedule length, missing proposer, missing weights, repeated rows", () => {
   const { vit, weights, config } = small;
-  assert.throws(() => runWithTokenReduction(vit, null, image, tome({ schedule: [1, 1] })), /tome: schedule has 2 entries for 4 blocks/);
-  assert.throws(() => runWithTokenReduction(vit, null, image, tome({ schedule: [1, 1, 1, 1] }), { z: 0.5 }), /z = 0.5 prunes patches, so a proposer is needed/);
+  assert.throws(
+    () => runWithTokenReduction(vit, null, image, tome({ schedule: [1, 1] })),
+    /tome: schedule has 2 entries for 4 blocks/,
+  );
+  assert.throws(
+    () => runWithTokenReduction(vit, null, image, tome({ schedule: [1, 1, 1, 1] }), { z: 0.5 }),
+    /z = 0.5 prunes patches, so a proposer is needed/,
+  );
   const partial = new Map(weights);
   partial.delete("blocks.2.mlp.fc1.weight");
-  assert.throws(() => withBlockParams(createVit(config, weights), partial), /withBlockParams: .*missing \(1\): blocks\.2\.mlp\.fc1\.weight \[192, 48\]/s);
+  assert.throws(
+    () => withBlockParams(createVit(config, weights), partial),
+    /withBlockParams: .*missing \(1\): blocks\.2\.mlp\.fc1\.weight \[192, 48\]/s,
+  );
   const tokens = vit.embed(image);
-  assert.throws(() => runReducedBlocks(vit, tokens, embedRowsOf(1, new Int32Array(16)), tome({ schedule: [0, 0, 0, 0] })), /embed row 1 is out of range or repeated/);
-  assert.throws(() => runReducedBlocks(vit, tokens, embedRowsOf(1, new Int32Array(3)), tome({ schedule: [0, 0, 0, 0] })), /rows must give the embed row of each token/);
+  assert.throws(
+    () => runReducedBlocks(vit, tokens, embedRowsOf(1, new Int32Array(16)), tome({ schedule: [0, 0, 0, 0] })),
+    /embed row 1 is out of range or repeated/,
+  );
+  assert.throws(
+    () => runReducedBlocks(vit, tokens, embedRowsOf(1, new Int32Array(3)), tome({ schedule: [0, 0, 0, 0] })),
+    /rows must give the embed row of each token/,
+  );
 });
 
 test.run();

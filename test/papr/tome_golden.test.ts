@@ -9,7 +9,12 @@ import { createResNet, resnetSpec } from "../../src/models/resnet.ts";
 import { syntheticWeights } from "../../src/models/synthetic.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
 import { blockMacs } from "../../src/papr/macs.ts";
-import { embedRowsOf, runReducedBlocks, runWithTokenReduction, withBlockParams } from "../../src/papr/token_reduction.ts";
+import {
+  embedRowsOf,
+  runReducedBlocks,
+  runWithTokenReduction,
+  withBlockParams,
+} from "../../src/papr/token_reduction.ts";
 import { paprTomeSchedule, tome, tomeSchedule } from "../../src/papr/tome.ts";
 import { assertClose, fixture, relativeError } from "../golden.ts";
 
@@ -22,14 +27,21 @@ function backbone(preset: string) {
 }
 
 /** Compares the per-block groups [depth, rows] and token counts with the fixture's case. */
-function assertGroups(golden: ReturnType<typeof fixture>, key: string, groupsPerBlock: Int32Array[], tokensOut: number[]) {
+function assertGroups(
+  golden: ReturnType<typeof fixture>,
+  key: string,
+  groupsPerBlock: Int32Array[],
+  tokensOut: number[],
+) {
   const groups = golden.get(`groups_${key}`);
   const rows = groups.shape[1];
   groupsPerBlock.forEach((g, i) => {
     const expected = [...groups.data.subarray(i * rows, (i + 1) * rows)];
     if ([...g].join() !== expected.join()) {
       const first = expected.findIndex((e, j) => e !== g[j]);
-      assert.unreachable(`${key}: block ${i} groups differ first at embed row ${first}: got ${g[first]}, expected ${expected[first]}`);
+      assert.unreachable(
+        `${key}: block ${i} groups differ first at embed row ${first}: got ${g[first]}, expected ${expected[first]}`,
+      );
     }
   });
   assert.equal(tokensOut, [...golden.get(`tokens_${key}`).data], `${key}: tokens leaving each block`);
@@ -48,8 +60,21 @@ for (const [name, preset] of [
     const rows = vit.config.numPrefixTokens + vit.config.numPatches;
     for (const key of golden.metadata.cases.split(",")) {
       const r = Number(key.slice(1));
-      const run = runReducedBlocks(vit, vit.embed(x), embedRowsOf(vit.config.numPrefixTokens, Int32Array.from({ length: vit.config.numPatches }, (_, i) => i)), tome({ schedule: tomeSchedule(vit.numBlocks, r) }));
-      assertGroups(golden, key, run.groupsPerBlock, run.blocks.map((b) => b.tokensOut));
+      const run = runReducedBlocks(
+        vit,
+        vit.embed(x),
+        embedRowsOf(
+          vit.config.numPrefixTokens,
+          Int32Array.from({ length: vit.config.numPatches }, (_, i) => i),
+        ),
+        tome({ schedule: tomeSchedule(vit.numBlocks, r) }),
+      );
+      assertGroups(
+        golden,
+        key,
+        run.groupsPerBlock,
+        run.blocks.map((b) => b.tokensOut),
+      );
       assertClose(vit.head(run.tokens), golden.get(`logits_${key}`), MODEL_TOL, `${name} ${key} logits`);
       // bookkeeping: each block merges r tokens, sizes count the embedding rows each token holds
       run.blocks.forEach((b) => {
@@ -70,19 +95,37 @@ test("tome_papr_deit_tiny_r18: PaPr (ResNet-18, z = 0.5) + ToMe r = 8 in the sec
   const proposer = createResNet({ depth: 18 }, syntheticWeights(resnetSpec({ depth: 18 })));
   const schedule = paprTomeSchedule(vit.numBlocks, 8, 0.5);
   assert.equal(schedule, [0, 0, 0, 0, 0, 0, 8, 8, 8, 8, 8, 8]);
-  const result = runWithTokenReduction(vit, proposer, syntheticTensor("papr.input_r18", [1, 3, 224, 224], 1), tome({ schedule }), { z: 0.5 });
+  const result = runWithTokenReduction(
+    vit,
+    proposer,
+    syntheticTensor("papr.input_r18", [1, 3, 224, 224], 1),
+    tome({ schedule }),
+    { z: 0.5 },
+  );
   assert.equal([...result.kept], [...golden.get("kept").data], "PaPr's kept patches");
   assertGroups(golden, "z0.5_r8", result.reduction.groupsPerBlock, result.tokensAfterBlock);
   assertClose(result.logits, golden.get("logits_z0.5_r8"), MODEL_TOL, "PaPr + ToMe logits");
   // first half: plain PaPr blocks (99 tokens); second half: 8 fewer tokens per block
   assert.equal(result.tokensPerBlock, [99, 99, 99, 99, 99, 99, 99, 91, 83, 75, 67, 59]);
   assert.equal(result.macs.blocks.slice(0, 6), new Array(6).fill(blockMacs(99, 192)));
-  assert.ok(result.macs.total - result.macs.proposer < result.unprunedMacs.total / 2, "the backbone costs less than half");
+  assert.ok(
+    result.macs.total - result.macs.proposer < result.unprunedMacs.total / 2,
+    "the backbone costs less than half",
+  );
   assert.ok(result.macs.proposer > 1e9, "the proposer's MACs are counted (ResNet-18: 1.8 G)");
-  assert.ok(result.reduction.blocks.slice(6).every((b) => b.overheadMacs > 0), "the matching cost is reported");
+  assert.ok(
+    result.reduction.blocks.slice(6).every((b) => b.overheadMacs > 0),
+    "the matching cost is reported",
+  );
 
   // the golden can fail: the same PaPr tokens with ToMe in every block give other logits
-  const everyBlock = runWithTokenReduction(vit, proposer, syntheticTensor("papr.input_r18", [1, 3, 224, 224], 1), tome({ schedule: tomeSchedule(12, 8) }), { z: 0.5 });
+  const everyBlock = runWithTokenReduction(
+    vit,
+    proposer,
+    syntheticTensor("papr.input_r18", [1, 3, 224, 224], 1),
+    tome({ schedule: tomeSchedule(12, 8) }),
+    { z: 0.5 },
+  );
   assert.ok(relativeError(everyBlock.logits, golden.get("logits_z0.5_r8")) > 10 * MODEL_TOL);
 });
 

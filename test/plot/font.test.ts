@@ -1,7 +1,15 @@
 // The hand-made bitmap font: every printable glyph draws inside its cell, space draws nothing, no two glyphs alike.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { drawText, glyphRows, textHeight, textWidth, GLYPH_ROWS, GLYPH_WIDTH, type RgbImage } from "../../src/plot/font.ts";
+import {
+  drawText,
+  glyphRows,
+  textHeight,
+  textWidth,
+  GLYPH_ROWS,
+  GLYPH_WIDTH,
+  type RgbImage,
+} from "../../src/plot/font.ts";
 
 const PRINTABLE = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i));
 
@@ -13,7 +21,9 @@ function inkBox(text: string, scale: number, x = 3, y = 4): number[] | null {
   for (let py = 0; py < image.height; py++) {
     for (let px = 0; px < image.width; px++) {
       if (image.data[3 * (py * image.width + px)] === 255) continue;
-      box = box ? [Math.min(box[0], px), Math.min(box[1], py), Math.max(box[2], px), Math.max(box[3], py)] : [px, py, px, py];
+      box = box
+        ? [Math.min(box[0], px), Math.min(box[1], py), Math.max(box[2], px), Math.max(box[3], py)]
+        : [px, py, px, py];
     }
   }
   return box;
@@ -24,7 +34,10 @@ test("every printable glyph 33..126 draws something inside its 5x9 cell; space d
   for (const ch of PRINTABLE.slice(1)) {
     const box = inkBox(ch, 1);
     assert.ok(box, `glyph ${JSON.stringify(ch)} drew nothing`);
-    assert.ok(box![0] >= 3 && box![2] < 3 + GLYPH_WIDTH && box![1] >= 4 && box![3] < 4 + GLYPH_ROWS, `glyph ${ch} leaves its cell`);
+    assert.ok(
+      box![0] >= 3 && box![2] < 3 + GLYPH_WIDTH && box![1] >= 4 && box![3] < 4 + GLYPH_ROWS,
+      `glyph ${ch} leaves its cell`,
+    );
   }
 });
 

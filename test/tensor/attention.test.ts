@@ -33,7 +33,11 @@ test("multiHeadSelfAttention matches timm Attention (1, 2, 3, 6 heads; N = 1, 16
   for (const [name, [n, numHeads, useQkvBias, useProjBias]] of Object.entries(CASES)) {
     const x = syntheticTensor(`attn.x${n}`, [n, D], 2);
     const params: AttentionParams = {
-      qkvWeight, qkvBias: useQkvBias ? qkvBias : null, projWeight, projBias: useProjBias ? projBias : null, numHeads,
+      qkvWeight,
+      qkvBias: useQkvBias ? qkvBias : null,
+      projWeight,
+      projBias: useProjBias ? projBias : null,
+      numHeads,
     };
     assertClose(multiHeadSelfAttention(x, params), golden.get(name), TOL, name);
   }
@@ -42,22 +46,42 @@ test("multiHeadSelfAttention matches timm Attention (1, 2, 3, 6 heads; N = 1, 16
 test("attention reports qkv + q@k^T + attn@v + proj MACs", () => {
   const n = 16;
   const x = syntheticTensor(`attn.x${n}`, [n, D], 2);
-  const { macs } = countMacs(() => multiHeadSelfAttention(x, { qkvWeight, qkvBias, projWeight, projBias, numHeads: 3 }));
+  const { macs } = countMacs(() =>
+    multiHeadSelfAttention(x, { qkvWeight, qkvBias, projWeight, projBias, numHeads: 3 }),
+  );
   assert.is(macs, n * D * 3 * D + 2 * n * n * D + n * D * D);
 });
 
 test("attention errors name the parameter and both shapes", () => {
   const base = { qkvWeight, qkvBias, projWeight, projBias, numHeads: 3 };
-  assert.throws(() => multiHeadSelfAttention(zeros([4, 191]), base), /^multiHeadSelfAttention: numHeads 3 must be a positive integer dividing D = 191/);
-  assert.throws(() => multiHeadSelfAttention(zeros([4, D]), { ...base, numHeads: 0 }), /numHeads 0 must be a positive integer/);
-  assert.throws(() => multiHeadSelfAttention(zeros([1, 4, D]), base), /^multiHeadSelfAttention: x must have rank 2, got shape \[1, 4, 192\]$/);
+  assert.throws(
+    () => multiHeadSelfAttention(zeros([4, 191]), base),
+    /^multiHeadSelfAttention: numHeads 3 must be a positive integer dividing D = 191/,
+  );
+  assert.throws(
+    () => multiHeadSelfAttention(zeros([4, D]), { ...base, numHeads: 0 }),
+    /numHeads 0 must be a positive integer/,
+  );
+  assert.throws(
+    () => multiHeadSelfAttention(zeros([1, 4, D]), base),
+    /^multiHeadSelfAttention: x must have rank 2, got shape \[1, 4, 192\]$/,
+  );
   assert.throws(
     () => multiHeadSelfAttention(zeros([4, D]), { ...base, qkvWeight: zeros([D, 3 * D]) }),
     /^multiHeadSelfAttention: qkvWeight must have shape \[576, 192\], got \[192, 576\]$/,
   );
-  assert.throws(() => multiHeadSelfAttention(zeros([4, D]), { ...base, qkvBias: zeros([D]) }), /qkvBias must have shape \[576\], got \[192\]/);
-  assert.throws(() => multiHeadSelfAttention(zeros([4, D]), { ...base, projWeight: zeros([D, 2 * D]) }), /projWeight must have shape \[192, 192\], got \[192, 384\]/);
-  assert.throws(() => multiHeadSelfAttention(zeros([4, D]), { ...base, projBias: zeros([3 * D]) }), /projBias must have shape \[192\], got \[576\]/);
+  assert.throws(
+    () => multiHeadSelfAttention(zeros([4, D]), { ...base, qkvBias: zeros([D]) }),
+    /qkvBias must have shape \[576\], got \[192\]/,
+  );
+  assert.throws(
+    () => multiHeadSelfAttention(zeros([4, D]), { ...base, projWeight: zeros([D, 2 * D]) }),
+    /projWeight must have shape \[192, 192\], got \[192, 384\]/,
+  );
+  assert.throws(
+    () => multiHeadSelfAttention(zeros([4, D]), { ...base, projBias: zeros([3 * D]) }),
+    /projBias must have shape \[192\], got \[576\]/,
+  );
 });
 
 test.run();

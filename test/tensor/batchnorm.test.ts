@@ -12,7 +12,11 @@ import { assertSameCases, throwsShapeError } from "./engine_b_helpers.ts";
 const golden = fixture("engine_b_batchnorm");
 const TOL = 1e-5; // float32 kernel
 
-const plusOne = (t: Tensor) => new Tensor(t.data.map((v) => 1 + v), t.shape);
+const plusOne = (t: Tensor) =>
+  new Tensor(
+    t.data.map((v) => 1 + v),
+    t.shape,
+  );
 
 /** The same parameters as bn_params() in gen_engine_b.py. */
 function bnParams(prefix: string, channels: number, eps: number): BatchNormParams {
@@ -26,7 +30,10 @@ function bnParams(prefix: string, channels: number, eps: number): BatchNormParam
 }
 
 // The tables BN_CASES and FOLD_CASES of gen_engine_b.py.
-const BN_CASES: [string, number][] = [["eps1e-5", 1e-5], ["eps1e-3_one_pixel", 1e-3]];
+const BN_CASES: [string, number][] = [
+  ["eps1e-5", 1e-5],
+  ["eps1e-3_one_pixel", 1e-3],
+];
 const FOLD_CASES: [string, number[], boolean, Conv2dOptions, number][] = [
   ["conv3x3_no_bias", [5, 3, 3, 3], false, { stride: 2, padding: 1 }, 1e-5],
   ["conv1x1_bias", [4, 6, 1, 1], true, {}, 1e-3],
@@ -59,10 +66,14 @@ for (const [name, wShape, hasBias, opts, eps] of FOLD_CASES) {
 
 test("batchNorm by hand: (x - mean) / sqrt(var + eps) * weight + bias", () => {
   const bn: BatchNormParams = {
-    weight: tensor([2, 1], [2]), bias: tensor([1, -1], [2]), runningMean: tensor([1, 0], [2]), runningVar: tensor([4, 0.25], [2]), eps: 0,
+    weight: tensor([2, 1], [2]),
+    bias: tensor([1, -1], [2]),
+    runningMean: tensor([1, 0], [2]),
+    runningVar: tensor([4, 0.25], [2]),
+    eps: 0,
   };
   const out = batchNorm(tensor([3, 5, 1, -1], [1, 2, 1, 2]), bn);
-  assert.equal([...out.data], [(3 - 1) / 2 * 2 + 1, (5 - 1) / 2 * 2 + 1, 1 / 0.5 - 1, -1 / 0.5 - 1]);
+  assert.equal([...out.data], [((3 - 1) / 2) * 2 + 1, ((5 - 1) / 2) * 2 + 1, 1 / 0.5 - 1, -1 / 0.5 - 1]);
 });
 
 test("batchNorm and foldBatchNorm do not modify their inputs", () => {
@@ -78,11 +89,33 @@ test("batchNorm and foldBatchNorm do not modify their inputs", () => {
 
 test("batchNorm / foldBatchNorm errors name the op, the parameter and both shapes", () => {
   const bn = bnParams("bn.errors", 3, 1e-5);
-  throwsShapeError(() => batchNorm(zeros([1, 4, 2, 2]), bn), "batchNorm", "bn.weight [3]", "x [1, 4, 2, 2]", "expected [4]");
+  throwsShapeError(
+    () => batchNorm(zeros([1, 4, 2, 2]), bn),
+    "batchNorm",
+    "bn.weight [3]",
+    "x [1, 4, 2, 2]",
+    "expected [4]",
+  );
   throwsShapeError(() => batchNorm(zeros([4, 2, 2]), bn), "batchNorm", "x must have rank 4", "[4, 2, 2]");
-  throwsShapeError(() => batchNorm(zeros([1, 3, 2, 2]), { ...bn, runningVar: zeros([2]) }), "batchNorm", "bn.runningVar [2]", "expected [3]");
-  throwsShapeError(() => foldBatchNorm(zeros([4, 3, 3, 3]), null, bn), "foldBatchNorm", "bn.weight [3]", "convWeight [4, 3, 3, 3]", "expected [4]");
-  throwsShapeError(() => foldBatchNorm(zeros([3, 3, 3, 3]), zeros([4]), bn), "foldBatchNorm", "convBias [4]", "expected [3]");
+  throwsShapeError(
+    () => batchNorm(zeros([1, 3, 2, 2]), { ...bn, runningVar: zeros([2]) }),
+    "batchNorm",
+    "bn.runningVar [2]",
+    "expected [3]",
+  );
+  throwsShapeError(
+    () => foldBatchNorm(zeros([4, 3, 3, 3]), null, bn),
+    "foldBatchNorm",
+    "bn.weight [3]",
+    "convWeight [4, 3, 3, 3]",
+    "expected [4]",
+  );
+  throwsShapeError(
+    () => foldBatchNorm(zeros([3, 3, 3, 3]), zeros([4]), bn),
+    "foldBatchNorm",
+    "convBias [4]",
+    "expected [3]",
+  );
 });
 
 test.run();

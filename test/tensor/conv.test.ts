@@ -39,7 +39,10 @@ const CASES: [string, number[], boolean, Conv2dOptions][] = [
 ];
 
 test("the fixture has exactly the cases of this table", () => {
-  assertSameCases(golden.keys, CASES.map(([name]) => name));
+  assertSameCases(
+    golden.keys,
+    CASES.map(([name]) => name),
+  );
 });
 
 for (const [name, wShape, hasBias, opts] of CASES) {
@@ -61,7 +64,10 @@ test("TF SAME padding: known TensorFlow values (pad after on even sizes with str
 
 test("conv2d reports out_elements * (C/groups) * kh * kw MACs (depthwise and grouped too)", () => {
   const x = zeros([1, 4, 9, 9]);
-  assert.is(countMacs(() => conv2d(x, zeros([6, 2, 3, 3]), null, { groups: 2, stride: 2, padding: 1 })).macs, 6 * 5 * 5 * 2 * 9);
+  assert.is(
+    countMacs(() => conv2d(x, zeros([6, 2, 3, 3]), null, { groups: 2, stride: 2, padding: 1 })).macs,
+    6 * 5 * 5 * 2 * 9,
+  );
   assert.is(countMacs(() => conv2d(x, zeros([4, 1, 3, 3]), null, { groups: 4, padding: 1 })).macs, 4 * 9 * 9 * 9);
 });
 
@@ -76,12 +82,34 @@ test("conv2d does not modify its inputs", () => {
 
 test("conv2d errors name the op and both shapes", () => {
   const x = zeros([1, 4, 5, 5]);
-  throwsShapeError(() => conv2d(x, zeros([6, 3, 3, 3]), null, { groups: 2 }), "conv2d", "[1, 4, 5, 5]", "[6, 3, 3, 3]", "groups=2");
+  throwsShapeError(
+    () => conv2d(x, zeros([6, 3, 3, 3]), null, { groups: 2 }),
+    "conv2d",
+    "[1, 4, 5, 5]",
+    "[6, 3, 3, 3]",
+    "groups=2",
+  );
   throwsShapeError(() => conv2d(x, zeros([6, 3, 3, 3]), null), "conv2d", "has 4 channels", "groups=1 expects 3");
-  throwsShapeError(() => conv2d(x, zeros([5, 2, 3, 3]), null, { groups: 2 }), "conv2d", "[5, 2, 3, 3]", "not divisible by groups=2");
+  throwsShapeError(
+    () => conv2d(x, zeros([5, 2, 3, 3]), null, { groups: 2 }),
+    "conv2d",
+    "[5, 2, 3, 3]",
+    "not divisible by groups=2",
+  );
   throwsShapeError(() => conv2d(x, zeros([4, 4, 3, 3]), null, { groups: 3 }), "conv2d", "groups=3");
-  throwsShapeError(() => conv2d(x, zeros([2, 4, 9, 9]), null, { padding: 1 }), "conv2d", "kernel 9x9", "padded input 7x7", "[1, 4, 5, 5]");
-  throwsShapeError(() => conv2d(x, zeros([2, 4, 3, 3]), null, { dilation: 3 }), "conv2d", "dilated span 7x7", "padded input 5x5");
+  throwsShapeError(
+    () => conv2d(x, zeros([2, 4, 9, 9]), null, { padding: 1 }),
+    "conv2d",
+    "kernel 9x9",
+    "padded input 7x7",
+    "[1, 4, 5, 5]",
+  );
+  throwsShapeError(
+    () => conv2d(x, zeros([2, 4, 3, 3]), null, { dilation: 3 }),
+    "conv2d",
+    "dilated span 7x7",
+    "padded input 5x5",
+  );
   throwsShapeError(() => conv2d(x, zeros([2, 4, 3, 3]), zeros([3])), "conv2d", "bias [3]", "expected [2]");
   throwsShapeError(() => conv2d(zeros([4, 5, 5]), zeros([2, 4, 3, 3])), "conv2d", "x must have rank 4", "[4, 5, 5]");
   throwsShapeError(() => conv2d(x, zeros([2, 4, 3]) as never), "conv2d", "weight must have rank 4");
@@ -91,7 +119,12 @@ test("conv2d rejects bad padding, stride, dilation and groups specs", () => {
   const x = zeros([1, 2, 5, 5]);
   const w = zeros([2, 2, 3, 3]);
   for (const padding of [-1, 1.5, [1, 2, 3], [1, 2, 3, -4], "valid", [1, NaN]]) {
-    throwsShapeError(() => conv2d(x, w, null, { padding: padding as never }), "conv2d", "padding must be", JSON.stringify(padding));
+    throwsShapeError(
+      () => conv2d(x, w, null, { padding: padding as never }),
+      "conv2d",
+      "padding must be",
+      JSON.stringify(padding),
+    );
   }
   for (const stride of [0, 1.5, [2, 0], [1, 2, 3]]) {
     throwsShapeError(() => conv2d(x, w, null, { stride: stride as never }), "conv2d", "stride must be");

@@ -1,7 +1,19 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
-  add, mul, relu, relu6, leakyRelu, hardswish, hardsigmoid, silu, sigmoid, gelu, geluTanh, erf, erfc,
+  add,
+  mul,
+  relu,
+  relu6,
+  leakyRelu,
+  hardswish,
+  hardsigmoid,
+  silu,
+  sigmoid,
+  gelu,
+  geluTanh,
+  erf,
+  erfc,
 } from "../../src/tensor/elementwise.ts";
 import { tensor, zeros, type Tensor } from "../../src/tensor/tensor.ts";
 import { fixture, assertClose } from "../golden.ts";
@@ -55,7 +67,8 @@ function checkPointwise(name: string, f: (v: number) => number): void {
 }
 
 test("erf matches torch.erf on [-6, 6] to float32 precision at every point", () => checkPointwise("erf", erf));
-test("erfc matches torch.special.erfc on [-3, 9] to float32 precision at every point (tail ~1e-37)", () => checkPointwise("erfc", erfc));
+test("erfc matches torch.special.erfc on [-3, 9] to float32 precision at every point (tail ~1e-37)", () =>
+  checkPointwise("erfc", erfc));
 
 test("erf: odd, limits, NaN", () => {
   assert.is(erf(0), 0);
@@ -96,8 +109,14 @@ test("broadcasting keeps NaN and leaves inputs unchanged", () => {
 });
 
 test("broadcast errors name the op, both shapes and the axis", () => {
-  assert.throws(() => add(zeros([3, 2]), zeros([4])), /^add: a \[3, 2\] and b \[4\] do not broadcast: sizes 2 and 4 at axis -1$/);
-  assert.throws(() => mul(zeros([2, 3, 4]), zeros([5, 1, 4])), /^mul: a \[2, 3, 4\] and b \[5, 1, 4\] do not broadcast: sizes 2 and 5 at axis -3$/);
+  assert.throws(
+    () => add(zeros([3, 2]), zeros([4])),
+    /^add: a \[3, 2\] and b \[4\] do not broadcast: sizes 2 and 4 at axis -1$/,
+  );
+  assert.throws(
+    () => mul(zeros([2, 3, 4]), zeros([5, 1, 4])),
+    /^mul: a \[2, 3, 4\] and b \[5, 1, 4\] do not broadcast: sizes 2 and 5 at axis -3$/,
+  );
   assert.throws(() => relu([1, 2] as unknown as Tensor), /^relu: x must be a Tensor, got Array$/);
 });
 

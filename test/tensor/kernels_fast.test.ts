@@ -18,19 +18,44 @@ const values = (name: string, n: number) => syntheticTensor(name, [n], 1).data;
 function assertSame(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
   assert.is(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < expected.length; i++) {
-    if (!Object.is(actual[i], expected[i])) assert.unreachable(`${what}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
+    if (!Object.is(actual[i], expected[i]))
+      assert.unreachable(`${what}: element ${i} is ${actual[i]}, expected ${expected[i]}`);
   }
 }
 
 /** A strided problem with padding around every operand, so offsets and leading dimensions matter. */
-function problem(M: number, N: number, K: number, layout: "nt" | "nn", extra: Partial<Gemm> = {}): { g: Gemm; expected: Gemm } {
-  const lda = K + 2, ldb = (layout === "nt" ? K : N) + 1, ldc = N + 3;
+function problem(
+  M: number,
+  N: number,
+  K: number,
+  layout: "nt" | "nn",
+  extra: Partial<Gemm> = {},
+): { g: Gemm; expected: Gemm } {
+  const lda = K + 2,
+    ldb = (layout === "nt" ? K : N) + 1,
+    ldc = N + 3;
   const rowsOfB = layout === "nt" ? N : K;
   const a = values(`a${M}.${K}`, 5 + M * lda);
   const b = values(`b${N}.${K}.${layout}`, 7 + rowsOfB * ldb);
   const bias = values(`bias${M}.${N}`, 4 + Math.max(M, N));
   const fill = () => new Float32Array(11 + M * ldc).fill(-7); // untouched cells must stay -7
-  const base = { M, N, K, a, aOffset: 5, lda, b, bOffset: 7, ldb, bLayout: layout, bias, biasOffset: 4, ldc, cOffset: 11, ...extra };
+  const base = {
+    M,
+    N,
+    K,
+    a,
+    aOffset: 5,
+    lda,
+    b,
+    bOffset: 7,
+    ldb,
+    bLayout: layout,
+    bias,
+    biasOffset: 4,
+    ldc,
+    cOffset: 11,
+    ...extra,
+  };
   return { g: gemmArgs({ ...base, c: fill() }), expected: gemmArgs({ ...base, c: fill() }) };
 }
 
@@ -56,13 +81,22 @@ test("gemm on a sub-range of rows and columns writes only that block", () => {
   gemm(g, 2, 9, 4, 12);
   gemmReference(expected, 2, 9, 4, 12);
   assertSame(g.c, expected.c, "block [2,9) x [4,12)");
-  assert.ok(g.c.some((v) => v === -7), "cells outside the block are untouched");
+  assert.ok(
+    g.c.some((v) => v === -7),
+    "cells outside the block are untouched",
+  );
 });
 
 test("gemm at DeiT-Small sizes equals the reference (qkv, fc2 shapes)", () => {
-  for (const [M, N, K] of [[197, 1152, 384], [61, 384, 1536]]) {
-    const a = values("deit.a", M * K), b = values("deit.b", N * K), bias = values("deit.bias", N);
-    const fast = new Float32Array(M * N), ref = new Float32Array(M * N);
+  for (const [M, N, K] of [
+    [197, 1152, 384],
+    [61, 384, 1536],
+  ]) {
+    const a = values("deit.a", M * K),
+      b = values("deit.b", N * K),
+      bias = values("deit.bias", N);
+    const fast = new Float32Array(M * N),
+      ref = new Float32Array(M * N);
     linearInto(a, b, bias, fast, M, K, N);
     linearIntoReference(a, b, bias, ref, M, K, N);
     assertSame(fast, ref, `linearInto ${M}x${K} -> ${N}`);
@@ -75,19 +109,31 @@ test("fused activations equal the separate elementwise kernels exactly", () => {
   const b = syntheticTensor("fused.b", [9], 1);
   const plain = linear(x, w, b);
   const cases: [FusedActivation, (t: Tensor) => Tensor][] = [
-    ["relu", relu], ["relu6", relu6], ["hardswish", hardswish], ["hardsigmoid", hardsigmoid],
-    ["silu", silu], ["sigmoid", sigmoid],
+    ["relu", relu],
+    ["relu6", relu6],
+    ["hardswish", hardswish],
+    ["hardsigmoid", hardsigmoid],
+    ["silu", silu],
+    ["sigmoid", sigmoid],
   ];
-  for (const [name, f] of cases) assertSame(linear(x, w, b, { activation: name }).data, f(plain).data, `linear + ${name}`);
+  for (const [name, f] of cases)
+    assertSame(linear(x, w, b, { activation: name }).data, f(plain).data, `linear + ${name}`);
   // fused GELU uses fastErfc (relative error < 1.3e-9): equal up to float32 rounding
   assertClose(linear(x, w, b, { activation: "gelu" }), gelu(plain), 1e-7, "linear + gelu");
   const image = syntheticTensor("fused.img", [1, 4, 6, 6], 2);
   const cw = syntheticTensor("fused.cw", [4, 1, 3, 3], 1);
   const pw = syntheticTensor("fused.pw", [5, 4, 1, 1], 1);
   const cb = syntheticTensor("fused.cb", [4], 1);
-  assertSame(conv2d(image, cw, cb, { padding: 1, groups: 4, activation: "hardswish" }).data,
-    hardswish(conv2d(image, cw, cb, { padding: 1, groups: 4 })).data, "depthwise + hardswish");
-  assertSame(conv2d(image, pw, null, { activation: "relu" }).data, relu(conv2d(image, pw, null)).data, "pointwise + relu");
+  assertSame(
+    conv2d(image, cw, cb, { padding: 1, groups: 4, activation: "hardswish" }).data,
+    hardswish(conv2d(image, cw, cb, { padding: 1, groups: 4 })).data,
+    "depthwise + hardswish",
+  );
+  assertSame(
+    conv2d(image, pw, null, { activation: "relu" }).data,
+    relu(conv2d(image, pw, null)).data,
+    "pointwise + relu",
+  );
   assert.throws(() => linear(x, w, b, { activation: "tanh" as FusedActivation }), /unknown activation 'tanh'/);
 });
 
@@ -109,11 +155,15 @@ test("linear writes into `out` when given one, and checks its shape", () => {
   const out = new Tensor(new Float32Array(15), [3, 5]);
   assert.is(linear(x, w, null, { out }), out);
   assertSame(out.data, linear(x, w, null).data, "linear into out");
-  assert.throws(() => linear(x, w, null, { out: new Tensor(new Float32Array(15), [5, 3]) }), /^linear: out \[5, 3\] does not match the result shape \[3, 5\]$/);
+  assert.throws(
+    () => linear(x, w, null, { out: new Tensor(new Float32Array(15), [5, 3]) }),
+    /^linear: out \[5, 3\] does not match the result shape \[3, 5\]$/,
+  );
 });
 
 test("matmul ([K, N] read in place) equals the reference", () => {
-  const a = syntheticTensor("mm.a", [8, 6], 1), b = syntheticTensor("mm.b", [6, 7], 1);
+  const a = syntheticTensor("mm.a", [8, 6], 1),
+    b = syntheticTensor("mm.b", [6, 7], 1);
   const ref = gemmArgs({ M: 8, N: 7, K: 6, a: a.data, b: b.data, bLayout: "nn", c: new Float32Array(56) });
   gemmReference(ref);
   assertSame(matmul(a, b).data, ref.c, "matmul");
@@ -123,7 +173,12 @@ const CONVS: [string, number[], number[], Conv2dOptions][] = [
   // name, x shape, weight shape, options
   ["depthwise 3x3 s1 p1", [1, 6, 9, 8], [6, 1, 3, 3], { padding: 1, groups: 6 }],
   ["depthwise 5x5 s2 p2", [1, 4, 11, 10], [4, 1, 5, 5], { stride: 2, padding: 2, groups: 4 }],
-  ["depthwise same s2, multiplier 2, dilation 2", [2, 3, 9, 9], [6, 1, 3, 3], { stride: 2, padding: "same", groups: 3, dilation: 2 }],
+  [
+    "depthwise same s2, multiplier 2, dilation 2",
+    [2, 3, 9, 9],
+    [6, 1, 3, 3],
+    { stride: 2, padding: "same", groups: 3, dilation: 2 },
+  ],
   ["depthwise kernel wider than the image", [1, 2, 3, 2], [2, 1, 5, 5], { padding: 2, groups: 2 }],
   ["pointwise", [2, 8, 5, 7], [12, 8, 1, 1], {}],
   ["pointwise groups 2", [1, 8, 4, 4], [6, 4, 1, 1], { groups: 2 }],
@@ -141,15 +196,21 @@ test("conv2d fast paths (depthwise, pointwise GEMM, im2col GEMM) equal conv2dRef
     const fast = conv2d(x, w, b, opts);
     const ref = conv2dReference(x, w, b, opts);
     assert.equal(fast.shape, ref.shape, name);
-    if (wShape[1] === 1) assertClose(fast, ref, 1e-6, name); // depthwise: bias added first
+    if (wShape[1] === 1)
+      assertClose(fast, ref, 1e-6, name); // depthwise: bias added first
     else assertSame(fast.data, ref.data, name);
   }
 });
 
 test("attention heads through the GEMM equal the row-at-a-time reference", () => {
-  for (const [N, D, heads] of [[1, 12, 3], [17, 24, 2], [50, 64, 4]]) {
+  for (const [N, D, heads] of [
+    [1, 12, 3],
+    [17, 24, 2],
+    [50, 64, 4],
+  ]) {
     const qkv = syntheticTensor(`att.qkv${N}`, [N * 3 * D], 2).data;
-    const fast = new Float32Array(N * D), ref = new Float32Array(N * D);
+    const fast = new Float32Array(N * D),
+      ref = new Float32Array(N * D);
     attentionHeadsInto(qkv, fast, N, D, heads);
     attentionHeadsReference(qkv, ref, N, D, heads);
     assertClose(new Tensor(fast, [N, D]), new Tensor(ref, [N, D]), 1e-6, `attention N=${N} D=${D} heads=${heads}`);

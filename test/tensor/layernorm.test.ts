@@ -11,7 +11,10 @@ const TOL = 1e-5;
 
 test("layerNorm matches F.layer_norm at D = 192 with eps 1e-6 and 1e-5, and without affine", () => {
   const xs = syntheticTensor("ln.x", [17, 192], 2);
-  const x = new Tensor(xs.data.map((v) => v + 0.5), xs.shape); // float32 + 0.5, as in the generator
+  const x = new Tensor(
+    xs.data.map((v) => v + 0.5),
+    xs.shape,
+  ); // float32 + 0.5, as in the generator
   const w = syntheticParameter("norm.weight", [192]);
   const b = syntheticParameter("norm.bias", [192]);
   assertClose(layerNorm(x, w, b, 1e-6), golden.get("d192.eps1e-06"), TOL, "eps 1e-6");
@@ -36,8 +39,14 @@ test("layerNorm keeps precision under a large common offset (x ~ 100 +- 1)", () 
 });
 
 test("layerNorm errors name the argument and both shapes", () => {
-  assert.throws(() => layerNorm(zeros([2, 5]), zeros([4]), null), /^layerNorm: weight \[4\] does not match x \[2, 5\]: expected \[5\]$/);
-  assert.throws(() => layerNorm(zeros([2, 5]), null, zeros([5, 1])), /^layerNorm: bias must have rank 1, got shape \[5, 1\]$/);
+  assert.throws(
+    () => layerNorm(zeros([2, 5]), zeros([4]), null),
+    /^layerNorm: weight \[4\] does not match x \[2, 5\]: expected \[5\]$/,
+  );
+  assert.throws(
+    () => layerNorm(zeros([2, 5]), null, zeros([5, 1])),
+    /^layerNorm: bias must have rank 1, got shape \[5, 1\]$/,
+  );
   assert.throws(() => layerNorm(zeros([2, 5]), null, null, -1), /^layerNorm: eps must be a number >= 0, got -1$/);
 });
 

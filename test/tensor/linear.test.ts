@@ -55,16 +55,25 @@ test("MACs are reported to countMacs", () => {
 });
 
 test("shape errors name the op, the arguments and the shapes", () => {
-  assert.throws(() => matmul(zeros([2, 3]), zeros([4, 5])), /^matmul: a \[2, 3\] and b \[4, 5\]: inner dimensions 3 and 4 differ$/);
+  assert.throws(
+    () => matmul(zeros([2, 3]), zeros([4, 5])),
+    /^matmul: a \[2, 3\] and b \[4, 5\]: inner dimensions 3 and 4 differ$/,
+  );
   assert.throws(() => matmul(zeros([2, 3, 1]), zeros([3, 5])), /^matmul: a must have rank 2, got shape \[2, 3, 1\]$/);
   assert.throws(() => matmul(zeros([2, 3]), zeros([3])), /^matmul: b must have rank 2, got shape \[3\]$/);
-  assert.throws(() => batchedMatmul(zeros([2, 3, 4]), zeros([3, 4, 5])), /^batchedMatmul: a \[2, 3, 4\] and b \[3, 4, 5\]: batch sizes 2 and 3 differ$/);
+  assert.throws(
+    () => batchedMatmul(zeros([2, 3, 4]), zeros([3, 4, 5])),
+    /^batchedMatmul: a \[2, 3, 4\] and b \[3, 4, 5\]: batch sizes 2 and 3 differ$/,
+  );
   assert.throws(() => batchedMatmul(zeros([2, 3, 4]), zeros([2, 5, 5])), /inner dimensions 4 and 5 differ/);
   assert.throws(
     () => linear(zeros([2, 5]), zeros([4, 3]), null),
     /^linear: x \[2, 5\] and weight \[4, 3\]: x's last dimension 5 differs from weight's in-features 3$/,
   );
-  assert.throws(() => linear(zeros([2, 3]), zeros([4, 3]), zeros([3])), /^linear: bias \[3\] does not match weight \[4, 3\]: expected \[4\]$/);
+  assert.throws(
+    () => linear(zeros([2, 3]), zeros([4, 3]), zeros([3])),
+    /^linear: bias \[3\] does not match weight \[4, 3\]: expected \[4\]$/,
+  );
   assert.throws(() => linear(tensor([1], []), zeros([4, 1]), null), /^linear: x must have rank >= 1, got shape \[\]$/);
   assert.throws(() => linear(zeros([2, 3]), zeros([12]), null), /^linear: weight must have rank 2, got shape \[12\]$/);
 });

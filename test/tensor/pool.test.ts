@@ -2,7 +2,13 @@
 // goldened as F.pad (-inf for max, zeros plus a count of real cells for avg) then an unpadded pool.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { avgPool2d, globalAvgPool, maxPool2d, type AvgPool2dOptions, type MaxPool2dOptions } from "../../src/tensor/pool.ts";
+import {
+  avgPool2d,
+  globalAvgPool,
+  maxPool2d,
+  type AvgPool2dOptions,
+  type MaxPool2dOptions,
+} from "../../src/tensor/pool.ts";
 import { tensor, zeros } from "../../src/tensor/tensor.ts";
 import { assertClose, fixture } from "../golden.ts";
 import { assertSameCases, throwsShapeError } from "./engine_b_helpers.ts";
@@ -37,7 +43,11 @@ const AVG_CASES: [string, AvgPool2dOptions][] = [
 const GLOBAL_CASES = ["global_2x3x5x7", "global_one_pixel"];
 
 test("the fixture has exactly the cases of these tables", () => {
-  assertSameCases(golden.keys, [...MAX_CASES.map(([n]) => `max_${n}`), ...AVG_CASES.map(([n]) => `avg_${n}`), ...GLOBAL_CASES]);
+  assertSameCases(golden.keys, [
+    ...MAX_CASES.map(([n]) => `max_${n}`),
+    ...AVG_CASES.map(([n]) => `avg_${n}`),
+    ...GLOBAL_CASES,
+  ]);
 });
 
 for (const [name, opts] of MAX_CASES) {
@@ -67,7 +77,12 @@ test("maxPool2d: padded cells never win, NaN propagates", () => {
 
 test("pool errors name the op and the shapes", () => {
   const x = zeros([1, 2, 5, 5]);
-  throwsShapeError(() => maxPool2d(x, { kernel: 3, padding: 2 }), "maxPool2d", "more than half the kernel 3x3", "[1, 2, 5, 5]");
+  throwsShapeError(
+    () => maxPool2d(x, { kernel: 3, padding: 2 }),
+    "maxPool2d",
+    "more than half the kernel 3x3",
+    "[1, 2, 5, 5]",
+  );
   throwsShapeError(() => avgPool2d(x, { kernel: 2, padding: [0, 0, 0, 2] }), "avgPool2d", "padding [0, 0, 0, 2]");
   throwsShapeError(() => maxPool2d(x, { kernel: 7 }), "maxPool2d", "kernel 7x7", "padded input 5x5");
   throwsShapeError(() => maxPool2d(x, { kernel: 0 }), "maxPool2d", "kernel must be");

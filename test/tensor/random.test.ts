@@ -18,7 +18,10 @@ test("fnv1a matches Python", () => {
 });
 
 test("syntheticTensor matches Python exactly (name-seeded and with a seed)", () => {
-  assert.equal([...syntheticTensor("blocks.0.attn.qkv.weight", [6, 5], 0.02).data], [...golden.get("synthetic_blocks.0.attn.qkv.weight").data]);
+  assert.equal(
+    [...syntheticTensor("blocks.0.attn.qkv.weight", [6, 5], 0.02).data],
+    [...golden.get("synthetic_blocks.0.attn.qkv.weight").data],
+  );
   assert.equal([...syntheticTensor("x", [1000], 3.0, 7).data], [...golden.get("synthetic_seed7").data]);
 });
 

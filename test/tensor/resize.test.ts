@@ -36,7 +36,10 @@ CASES.push(
 );
 
 test("the fixture has exactly the cases of this table", () => {
-  assertSameCases(golden.keys, CASES.map(([n]) => n));
+  assertSameCases(
+    golden.keys,
+    CASES.map(([n]) => n),
+  );
 });
 
 for (const [name, size, mode, alignCorners] of CASES) {
@@ -57,11 +60,28 @@ test("interpolate by hand: align_corners=True keeps the corners, bilinear midpoi
 test("interpolate errors: bad sizes, modes and alignCorners with nearest", () => {
   const x = zeros([1, 2, 4, 4]);
   for (const size of [[7.5, 3], [0, 3], [3], [3, 3, 3], "14"]) {
-    throwsShapeError(() => interpolate(x, { size: size as never, mode: "bilinear" }), "interpolate", "size must be", JSON.stringify(size), "[1, 2, 4, 4]");
+    throwsShapeError(
+      () => interpolate(x, { size: size as never, mode: "bilinear" }),
+      "interpolate",
+      "size must be",
+      JSON.stringify(size),
+      "[1, 2, 4, 4]",
+    );
   }
-  throwsShapeError(() => interpolate(zeros([2, 4, 4]), { size: [2, 2], mode: "bilinear" }), "interpolate", "x must have rank 4");
-  throwsWith(RangeError, () => interpolate(x, { size: [2, 2], mode: "area" as never }), ["interpolate", "mode", "area"]);
-  throwsWith(RangeError, () => interpolate(x, { size: [2, 2], mode: "nearest", alignCorners: true }), ["interpolate", "alignCorners"]);
+  throwsShapeError(
+    () => interpolate(zeros([2, 4, 4]), { size: [2, 2], mode: "bilinear" }),
+    "interpolate",
+    "x must have rank 4",
+  );
+  throwsWith(RangeError, () => interpolate(x, { size: [2, 2], mode: "area" as never }), [
+    "interpolate",
+    "mode",
+    "area",
+  ]);
+  throwsWith(RangeError, () => interpolate(x, { size: [2, 2], mode: "nearest", alignCorners: true }), [
+    "interpolate",
+    "alignCorners",
+  ]);
 });
 
 test.run();

@@ -16,7 +16,10 @@ test("safetensors write -> read round trip keeps names, shapes, values and metad
 
 test("safetensors: truncated file names the tensor and the sizes", () => {
   const bytes = writeSafetensors({ w: tensor([1, 2, 3, 4], [4]) });
-  assert.throws(() => readSafetensors(bytes.subarray(0, bytes.length - 3), "w.safetensors"), /w\.safetensors.*'w'.*truncated/);
+  assert.throws(
+    () => readSafetensors(bytes.subarray(0, bytes.length - 3), "w.safetensors"),
+    /w\.safetensors.*'w'.*truncated/,
+  );
   assert.throws(() => readSafetensors(new Uint8Array(4), "tiny"), /too short/);
 });
 
@@ -30,8 +33,14 @@ test("half floats decode exactly", () => {
 test("safetensors limits: tensor count and header size can be set per call", () => {
   const bytes = writeSafetensors({ a: tensor([1], [1]), b: tensor([2], [1]), c: tensor([3], [1]) });
   assert.is(readSafetensors(bytes, "three.safetensors").tensors.size, 3);
-  assert.throws(() => readSafetensors(bytes, "three.safetensors", { maxTensors: 2 }), /three\.safetensors: header declares 3 tensors, over the limit of 2/);
-  assert.throws(() => readSafetensors(bytes, "three.safetensors", { maxHeaderBytes: 16 }), /header length \d+ is over the limit of 16 bytes/);
+  assert.throws(
+    () => readSafetensors(bytes, "three.safetensors", { maxTensors: 2 }),
+    /three\.safetensors: header declares 3 tensors, over the limit of 2/,
+  );
+  assert.throws(
+    () => readSafetensors(bytes, "three.safetensors", { maxHeaderBytes: 16 }),
+    /header length \d+ is over the limit of 16 bytes/,
+  );
 });
 
 test.run();

@@ -27,7 +27,10 @@ function params(name: string, C: number, Cr: number): SqueezeExciteParams {
 }
 
 test("the fixture has exactly the cases of this table", () => {
-  assertSameCases(golden.keys, CASES.map(([n]) => n));
+  assertSameCases(
+    golden.keys,
+    CASES.map(([n]) => n),
+  );
 });
 
 for (const [name, Cr, activation, gate] of CASES) {
@@ -42,7 +45,10 @@ test("squeezeExcite by hand: defaults are relu + hardsigmoid", () => {
   // one channel, mean 2: reduce -> 2*1 + 0 = 2, relu -> 2, expand -> 2*1.5 - 3 = 0, hardsigmoid(0) = 0.5
   const x = tensor([1, 3], [1, 1, 1, 2]);
   const p: SqueezeExciteParams = {
-    reduceWeight: tensor([1], [1, 1, 1, 1]), reduceBias: null, expandWeight: tensor([1.5], [1, 1, 1, 1]), expandBias: tensor([-3], [1]),
+    reduceWeight: tensor([1], [1, 1, 1, 1]),
+    reduceBias: null,
+    expandWeight: tensor([1.5], [1, 1, 1, 1]),
+    expandBias: tensor([-3], [1]),
   };
   assert.equal([...squeezeExcite(x, p).data], [0.5, 1.5]);
 });
@@ -50,12 +56,33 @@ test("squeezeExcite by hand: defaults are relu + hardsigmoid", () => {
 test("squeezeExcite errors name the op, the parameter and the shapes", () => {
   const x = zeros([1, 8, 3, 3]);
   const p = params("errors", 8, 4);
-  throwsShapeError(() => squeezeExcite(x, { ...p, reduceWeight: zeros([4, 6, 1, 1]) }), "squeezeExcite", "reduceWeight", "[4, 8, 1, 1]", "[4, 6, 1, 1]");
-  throwsShapeError(() => squeezeExcite(x, { ...p, expandWeight: zeros([8, 3, 1, 1]) }), "squeezeExcite", "expandWeight", "[8, 4, 1, 1]", "[8, 3, 1, 1]");
-  throwsShapeError(() => squeezeExcite(x, { ...p, expandBias: zeros([4]) }), "squeezeExcite", "expandBias", "[8]", "[4]");
+  throwsShapeError(
+    () => squeezeExcite(x, { ...p, reduceWeight: zeros([4, 6, 1, 1]) }),
+    "squeezeExcite",
+    "reduceWeight",
+    "[4, 8, 1, 1]",
+    "[4, 6, 1, 1]",
+  );
+  throwsShapeError(
+    () => squeezeExcite(x, { ...p, expandWeight: zeros([8, 3, 1, 1]) }),
+    "squeezeExcite",
+    "expandWeight",
+    "[8, 4, 1, 1]",
+    "[8, 3, 1, 1]",
+  );
+  throwsShapeError(
+    () => squeezeExcite(x, { ...p, expandBias: zeros([4]) }),
+    "squeezeExcite",
+    "expandBias",
+    "[8]",
+    "[4]",
+  );
   throwsShapeError(() => squeezeExcite(zeros([8, 3, 3]), p), "squeezeExcite", "x must have rank 4");
   throwsWith(RangeError, () => squeezeExcite(x, { ...p, gate: "tanh" as never }), ["squeezeExcite", "gate", "tanh"]);
-  throwsWith(RangeError, () => squeezeExcite(x, { ...p, activation: "toString" as never }), ["squeezeExcite", "activation"]);
+  throwsWith(RangeError, () => squeezeExcite(x, { ...p, activation: "toString" as never }), [
+    "squeezeExcite",
+    "activation",
+  ]);
   assert.ok(!(new RangeError("x") instanceof ShapeError));
 });
 

@@ -10,8 +10,18 @@ const EXACT = 0; // pure data movement: bit-exact
 test("concat matches torch.cat along a middle axis, axis 0 and axis -1", () => {
   const parts = [0, 1, 2].map((i) => golden.get(`concat1.${i}`));
   assertClose(concat(parts, 1), golden.get("concat1.out"), EXACT, "axis 1");
-  assertClose(concat([golden.get("concat0.0"), golden.get("concat0.1")], 0), golden.get("concat0.out"), EXACT, "axis 0");
-  assertClose(concat([golden.get("concatlast.0"), golden.get("concatlast.1")], -1), golden.get("concatlast.out"), EXACT, "axis -1");
+  assertClose(
+    concat([golden.get("concat0.0"), golden.get("concat0.1")], 0),
+    golden.get("concat0.out"),
+    EXACT,
+    "axis 0",
+  );
+  assertClose(
+    concat([golden.get("concatlast.0"), golden.get("concatlast.1")], -1),
+    golden.get("concatlast.out"),
+    EXACT,
+    "axis -1",
+  );
   assertClose(concat([golden.get("concat0.0")]), golden.get("concat0.0"), EXACT, "single tensor, default axis 0");
 });
 
@@ -33,7 +43,10 @@ test("transpose matches permute().contiguous() for rank 4 and rank 2", () => {
 
 test("gatherRows names the bad index (out of range, negative, fractional, NaN)", () => {
   const x = zeros([5, 3]);
-  assert.throws(() => gatherRows(x, [0, 4, 5]), /^gatherRows: indices\[2\] = 5 is not an integer row index in \[0, 5\) of x \[5, 3\]$/);
+  assert.throws(
+    () => gatherRows(x, [0, 4, 5]),
+    /^gatherRows: indices\[2\] = 5 is not an integer row index in \[0, 5\) of x \[5, 3\]$/,
+  );
   assert.throws(() => gatherRows(x, [-1]), /indices\[0\] = -1 is not an integer row index/);
   assert.throws(() => gatherRows(x, [1, 1.5]), /indices\[1\] = 1\.5 is not an integer row index/);
   assert.throws(() => gatherRows(x, [NaN]), /indices\[0\] = NaN/);
@@ -41,11 +54,20 @@ test("gatherRows names the bad index (out of range, negative, fractional, NaN)",
 });
 
 test("concat and transpose errors name the shapes", () => {
-  assert.throws(() => concat([zeros([2, 3]), zeros([3, 4])], 0), /^concat: tensors\[1\] \[3, 4\] does not match tensors\[0\] \[2, 3\] outside axis 0$/);
-  assert.throws(() => concat([zeros([2, 3]), zeros([2, 3, 1])], 1), /^concat: tensors\[1\] \[2, 3, 1\] does not match tensors\[0\] \[2, 3\] outside axis 1$/);
+  assert.throws(
+    () => concat([zeros([2, 3]), zeros([3, 4])], 0),
+    /^concat: tensors\[1\] \[3, 4\] does not match tensors\[0\] \[2, 3\] outside axis 0$/,
+  );
+  assert.throws(
+    () => concat([zeros([2, 3]), zeros([2, 3, 1])], 1),
+    /^concat: tensors\[1\] \[2, 3, 1\] does not match tensors\[0\] \[2, 3\] outside axis 1$/,
+  );
   assert.throws(() => concat([zeros([2, 3])], 2), /^concat: axis 2 is out of range for shape \[2, 3\]$/);
   assert.throws(() => concat([], 0), /^concat: needs a non-empty array of tensors$/);
-  assert.throws(() => transpose(zeros([2, 3]), [0, 0]), /^transpose: perm \[0,0\] is not a permutation of 0\.\.1 for x \[2, 3\]$/);
+  assert.throws(
+    () => transpose(zeros([2, 3]), [0, 0]),
+    /^transpose: perm \[0,0\] is not a permutation of 0\.\.1 for x \[2, 3\]$/,
+  );
   assert.throws(() => transpose(zeros([2, 3]), [1, 0, 2]), /^transpose: perm \[1,0,2\] is not a permutation of 0\.\.1/);
 });
 

@@ -8,9 +8,18 @@ const golden = fixture("engine_a_softmax");
 const TOL = 1e-5;
 
 test("softmax matches torch along the last axis, axis 0 and a middle axis", () => {
-  const cases: [string, number[]][] = [["x", [-1, 0]], ["x3", [1, -1, 0]]];
+  const cases: [string, number[]][] = [
+    ["x", [-1, 0]],
+    ["x3", [1, -1, 0]],
+  ];
   for (const [name, axes] of cases) {
-    for (const axis of axes) assertClose(softmax(golden.get(`${name}.in`), axis), golden.get(`${name}.axis${axis}`), TOL, `${name} axis ${axis}`);
+    for (const axis of axes)
+      assertClose(
+        softmax(golden.get(`${name}.in`), axis),
+        golden.get(`${name}.axis${axis}`),
+        TOL,
+        `${name} axis ${axis}`,
+      );
   }
   assertClose(softmax(golden.get("x.in")), golden.get("x.axis-1"), TOL, "default axis = -1");
 });

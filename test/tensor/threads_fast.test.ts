@@ -13,15 +13,19 @@ import type { Tensor } from "../../src/tensor/tensor.ts";
 function assertSame(actual: Tensor, expected: Tensor, what: string): void {
   assert.equal(actual.shape, expected.shape, `${what}: shape`);
   for (let i = 0; i < expected.size; i++) {
-    if (!Object.is(actual.data[i], expected.data[i])) assert.unreachable(`${what}: element ${i} is ${actual.data[i]}, expected ${expected.data[i]}`);
+    if (!Object.is(actual.data[i], expected.data[i]))
+      assert.unreachable(`${what}: element ${i} is ${actual.data[i]}, expected ${expected.data[i]}`);
   }
 }
 
 const D = 96;
 const x = syntheticTensor("threads.x", [61, D], 1);
 const params = {
-  qkvWeight: syntheticTensor("threads.qkv", [3 * D, D], 0.1), qkvBias: syntheticTensor("threads.qkvb", [3 * D], 0.1),
-  projWeight: syntheticTensor("threads.proj", [D, D], 0.1), projBias: syntheticTensor("threads.projb", [D], 0.1), numHeads: 4,
+  qkvWeight: syntheticTensor("threads.qkv", [3 * D, D], 0.1),
+  qkvBias: syntheticTensor("threads.qkvb", [3 * D], 0.1),
+  projWeight: syntheticTensor("threads.proj", [D, D], 0.1),
+  projBias: syntheticTensor("threads.projb", [D], 0.1),
+  numHeads: 4,
 };
 const fc = syntheticTensor("threads.fc", [4 * D, D], 0.1);
 const fcBias = syntheticTensor("threads.fcb", [4 * D], 0.1);
@@ -32,7 +36,11 @@ const stem = syntheticTensor("threads.stem", [16, 24, 3, 3], 0.1);
 function runAll(): Tensor[] {
   return [
     linear(x, fc, fcBias, { activation: "gelu" }), // rows split
-    conv2d(syntheticTensor("threads.big", [1, 24, 56, 56], 1), syntheticTensor("threads.pw8", [8, 24, 1, 1], 0.2), null), // 8 rows: columns split
+    conv2d(
+      syntheticTensor("threads.big", [1, 24, 56, 56], 1),
+      syntheticTensor("threads.pw8", [8, 24, 1, 1], 0.2),
+      null,
+    ), // 8 rows: columns split
     conv2d(image, pointwise, null, { activation: "relu" }), // 40 x 784 pixels
     conv2d(image, stem, null, { stride: 2, padding: 1 }), // im2col
     multiHeadSelfAttention(x, params), // heads split
@@ -49,14 +57,20 @@ test("2 and 3 threads give exactly the single-threaded results (GEMM rows / colu
     split.forEach((t, i) => assertSame(t, single[i], `case ${i} on ${threads} threads`));
   }
   // a strided product with offsets, split by rows, against the reference loop
-  const M = 200, N = 90, K = 50;
-  const a = syntheticTensor("threads.a", [3 + M * (K + 1)], 1).data, b = syntheticTensor("threads.b", [N * K], 1).data;
+  const M = 200,
+    N = 90,
+    K = 50;
+  const a = syntheticTensor("threads.a", [3 + M * (K + 1)], 1).data,
+    b = syntheticTensor("threads.b", [N * K], 1).data;
   const args = { M, N, K, a, aOffset: 3, lda: K + 1, b, bias: syntheticTensor("threads.bias", [N], 1).data };
   const fast = gemmArgs({ ...args, c: new Float32Array(M * N) });
   const ref = gemmArgs({ ...args, c: new Float32Array(M * N) });
   runGemm(fast);
   gemmReference(ref);
-  assert.ok(fast.c.every((v, i) => Object.is(v, ref.c[i])), "strided GEMM on 3 threads equals the reference");
+  assert.ok(
+    fast.c.every((v, i) => Object.is(v, ref.c[i])),
+    "strided GEMM on 3 threads equals the reference",
+  );
   assert.is(await setThreads(1), 1);
   assert.is(threadCount(), 1);
   assertSame(runAll()[4], single[4], "back on one thread");

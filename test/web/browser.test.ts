@@ -22,7 +22,12 @@ import { buildWeb, serveStatic } from "../../scripts/build-web.mjs";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CHROMIUM = process.env.PAPR_CHROMIUM ?? "/usr/bin/chromium"; // Debian's chromium; CI installs it
 const CHROMIUM_FLAGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
 ];
 const Z = 0.3;
 const WAIT_MS = 30_000; // per step; the whole test takes ~10 s
@@ -37,15 +42,33 @@ function demoWeights(): { backbone: string; proposer: string; kind: string } {
   if (existsSync(join(dirs.backbone, "config.json")) && existsSync(join(dirs.proposer, "config.json"))) {
     return { ...dirs, kind: process.env.PAPR_WEB_WEIGHTS ? relative(ROOT, base) : "default" };
   }
-  if (process.env.PAPR_WEB_WEIGHTS) throw new Error(`PAPR_WEB_WEIGHTS=${base}: no vit-scenes/config.json and mobilenetv3-scenes/config.json there`);
+  if (process.env.PAPR_WEB_WEIGHTS)
+    throw new Error(`PAPR_WEB_WEIGHTS=${base}: no vit-scenes/config.json and mobilenetv3-scenes/config.json there`);
   return { ...syntheticDemoModels(), kind: "synthetic" };
 }
 
 /** `papr classify --trace` on images (one run): what the page must reproduce, by file name. */
 function cliResults(images: string[], backbone: string, proposer: string, z: number) {
   const dir = mkdtempSync(join(tmpdir(), "papr-web-"));
-  const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/main.ts"), "classify", ...images, "--weights", backbone,
-    "--proposer", proposer, "--z", String(z), "--trace", join(dir, "trace.json")], { cwd: ROOT, encoding: "utf8" });
+  const r = spawnSync(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(ROOT, "src/cli/main.ts"),
+      "classify",
+      ...images,
+      "--weights",
+      backbone,
+      "--proposer",
+      proposer,
+      "--z",
+      String(z),
+      "--trace",
+      join(dir, "trace.json"),
+    ],
+    { cwd: ROOT, encoding: "utf8" },
+  );
   assert.is(r.status, 0, `papr classify failed: ${r.stderr}`);
   const results = new Map<string, { trace: any; logits: Tensor }>();
   for (const image of images) {
@@ -62,11 +85,20 @@ function cliResults(images: string[], backbone: string, proposer: string, z: num
 function assertSameAsCli(got: any, cli: { trace: any; logits: Tensor }, what: string) {
   assert.is(got.keptCount, cli.trace.keptCount, `${what}: kept count`);
   assert.equal(got.tokensPerBlock, cli.trace.tokensPerBlock, `${what}: tokens per block`);
-  assert.equal(got.top5.map((t: { class: number }) => t.class), cli.trace.top5.map((t: { class: number }) => t.class), `${what}: top-5`);
+  assert.equal(
+    got.top5.map((t: { class: number }) => t.class),
+    cli.trace.top5.map((t: { class: number }) => t.class),
+    `${what}: top-5`,
+  );
   assert.is(got.macs.total, cli.trace.macs.total, `${what}: MACs`);
   assert.is(got.unprunedMacs.total, cli.trace.unprunedMacs.total, `${what}: unpruned MACs`);
   // 1e-5 relative to the logits' scale: the same float32 code in two V8s; in practice the logits are identical
-  assertClose(new Tensor(Float32Array.from(got.logits), [got.logits.length]), cli.logits, 1e-5, `${what}: page logits vs papr classify`);
+  assertClose(
+    new Tensor(Float32Array.from(got.logits), [got.logits.length]),
+    cli.logits,
+    1e-5,
+    `${what}: page logits vs papr classify`,
+  );
 }
 
 /** A PNG whose header declares width x height (nothing else): the decoder must refuse it from the header. */
@@ -90,7 +122,11 @@ function pngHeaderOnly(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IEND", Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
 }
 
 // Runs in the page (as source text: tsx would wrap inner functions in a helper the page lacks). For each
@@ -121,12 +157,16 @@ const READ_PANELS = `(grid) => {
 }`;
 
 if (!existsSync(CHROMIUM)) {
-  console.log(`skipped: ${CHROMIUM} absent (browser.test.ts: the demo page in headless Chromium; install it with 'apt-get install -y chromium')`);
+  console.log(
+    `skipped: ${CHROMIUM} absent (browser.test.ts: the demo page in headless Chromium; install it with 'apt-get install -y chromium')`,
+  );
 } else {
   test("demo page in headless Chromium: bad input, then the CLI's prediction, kept tokens, logits and mask", async () => {
     const { chromium } = await import("playwright-core");
     const weights = demoWeights();
-    const examples: { name: string; url: string }[] = JSON.parse(readFileSync(join(ROOT, "examples/web/examples.json"), "utf8"));
+    const examples: { name: string; url: string }[] = JSON.parse(
+      readFileSync(join(ROOT, "examples/web/examples.json"), "utf8"),
+    );
     const exampleUrl = examples[0].url;
     const examplePath = resolve(ROOT, "examples/web", exampleUrl);
     const jpegPath = join(ROOT, "test/fixtures/images/progressive_64x48.jpg"); // upscaled by the preprocessing
@@ -136,14 +176,20 @@ if (!existsSync(CHROMIUM)) {
     const server = await serveStatic(ROOT, { port: 0 });
     const profile = mkdtempSync(join(tmpdir(), "papr-chromium-"));
     const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1000, height: 760 },
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_FLAGS,
+      viewport: { width: 1000, height: 760 },
     });
     try {
       const page = context.pages()[0] ?? (await context.newPage());
       const pageErrors: string[] = [];
       page.on("pageerror", (e) => pageErrors.push(e.message));
       const urlPath = (dir: string) => "/" + relative(ROOT, dir).replaceAll("\\", "/") + "/";
-      const query = weights.kind === "default" ? "" : `?backbone=${urlPath(weights.backbone)}&proposer=${urlPath(weights.proposer)}`;
+      const query =
+        weights.kind === "default"
+          ? ""
+          : `?backbone=${urlPath(weights.backbone)}&proposer=${urlPath(weights.proposer)}`;
       await page.goto(server.url + query);
       await page.waitForFunction(() => (window as any).paprDemo?.state !== "loading", null, { timeout: WAIT_MS });
       const loaded = await page.evaluate(() => (window as any).paprDemo);
@@ -151,16 +197,26 @@ if (!existsSync(CHROMIUM)) {
 
       // bad input: a text file, then a PNG declaring 30000 x 30000 pixels; each shows a message, the page recovers
       const errorAfter = async (file: { name: string; mimeType: string; buffer: Buffer }) => {
-        await page.evaluate(() => { (window as any).paprDemo.error = null; });
+        await page.evaluate(() => {
+          (window as any).paprDemo.error = null;
+        });
         await page.setInputFiles("#file", file);
-        await page.waitForFunction(() => (window as any).paprDemo.error !== null && (window as any).paprDemo.state === "ready", null, { timeout: WAIT_MS });
+        await page.waitForFunction(
+          () => (window as any).paprDemo.error !== null && (window as any).paprDemo.state === "ready",
+          null,
+          { timeout: WAIT_MS },
+        );
         assert.ok(await page.isVisible("#error"), "error box hidden");
         return (await page.textContent("#error")) ?? "";
       };
-      assert.match(await errorAfter({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not an image\n") }),
-        /notes\.txt: not a PNG, JPEG or BMP image/);
-      assert.match(await errorAfter({ name: "huge.png", mimeType: "image/png", buffer: pngHeaderOnly(30000, 30000) }),
-        /huge\.png: image size 30000x30000 is too large/);
+      assert.match(
+        await errorAfter({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not an image\n") }),
+        /notes\.txt: not a PNG, JPEG or BMP image/,
+      );
+      assert.match(
+        await errorAfter({ name: "huge.png", mimeType: "image/png", buffer: pngHeaderOnly(30000, 30000) }),
+        /huge\.png: image size 30000x30000 is too large/,
+      );
 
       // the example image at the default z, then z = 0.3 through the slider (the worker reuses the decoded image)
       await page.selectOption("#example", exampleUrl);
@@ -168,7 +224,9 @@ if (!existsSync(CHROMIUM)) {
       let frameMs = Infinity;
       for (let i = 0; i < 500 && !busySeen; i++) {
         const start = performance.now();
-        const state = await page.evaluate(() => new Promise<string>((done) => requestAnimationFrame(() => done((window as any).paprDemo.state))));
+        const state = await page.evaluate(
+          () => new Promise<string>((done) => requestAnimationFrame(() => done((window as any).paprDemo.state))),
+        );
         if (state === "busy") {
           busySeen = true;
           frameMs = performance.now() - start;
@@ -177,17 +235,31 @@ if (!existsSync(CHROMIUM)) {
       // a "busy" state seen from the page's main thread means the computation ran elsewhere (the worker)
       assert.ok(busySeen, "never saw the page busy: did the inference block the main thread?");
       assert.ok(frameMs < 1000, `a frame took ${frameMs.toFixed(0)} ms while the worker computed`);
-      await page.waitForFunction(() => (window as any).paprDemo.results === 1 && (window as any).paprDemo.state === "ready", null, { timeout: WAIT_MS });
+      await page.waitForFunction(
+        () => (window as any).paprDemo.results === 1 && (window as any).paprDemo.state === "ready",
+        null,
+        { timeout: WAIT_MS },
+      );
       await page.evaluate((z) => {
         const slider = document.getElementById("z") as HTMLInputElement;
         slider.value = String(z);
         slider.dispatchEvent(new Event("input", { bubbles: true }));
       }, Z);
-      await page.waitForFunction((z) => (window as any).paprDemo.last?.z === z && (window as any).paprDemo.state === "ready", Z, { timeout: WAIT_MS });
-      const lastResult = () => page.evaluate(() => {
-        const r = (window as any).paprDemo.last;
-        return { ...r, logits: Array.from(r.logits as Float32Array), picture: null, error: (window as any).paprDemo.error };
-      });
+      await page.waitForFunction(
+        (z) => (window as any).paprDemo.last?.z === z && (window as any).paprDemo.state === "ready",
+        Z,
+        { timeout: WAIT_MS },
+      );
+      const lastResult = () =>
+        page.evaluate(() => {
+          const r = (window as any).paprDemo.last;
+          return {
+            ...r,
+            logits: Array.from(r.logits as Float32Array),
+            picture: null,
+            error: (window as any).paprDemo.error,
+          };
+        });
       const got = await lastResult();
       assert.is(got.error, null);
       assert.is(got.name, basename(examplePath));
@@ -195,7 +267,9 @@ if (!existsSync(CHROMIUM)) {
 
       // the drawn mask: panel 3 equals panel 1 on kept patches and is dimmed on the others (all-black patches look the same)
       const cliMask: number[] = cli.get(basename(examplePath))!.trace.mask.join("").split("").map(Number);
-      const drawn: { dimmed: number[]; black: number[]; heatColours: number } = await page.evaluate(`(${READ_PANELS})(${Math.sqrt(cliMask.length)})`);
+      const drawn: { dimmed: number[]; black: number[]; heatColours: number } = await page.evaluate(
+        `(${READ_PANELS})(${Math.sqrt(cliMask.length)})`,
+      );
       cliMask.forEach((kept, p) => {
         if (kept === 1) assert.is(drawn.dimmed[p], 0, `patch ${p} is kept but drawn dimmed`);
         else if (!drawn.black[p]) assert.is(drawn.dimmed[p], 1, `patch ${p} is pruned but drawn as kept`);
@@ -208,12 +282,18 @@ if (!existsSync(CHROMIUM)) {
 
       // a (progressive) JPEG through the file input, at the z the slider now holds
       await page.setInputFiles("#file", jpegPath);
-      await page.waitForFunction(() => (window as any).paprDemo.results === 3 && (window as any).paprDemo.state === "ready", null, { timeout: WAIT_MS });
+      await page.waitForFunction(
+        () => (window as any).paprDemo.results === 3 && (window as any).paprDemo.state === "ready",
+        null,
+        { timeout: WAIT_MS },
+      );
       const jpeg = await lastResult();
       assert.is(jpeg.error, null);
       assert.equal([jpeg.name, jpeg.z, jpeg.imageSize], [basename(jpegPath), Z, [64, 48]]);
       assertSameAsCli(jpeg, cli.get(basename(jpegPath))!, basename(jpegPath));
-      console.log(`  browser test: ${weights.kind} weights, ${got.keptCount} of ${got.numPatches} patches kept, screenshot ${relative(ROOT, shot)}`);
+      console.log(
+        `  browser test: ${weights.kind} weights, ${got.keptCount} of ${got.numPatches} patches kept, screenshot ${relative(ROOT, shot)}`,
+      );
       assert.equal(pageErrors, [], `uncaught errors in the page: ${pageErrors.join("; ")}`);
     } finally {
       await context.close();

@@ -33,24 +33,36 @@ test("dist bundle: src/index.ts and the pool's module worker build for the brows
 });
 
 test("dist bundle: a Node built-in or a static import of a Node adapter fails the build", async () => {
-  assert.match(await buildFails("leak_builtin", 'import { readFileSync } from "node:fs";\nexport const read = readFileSync;\n'),
-    /Could not resolve "node:fs"/);
+  assert.match(
+    await buildFails("leak_builtin", 'import { readFileSync } from "node:fs";\nexport const read = readFileSync;\n'),
+    /Could not resolve "node:fs"/,
+  );
   const adapter = join(ROOT, "src/models/load/node.ts").replaceAll("\\", "/");
-  assert.match(await buildFails("leak_adapter", `export { readCheckpointFile } from "${adapter}";\n`),
-    /leak_adapter\.ts imports the Node-only adapter '.*src\/models\/load\/node\.ts'/);
+  assert.match(
+    await buildFails("leak_adapter", `export { readCheckpointFile } from "${adapter}";\n`),
+    /leak_adapter\.ts imports the Node-only adapter '.*src\/models\/load\/node\.ts'/,
+  );
 });
 
 test("dist bundle: PaPr logits from the bundle equal the source's bit for bit", async () => {
   const bundle: typeof source = await import(pathToFileURL(join(out, "dist/papr.js")).href);
   const predict = (lib: typeof source) => {
-    const vitFile = { ...lib.PRESETS.deit_tiny_patch16_224, model: { ...lib.PRESETS.deit_tiny_patch16_224.model, depth: 2, numClasses: 10 } };
+    const vitFile = {
+      ...lib.PRESETS.deit_tiny_patch16_224,
+      model: { ...lib.PRESETS.deit_tiny_patch16_224.model, depth: 2, numClasses: 10 },
+    };
     const mnvFile = { ...lib.PRESETS.mobilenetv3_small_100, model: { variant: "small", width: 1, numClasses: 10 } };
-    const model = (arch: string, p: { family: source.Family; model: Record<string, unknown>; preprocess: source.PreprocessConfig }) =>
-      lib.buildModel({ format: "papr-ts/1", arch, ...p }, lib.syntheticWeights(lib.familySpec(p.family, p.model)));
+    const model = (
+      arch: string,
+      p: { family: source.Family; model: Record<string, unknown>; preprocess: source.PreprocessConfig },
+    ) => lib.buildModel({ format: "papr-ts/1", arch, ...p }, lib.syntheticWeights(lib.familySpec(p.family, p.model)));
     const vit = model("deit_tiny_patch16_224", vitFile);
     const mnv = model("mobilenetv3_small_100", mnvFile);
     if (vit.family !== "vit" || mnv.family === "vit") throw new Error("wrong families");
-    const image = lib.decodeImage(readFileSync(join(ROOT, "test/fixtures/images/rgb8_300x200.png")), "rgb8_300x200.png");
+    const image = lib.decodeImage(
+      readFileSync(join(ROOT, "test/fixtures/images/rgb8_300x200.png")),
+      "rgb8_300x200.png",
+    );
     const x = lib.preprocess(image, vit.file.preprocess);
     return new lib.Papr(vit.vit, mnv.convnet).predict(x, { z: 0.4 });
   };

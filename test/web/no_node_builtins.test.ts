@@ -34,8 +34,10 @@ export function nodeLeaks(file: string, source: string): string[] {
     const specifier = m[2];
     const dynamic = /^import\s*\(/.test(m[0]);
     const where = `${file}:${lineOf(m.index!)}`;
-    if (specifier.startsWith("node:") || BUILTINS.has(specifier.split("/")[0])) leaks.push(`${where} imports the Node built-in '${specifier}'`);
-    else if (NODE_ADAPTER.test(specifier) && !dynamic) leaks.push(`${where} statically imports the Node-only adapter '${specifier}'`);
+    if (specifier.startsWith("node:") || BUILTINS.has(specifier.split("/")[0]))
+      leaks.push(`${where} imports the Node built-in '${specifier}'`);
+    else if (NODE_ADAPTER.test(specifier) && !dynamic)
+      leaks.push(`${where} statically imports the Node-only adapter '${specifier}'`);
   }
   const body = code(source);
   const lines = body.split("\n");
@@ -45,7 +47,10 @@ export function nodeLeaks(file: string, source: string): string[] {
     for (const name of ["Buffer", "__dirname", "__filename"]) {
       if (new RegExp(`(?<![.\\w$])${name}(?![\\w$])`).test(line)) leaks.push(`${where} uses the Node global '${name}'`);
     }
-    if (/(?<![.\w$])process(?![\w$])/.test(line) && !/typeof process !== "undefined"/.test(line.replace(/""/g, '"undefined"'))) {
+    if (
+      /(?<![.\w$])process(?![\w$])/.test(line) &&
+      !/typeof process !== "undefined"/.test(line.replace(/""/g, '"undefined"'))
+    ) {
       leaks.push(`${where} uses 'process' without a typeof guard`);
     }
   });
@@ -54,7 +59,13 @@ export function nodeLeaks(file: string, source: string): string[] {
 
 function listCore(): string[] {
   const walk = (path: string): string[] =>
-    statSync(path).isDirectory() ? readdirSync(path).sort().flatMap((name) => walk(join(path, name))) : path.endsWith(".ts") ? [path] : [];
+    statSync(path).isDirectory()
+      ? readdirSync(path)
+          .sort()
+          .flatMap((name) => walk(join(path, name)))
+      : path.endsWith(".ts")
+        ? [path]
+        : [];
   return CORE.flatMap((p) => walk(join(ROOT, p)));
 }
 
@@ -65,21 +76,31 @@ test("the scanner finds every kind of leak and passes clean code", () => {
   assert.equal(leaks('const os = await import("node:os");'), ["x.ts:1 imports the Node built-in 'node:os'"]);
   assert.equal(leaks('export { x } from "fs/promises";'), ["x.ts:1 imports the Node built-in 'fs/promises'"]);
   assert.equal(leaks('import "./load/node.ts";'), ["x.ts:1 statically imports the Node-only adapter './load/node.ts'"]);
-  assert.equal(leaks('\nimport { nodePlatform } from "./pool_node.ts";'), ["x.ts:2 statically imports the Node-only adapter './pool_node.ts'"]);
-  assert.equal(leaks('const m = require("zlib");'), ["x.ts:1 imports the Node built-in 'zlib'", "x.ts:1 calls require()"]);
+  assert.equal(leaks('\nimport { nodePlatform } from "./pool_node.ts";'), [
+    "x.ts:2 statically imports the Node-only adapter './pool_node.ts'",
+  ]);
+  assert.equal(leaks('const m = require("zlib");'), [
+    "x.ts:1 imports the Node built-in 'zlib'",
+    "x.ts:1 calls require()",
+  ]);
   assert.equal(leaks("const b = Buffer.from(bytes);"), ["x.ts:1 uses the Node global 'Buffer'"]);
   assert.equal(leaks("const n = process.env.N;"), ["x.ts:1 uses 'process' without a typeof guard"]);
   // clean: browser-safe code, Node words in comments and strings, names that merely contain them
-  assert.equal(leaks([
-    'import { Tensor } from "../tensor/tensor.ts";',
-    'import jpeg from "jpeg-js";',
-    'const platform = import("./pool_node.ts"); // taken only where process.versions.node exists',
-    'const isNode = typeof process !== "undefined" && process.versions?.node !== undefined;',
-    "let qkvBuffer = new Float32Array(0); // not Buffer.alloc",
-    'throw new Error("use node:fs in the CLI, not Buffer");',
-    "/* import { x } from \"node:fs\"; */",
-    '// import { y } from "node:path";',
-  ].join("\n")), []);
+  assert.equal(
+    leaks(
+      [
+        'import { Tensor } from "../tensor/tensor.ts";',
+        'import jpeg from "jpeg-js";',
+        'const platform = import("./pool_node.ts"); // taken only where process.versions.node exists',
+        'const isNode = typeof process !== "undefined" && process.versions?.node !== undefined;',
+        "let qkvBuffer = new Float32Array(0); // not Buffer.alloc",
+        'throw new Error("use node:fs in the CLI, not Buffer");',
+        '/* import { x } from "node:fs"; */',
+        '// import { y } from "node:path";',
+      ].join("\n"),
+    ),
+    [],
+  );
 });
 
 test("src/tensor, src/image, src/models, src/papr, src/data and src/index.ts use no Node built-ins", () => {

@@ -13,13 +13,24 @@ import { PRESETS, familySpec, type ModelFile } from "../../src/models/registry.t
 import { syntheticWeights } from "../../src/models/synthetic.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const SCENES_PREPROCESS = { inputSize: 224, cropPct: 1, interpolation: "bicubic" as const, mean: [0.5, 0.5, 0.5] as [number, number, number], std: [0.5, 0.5, 0.5] as [number, number, number] };
+const SCENES_PREPROCESS = {
+  inputSize: 224,
+  cropPct: 1,
+  interpolation: "bicubic" as const,
+  mean: [0.5, 0.5, 0.5] as [number, number, number],
+  std: [0.5, 0.5, 0.5] as [number, number, number],
+};
 
 function write(dir: string, arch: string, model: Record<string, unknown>, seed: number): void {
   const p = PRESETS[arch];
   const file: ModelFile = {
-    format: "papr-ts/1", arch, family: p.family, model: { ...p.model, ...model }, preprocess: SCENES_PREPROCESS,
-    labels: [...FASHION_LABELS], source: `synthetic (seed ${seed}), test/web/synthetic_models.ts`,
+    format: "papr-ts/1",
+    arch,
+    family: p.family,
+    model: { ...p.model, ...model },
+    preprocess: SCENES_PREPROCESS,
+    labels: [...FASHION_LABELS],
+    source: `synthetic (seed ${seed}), test/web/synthetic_models.ts`,
   };
   saveModelDir(dir, file, syntheticWeights(familySpec(file.family, file.model), seed));
 }
@@ -28,7 +39,8 @@ function write(dir: string, arch: string, model: Record<string, unknown>, seed: 
 export function syntheticDemoModels(out = join(ROOT, "out/web-synthetic")): { backbone: string; proposer: string } {
   const backbone = join(out, "vit-scenes");
   const proposer = join(out, "mobilenetv3-scenes");
-  if (!existsSync(join(backbone, "config.json"))) write(backbone, "deit_tiny_patch16_224", { depth: 6, numClasses: 10 }, 1);
+  if (!existsSync(join(backbone, "config.json")))
+    write(backbone, "deit_tiny_patch16_224", { depth: 6, numClasses: 10 }, 1);
   if (!existsSync(join(proposer, "config.json"))) write(proposer, "mobilenetv3_small_100", { numClasses: 10 }, 2);
   return { backbone, proposer };
 }

@@ -42,7 +42,10 @@ interface Layer {
 }
 
 function convBn(layers: Layer[], tv: string, conv: string, bn: string): void {
-  layers.push({ torchvision: `${tv}.0`, canonical: conv, kind: "conv" }, { torchvision: `${tv}.1`, canonical: bn, kind: "bn" });
+  layers.push(
+    { torchvision: `${tv}.0`, canonical: conv, kind: "conv" },
+    { torchvision: `${tv}.1`, canonical: bn, kind: "bn" },
+  );
 }
 
 function mobilenetV3Layers(blocks: BlockPlan[]): Layer[] {
@@ -51,7 +54,13 @@ function mobilenetV3Layers(blocks: BlockPlan[]): Layer[] {
   blocks.forEach((b, j) => {
     const tv = `features.${j + 1}`;
     if (b.kind === "cn") return convBn(layers, tv, `${b.name}.conv`, `${b.name}.bn1`);
-    const steps: [string, string][] = b.kind === "ds" ? [["conv_dw", "bn1"]] : [["conv_pw", "bn1"], ["conv_dw", "bn2"]];
+    const steps: [string, string][] =
+      b.kind === "ds"
+        ? [["conv_dw", "bn1"]]
+        : [
+            ["conv_pw", "bn1"],
+            ["conv_dw", "bn2"],
+          ];
     let i = 0;
     for (const [conv, bn] of steps) convBn(layers, `${tv}.block.${i++}`, `${b.name}.${conv}`, `${b.name}.${bn}`);
     if (b.seChannels > 0) {
@@ -111,7 +120,8 @@ function rename(weights: Map<string, Tensor>, layers: Layer[], bnVarOffset: numb
       continue;
     }
     let value = tensor;
-    if (layer.kind === "linear-as-conv" && param === "weight" && value.rank === 2) value = value.reshape([...value.shape, 1, 1]);
+    if (layer.kind === "linear-as-conv" && param === "weight" && value.rank === 2)
+      value = value.reshape([...value.shape, 1, 1]);
     if (layer.kind === "bn" && param === "running_var" && bnVarOffset !== 0) {
       value = value.clone();
       for (let i = 0; i < value.size; i++) value.data[i] += bnVarOffset;
@@ -138,7 +148,10 @@ function invertSpec(spec: ModelSpec, layers: Layer[]): ModelSpec {
 // ---- public maps -----------------------------------------------------------------------
 
 /** torchvision mobilenet_v3_small / _large state dict -> canonical (timm) names. */
-export function torchvisionToCanonicalMobileNetV3(weights: Map<string, Tensor>, variant: MobileNetV3Variant): Map<string, Tensor> {
+export function torchvisionToCanonicalMobileNetV3(
+  weights: Map<string, Tensor>,
+  variant: MobileNetV3Variant,
+): Map<string, Tensor> {
   return rename(weights, mobilenetV3Layers(mobilenetV3Blocks({ variant })), TORCHVISION_V3_BN_EPS - TIMM_BN_EPS);
 }
 

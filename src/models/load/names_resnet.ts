@@ -14,7 +14,7 @@ const WRAPPER_PREFIXES = ["module.", "model."];
 /** The canonical name of a torchvision or timm ResNet parameter, or null for a dropped buffer. */
 export function resnetCanonicalName(name: string): string | null {
   let out = name;
-  for (let stripped = true; stripped; ) {
+  for (let stripped = true; stripped;) {
     stripped = false;
     for (const prefix of WRAPPER_PREFIXES) {
       if (out.startsWith(prefix)) {

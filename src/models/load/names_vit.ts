@@ -29,28 +29,32 @@
 import { concat } from "../../tensor/shape.ts";
 import { shapeStr, type Tensor } from "../../tensor/tensor.ts";
 
-const HF_LAYER_RENAMES = new Map(Object.entries({
-  "attention.output.dense": "attn.proj",
-  layernorm_before: "norm1",
-  layernorm_after: "norm2",
-  "intermediate.dense": "mlp.fc1",
-  "output.dense": "mlp.fc2",
-}));
-const HF_TOP_RENAMES = new Map(Object.entries({
-  "embeddings.cls_token": "cls_token",
-  "embeddings.distillation_token": "dist_token",
-  "embeddings.position_embeddings": "pos_embed",
-  "embeddings.patch_embeddings.projection.weight": "patch_embed.proj.weight",
-  "embeddings.patch_embeddings.projection.bias": "patch_embed.proj.bias",
-  "layernorm.weight": "norm.weight",
-  "layernorm.bias": "norm.bias",
-  "classifier.weight": "head.weight",
-  "classifier.bias": "head.bias",
-  "cls_classifier.weight": "head.weight",
-  "cls_classifier.bias": "head.bias",
-  "distillation_classifier.weight": "head_dist.weight",
-  "distillation_classifier.bias": "head_dist.bias",
-}));
+const HF_LAYER_RENAMES = new Map(
+  Object.entries({
+    "attention.output.dense": "attn.proj",
+    layernorm_before: "norm1",
+    layernorm_after: "norm2",
+    "intermediate.dense": "mlp.fc1",
+    "output.dense": "mlp.fc2",
+  }),
+);
+const HF_TOP_RENAMES = new Map(
+  Object.entries({
+    "embeddings.cls_token": "cls_token",
+    "embeddings.distillation_token": "dist_token",
+    "embeddings.position_embeddings": "pos_embed",
+    "embeddings.patch_embeddings.projection.weight": "patch_embed.proj.weight",
+    "embeddings.patch_embeddings.projection.bias": "patch_embed.proj.bias",
+    "layernorm.weight": "norm.weight",
+    "layernorm.bias": "norm.bias",
+    "classifier.weight": "head.weight",
+    "classifier.bias": "head.bias",
+    "cls_classifier.weight": "head.weight",
+    "cls_classifier.bias": "head.bias",
+    "distillation_classifier.weight": "head_dist.weight",
+    "distillation_classifier.bias": "head_dist.bias",
+  }),
+);
 const HF_QKV = ["query", "key", "value"] as const;
 const HF_LAYER = /^encoder\.layer\.(\d+)\.(.+)\.(weight|bias)$/;
 const HF_ATTENTION = /^attention\.attention\.(query|key|value)$/;
@@ -61,7 +65,8 @@ export function hfToCanonicalVit(weights: Map<string, Tensor>): Map<string, Tens
   const unknown: string[] = [];
   const qkvParts = new Map<string, Partial<Record<(typeof HF_QKV)[number], [string, Tensor]>>>(); // "blocks.i.attn.qkv.weight" -> parts
   const put = (canonical: string, source: string, value: Tensor) => {
-    if (out.has(canonical)) throw new Error(`hfToCanonicalVit: '${source}' and another tensor both map to '${canonical}'`);
+    if (out.has(canonical))
+      throw new Error(`hfToCanonicalVit: '${source}' and another tensor both map to '${canonical}'`);
     out.set(canonical, value);
   };
   for (const [source, value] of weights) {
@@ -90,7 +95,11 @@ export function hfToCanonicalVit(weights: Map<string, Tensor>): Map<string, Tens
   for (const [key, parts] of qkvParts) {
     const missing = HF_QKV.filter((p) => !parts[p]);
     if (missing.length) {
-      problems.push(`${key}: ${missing.join(", ")} missing beside ${HF_QKV.filter((p) => parts[p]).map((p) => parts[p]![0]).join(", ")}`);
+      problems.push(
+        `${key}: ${missing.join(", ")} missing beside ${HF_QKV.filter((p) => parts[p])
+          .map((p) => parts[p]![0])
+          .join(", ")}`,
+      );
       continue;
     }
     const [q, k, v] = HF_QKV.map((p) => parts[p]![1]);
@@ -100,7 +109,8 @@ export function hfToCanonicalVit(weights: Map<string, Tensor>): Map<string, Tens
     }
     put(key, key, concat([q, k, v], 0)); // [3D, D] or [3D]
   }
-  if (problems.length) throw new Error(`hfToCanonicalVit: cannot map ${weights.size} tensors:\n  ${problems.join("\n  ")}`);
+  if (problems.length)
+    throw new Error(`hfToCanonicalVit: cannot map ${weights.size} tensors:\n  ${problems.join("\n  ")}`);
   return out;
 }
 
@@ -125,7 +135,9 @@ export function timmToCanonicalVit(weights: Map<string, Tensor>): Map<string, Te
     out.set(name, value);
   }
   if (unknown.length) {
-    throw new Error(`timmToCanonicalVit: unknown names (${unknown.length}) for a ViT/DeiT (no layer scale, q/k norm, registers): ${unknown.join(", ")}`);
+    throw new Error(
+      `timmToCanonicalVit: unknown names (${unknown.length}) for a ViT/DeiT (no layer scale, q/k norm, registers): ${unknown.join(", ")}`,
+    );
   }
   return out;
 }
@@ -137,24 +149,39 @@ export function timmToCanonicalVit(weights: Map<string, Tensor>): Map<string, Te
 //   encoder.layers.encoder_layer_i.self_attention.out_proj.* -> blocks.i.attn.proj.*
 //   encoder.layers.encoder_layer_i.mlp.{0,3}.* (mlp.linear_{1,2} in older releases) -> blocks.i.mlp.fc1 / fc2
 //   encoder.ln.* -> norm.*; heads.head.* -> head.*
-const TV_TOP = new Map(Object.entries({
-  class_token: "cls_token",
-  "conv_proj.weight": "patch_embed.proj.weight",
-  "conv_proj.bias": "patch_embed.proj.bias",
-  "encoder.pos_embedding": "pos_embed",
-  "encoder.ln.weight": "norm.weight",
-  "encoder.ln.bias": "norm.bias",
-  "heads.head.weight": "head.weight",
-  "heads.head.bias": "head.bias",
-}));
+const TV_TOP = new Map(
+  Object.entries({
+    class_token: "cls_token",
+    "conv_proj.weight": "patch_embed.proj.weight",
+    "conv_proj.bias": "patch_embed.proj.bias",
+    "encoder.pos_embedding": "pos_embed",
+    "encoder.ln.weight": "norm.weight",
+    "encoder.ln.bias": "norm.bias",
+    "heads.head.weight": "head.weight",
+    "heads.head.bias": "head.bias",
+  }),
+);
 const TV_LAYER = /^encoder\.layers\.encoder_layer_(\d+)\.(.+)$/;
-const TV_LAYER_RENAMES = new Map(Object.entries({
-  "ln_1.weight": "norm1.weight", "ln_1.bias": "norm1.bias", "ln_2.weight": "norm2.weight", "ln_2.bias": "norm2.bias",
-  "self_attention.in_proj_weight": "attn.qkv.weight", "self_attention.in_proj_bias": "attn.qkv.bias",
-  "self_attention.out_proj.weight": "attn.proj.weight", "self_attention.out_proj.bias": "attn.proj.bias",
-  "mlp.0.weight": "mlp.fc1.weight", "mlp.0.bias": "mlp.fc1.bias", "mlp.3.weight": "mlp.fc2.weight", "mlp.3.bias": "mlp.fc2.bias",
-  "mlp.linear_1.weight": "mlp.fc1.weight", "mlp.linear_1.bias": "mlp.fc1.bias", "mlp.linear_2.weight": "mlp.fc2.weight", "mlp.linear_2.bias": "mlp.fc2.bias",
-}));
+const TV_LAYER_RENAMES = new Map(
+  Object.entries({
+    "ln_1.weight": "norm1.weight",
+    "ln_1.bias": "norm1.bias",
+    "ln_2.weight": "norm2.weight",
+    "ln_2.bias": "norm2.bias",
+    "self_attention.in_proj_weight": "attn.qkv.weight",
+    "self_attention.in_proj_bias": "attn.qkv.bias",
+    "self_attention.out_proj.weight": "attn.proj.weight",
+    "self_attention.out_proj.bias": "attn.proj.bias",
+    "mlp.0.weight": "mlp.fc1.weight",
+    "mlp.0.bias": "mlp.fc1.bias",
+    "mlp.3.weight": "mlp.fc2.weight",
+    "mlp.3.bias": "mlp.fc2.bias",
+    "mlp.linear_1.weight": "mlp.fc1.weight",
+    "mlp.linear_1.bias": "mlp.fc1.bias",
+    "mlp.linear_2.weight": "mlp.fc2.weight",
+    "mlp.linear_2.bias": "mlp.fc2.bias",
+  }),
+);
 
 /** torchvision VisionTransformer state dict -> canonical names (unknown names listed in one error). */
 export function torchvisionToCanonicalVit(weights: Map<string, Tensor>): Map<string, Tensor> {
@@ -163,10 +190,13 @@ export function torchvisionToCanonicalVit(weights: Map<string, Tensor>): Map<str
   for (const [source, value] of weights) {
     const name = source.replace(TIMM_WRAPPERS, "");
     const layer = TV_LAYER.exec(name);
-    const canonical = TV_TOP.get(name) ?? (layer && TV_LAYER_RENAMES.has(layer[2]) ? `blocks.${layer[1]}.${TV_LAYER_RENAMES.get(layer[2])}` : null);
+    const canonical =
+      TV_TOP.get(name) ??
+      (layer && TV_LAYER_RENAMES.has(layer[2]) ? `blocks.${layer[1]}.${TV_LAYER_RENAMES.get(layer[2])}` : null);
     if (canonical === null) unknown.push(`${source} ${shapeStr(value.shape)}`);
     else out.set(canonical, value);
   }
-  if (unknown.length) throw new Error(`torchvisionToCanonicalVit: unknown names (${unknown.length}): ${unknown.join(", ")}`);
+  if (unknown.length)
+    throw new Error(`torchvisionToCanonicalVit: unknown names (${unknown.length}): ${unknown.join(", ")}`);
   return out;
 }

@@ -49,13 +49,15 @@ export class CheckpointError extends Error {
 
 export function readCheckpointFile(path: string, options: CheckpointOptions = {}): Checkpoint {
   const bytes = readRegularFile(path, path, MAX_CHECKPOINT_BYTES);
-  if (looksLikeSafetensors(bytes)) return { format: "safetensors", tensors: readSafetensors(bytes, path, options).tensors };
+  if (looksLikeSafetensors(bytes))
+    return { format: "safetensors", tensors: readSafetensors(bytes, path, options).tensors };
   if (isZip(bytes) || isLegacyTorch(bytes)) {
     const pth = readPthCheckpoint(bytes, path, options);
     return { format: "pth", tensors: pth.tensors, pth };
   }
   const firstChar = bytes.find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
-  if (firstChar === 0x7b) { // "{"
+  if (firstChar === 0x7b) {
+    // "{"
     let json: Record<string, unknown>;
     try {
       json = JSON.parse(new TextDecoder().decode(bytes));
@@ -63,16 +65,23 @@ export function readCheckpointFile(path: string, options: CheckpointOptions = {}
       throw new CheckpointError(path, `looks like JSON but does not parse (${escapeText((e as Error).message, 80)})`);
     }
     if (!("modelTopology" in json) || !("weightsManifest" in json)) {
-      throw new CheckpointError(path, "JSON file without modelTopology and weightsManifest: not a TF.js layers model.json");
+      throw new CheckpointError(
+        path,
+        "JSON file without modelTopology and weightsManifest: not a TF.js layers model.json",
+      );
     }
     const folder = realFolder(path);
-    const readShard = (shard: string, maxBytes: number) => readShardInside(folder, shard, maxBytes, `${path} (weight shard ${quote(shard)})`);
+    const readShard = (shard: string, maxBytes: number) =>
+      readShardInside(folder, shard, maxBytes, `${path} (weight shard ${quote(shard)})`);
     const tfjs = readTfjsLayersModel(json, readShard, path, options);
     return { format: "tfjs", tensors: tfjs.weights, tfjs };
   }
   const head = [...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
-  throw new CheckpointError(path, `unrecognised format (first bytes: ${head || "none, empty file"}); ` +
-    "expected a torch.save zip (.pth/.pt), a .safetensors file or a TF.js model.json");
+  throw new CheckpointError(
+    path,
+    `unrecognised format (first bytes: ${head || "none, empty file"}); ` +
+      "expected a torch.save zip (.pth/.pt), a .safetensors file or a TF.js model.json",
+  );
 }
 
 function looksLikeSafetensors(bytes: Uint8Array): boolean {
@@ -98,7 +107,10 @@ function readShardInside(folder: string, shard: string, maxBytes: number, what: 
     throw new CheckpointError(what, `cannot read ${escapePath(resolve(folder, shard))} (${errorCode(e)})`);
   }
   if (!real.startsWith(folder.endsWith(sep) ? folder : folder + sep)) {
-    throw new CheckpointError(what, "resolves (through a symlink) to a file outside the model.json's folder; shards must lie inside it");
+    throw new CheckpointError(
+      what,
+      "resolves (through a symlink) to a file outside the model.json's folder; shards must lie inside it",
+    );
   }
   return readRegularFile(real, what, maxBytes, "its group's weights need only");
 }
@@ -107,7 +119,12 @@ function readShardInside(folder: string, shard: string, maxBytes: number, what: 
  * The bytes of a regular file of at most `maxBytes`. Opened non-blocking, so a FIFO cannot hang the
  * open, and checked (fstat on the open file, so it cannot be swapped in between) before reading.
  */
-export function readRegularFile(path: string, what: string, maxBytes: number, limitReason = "the limit is"): Uint8Array {
+export function readRegularFile(
+  path: string,
+  what: string,
+  maxBytes: number,
+  limitReason = "the limit is",
+): Uint8Array {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -117,7 +134,8 @@ export function readRegularFile(path: string, what: string, maxBytes: number, li
   try {
     const stat = fstatSync(fd);
     if (!stat.isFile()) throw new CheckpointError(what, `${escapePath(path)} is ${fileKind(stat)}, not a regular file`);
-    if (stat.size > maxBytes) throw new CheckpointError(what, `${escapePath(path)} has ${stat.size} bytes; ${limitReason} ${maxBytes}`);
+    if (stat.size > maxBytes)
+      throw new CheckpointError(what, `${escapePath(path)} has ${stat.size} bytes; ${limitReason} ${maxBytes}`);
     return readExactly(fd, stat.size, path, what);
   } finally {
     closeSync(fd);
@@ -129,13 +147,20 @@ function readExactly(fd: number, size: number, path: string, what: string): Uint
   let at = 0;
   while (at < size) {
     const n = readSync(fd, out, at, size - at, null);
-    if (n === 0) throw new CheckpointError(what, `${escapePath(path)} shrank while being read (${at} of ${size} bytes)`);
+    if (n === 0)
+      throw new CheckpointError(what, `${escapePath(path)} shrank while being read (${at} of ${size} bytes)`);
     at += n;
   }
   return out;
 }
 
-function fileKind(stat: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): string {
+function fileKind(stat: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isSocket(): boolean;
+}): string {
   if (stat.isDirectory()) return "a directory";
   if (stat.isFIFO()) return "a FIFO (named pipe)";
   if (stat.isCharacterDevice() || stat.isBlockDevice()) return "a device";

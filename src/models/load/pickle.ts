@@ -24,12 +24,23 @@ import { escapePath, escapeText, quote } from "../../tensor/quote.ts";
 
 const MAX_INT_BYTES = 256;
 
-export type TorchDType = "float32" | "float64" | "float16" | "bfloat16" | "int64" | "int32" | "int16" | "int8" | "uint8" | "bool";
+export type TorchDType =
+  "float32" | "float64" | "float16" | "bfloat16" | "int64" | "int32" | "int16" | "int8" | "uint8" | "bool";
 
 export type PyValue =
-  | null | boolean | number | bigint | string | Uint8Array
-  | PyValue[] | PyTuple | PyDict
-  | StorageType | TorchStorage | TorchTensor | PyCallable;
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | PyValue[]
+  | PyTuple
+  | PyDict
+  | StorageType
+  | TorchStorage
+  | TorchTensor
+  | PyCallable;
 
 export type PyDict = Map<PyValue, PyValue>;
 
@@ -39,12 +50,20 @@ export class PyTuple {
 
 /** A torch.*Storage class used as a dtype marker inside a persistent id. */
 export class StorageType {
-  constructor(readonly name: string, readonly dtype: TorchDType) {}
+  constructor(
+    readonly name: string,
+    readonly dtype: TorchDType,
+  ) {}
 }
 
 /** A storage from the persistent id ('storage', type, key, location, numel): bytes live in <archive>/data/<key>. */
 export class TorchStorage {
-  constructor(readonly dtype: TorchDType, readonly key: string, readonly location: string, readonly numel: number) {}
+  constructor(
+    readonly dtype: TorchDType,
+    readonly key: string,
+    readonly location: string,
+    readonly numel: number,
+  ) {}
 }
 
 /** A tensor view: shape and strides in elements, offset into its storage. */
@@ -60,12 +79,15 @@ export class TorchTensor {
 
 /** An allow-listed global that REDUCE / NEWOBJ may call. */
 export class PyCallable {
-  constructor(readonly name: string, readonly call: (args: PyValue[]) => PyValue) {}
+  constructor(
+    readonly name: string,
+    readonly call: (args: PyValue[]) => PyValue,
+  ) {}
 }
 
 export class PickleError extends Error {
   constructor(message: string) {
-    super(`pickle: ${message}`);  // callers escape what came from the file
+    super(`pickle: ${message}`); // callers escape what came from the file
     this.name = "PickleError";
   }
 }
@@ -73,8 +95,15 @@ export class PickleError extends Error {
 // ---- the allow-list --------------------------------------------------------
 
 const STORAGE_TYPES: Record<string, TorchDType> = {
-  FloatStorage: "float32", DoubleStorage: "float64", HalfStorage: "float16", BFloat16Storage: "bfloat16",
-  LongStorage: "int64", IntStorage: "int32", ShortStorage: "int16", CharStorage: "int8", ByteStorage: "uint8",
+  FloatStorage: "float32",
+  DoubleStorage: "float64",
+  HalfStorage: "float16",
+  BFloat16Storage: "bfloat16",
+  LongStorage: "int64",
+  IntStorage: "int32",
+  ShortStorage: "int16",
+  CharStorage: "int8",
+  ByteStorage: "uint8",
   BoolStorage: "bool",
 };
 
@@ -92,25 +121,30 @@ function resolveGlobal(module: string, name: string): PyValue {
   if (module === "torch" && name in STORAGE_TYPES) return new StorageType(name, STORAGE_TYPES[name]);
   const call = CALLABLES[qualified];
   if (call) return new PyCallable(qualified, call);
-  throw new Error(`refusing global ${quote(qualified, 80)}: only tensors, dicts, lists and plain values can be read ` +
-    "(save model.state_dict() rather than a whole model or other Python objects)");
+  throw new Error(
+    `refusing global ${quote(qualified, 80)}: only tensors, dicts, lists and plain values can be read ` +
+      "(save model.state_dict() rather than a whole model or other Python objects)",
+  );
 }
 
 function orderedDict(args: PyValue[]): PyDict {
   const out: PyDict = new Map();
-  if (args.length > 0) for (const pair of itemsOf(args[0], "OrderedDict argument")) {
-    const [key, value] = itemsOf(pair, "OrderedDict item");
-    out.set(key, value);
-  }
+  if (args.length > 0)
+    for (const pair of itemsOf(args[0], "OrderedDict argument")) {
+      const [key, value] = itemsOf(pair, "OrderedDict item");
+      out.set(key, value);
+    }
   return out;
 }
 
 function rebuildTensor(args: PyValue[]): TorchTensor {
   const [storage, offset, size, stride, requiresGrad] = args;
-  if (!(storage instanceof TorchStorage)) throw new Error(`expected a storage as first argument, got ${describe(storage)}`);
+  if (!(storage instanceof TorchStorage))
+    throw new Error(`expected a storage as first argument, got ${describe(storage)}`);
   const shape = intsOf(size, "size");
   const strides = intsOf(stride, "stride");
-  if (shape.length !== strides.length) throw new Error(`size (${shape.length} dims) and stride (${strides.length} dims) differ in length`);
+  if (shape.length !== strides.length)
+    throw new Error(`size (${shape.length} dims) and stride (${strides.length} dims) differ in length`);
   return new TorchTensor(storage, intOf(offset, "storage offset"), shape, strides, requiresGrad === true);
 }
 
@@ -125,9 +159,16 @@ function persistentLoad(pid: PyValue): TorchStorage {
   const items = pid instanceof PyTuple ? pid.items : [];
   const [tag, type, key, location, numel] = items;
   if (tag !== "storage" || !(type instanceof StorageType) || typeof key !== "string") {
-    throw new Error(`unsupported persistent id ${describe(pid)} (expected ('storage', torch.*Storage, key, location, numel))`);
+    throw new Error(
+      `unsupported persistent id ${describe(pid)} (expected ('storage', torch.*Storage, key, location, numel))`,
+    );
   }
-  return new TorchStorage(type.dtype, key, typeof location === "string" ? location : "?", typeof numel === "number" ? numel : -1);
+  return new TorchStorage(
+    type.dtype,
+    key,
+    typeof location === "string" ? location : "?",
+    typeof numel === "number" ? numel : -1,
+  );
 }
 
 // ---- the machine -----------------------------------------------------------
@@ -148,7 +189,8 @@ export function unpickle(bytes: Uint8Array, source = "<buffer>"): PyValue {
     throw new PickleError(`${message} (${escapePath(source)}, byte ${opStart})`);
   };
   const take = (n: number): Uint8Array => {
-    if (pos + n > bytes.length) fail(`truncated: needs ${n} more bytes at byte ${pos} but the pickle has ${bytes.length}`);
+    if (pos + n > bytes.length)
+      fail(`truncated: needs ${n} more bytes at byte ${pos} but the pickle has ${bytes.length}`);
     pos += n;
     return bytes.subarray(pos - n, pos);
   };
@@ -214,111 +256,228 @@ export function unpickle(bytes: Uint8Array, source = "<buffer>"): PyValue {
     if (pos >= bytes.length) fail(`truncated: ended after ${bytes.length} bytes without STOP`);
     const op = bytes[pos++];
     switch (op) {
-      case 0x80: { // PROTO
+      case 0x80: {
+        // PROTO
         const protocol = u8();
         if (protocol > 5) fail(`unsupported pickle protocol ${protocol}`);
         break;
       }
-      case 0x95: u64(); break; // FRAME: a length hint, the opcodes follow inline
-      case 0x2e: return pop(); // STOP
-      case 0x28: marks.push(stack); stack = []; break; // MARK
-      case 0x30: if (stack.length) stack.pop(); else popMark(); break; // POP
-      case 0x31: popMark(); break; // POP_MARK
-      case 0x32: push(top()); break; // DUP
+      case 0x95:
+        u64();
+        break; // FRAME: a length hint, the opcodes follow inline
+      case 0x2e:
+        return pop(); // STOP
+      case 0x28:
+        marks.push(stack);
+        stack = [];
+        break; // MARK
+      case 0x30:
+        if (stack.length) stack.pop();
+        else popMark();
+        break; // POP
+      case 0x31:
+        popMark();
+        break; // POP_MARK
+      case 0x32:
+        push(top());
+        break; // DUP
 
-      case 0x4e: push(null); break; // NONE
-      case 0x88: push(true); break; // NEWTRUE
-      case 0x89: push(false); break; // NEWFALSE
-      case 0x4a: push(i32()); break; // BININT
-      case 0x4b: push(u8()); break; // BININT1
-      case 0x4d: push(u16()); break; // BININT2
-      case 0x8a: push(littleEndianInt(take(u8()))); break; // LONG1
-      case 0x8b: { // LONG4
+      case 0x4e:
+        push(null);
+        break; // NONE
+      case 0x88:
+        push(true);
+        break; // NEWTRUE
+      case 0x89:
+        push(false);
+        break; // NEWFALSE
+      case 0x4a:
+        push(i32());
+        break; // BININT
+      case 0x4b:
+        push(u8());
+        break; // BININT1
+      case 0x4d:
+        push(u16());
+        break; // BININT2
+      case 0x8a:
+        push(littleEndianInt(take(u8())));
+        break; // LONG1
+      case 0x8b: {
+        // LONG4
         const n = i32();
         if (n < 0) fail("negative LONG4 length");
-        if (n > MAX_INT_BYTES) fail(`LONG4 integer of ${n} bytes, over the limit of ${MAX_INT_BYTES} (no int in a state dict is that large)`);
+        if (n > MAX_INT_BYTES)
+          fail(
+            `LONG4 integer of ${n} bytes, over the limit of ${MAX_INT_BYTES} (no int in a state dict is that large)`,
+          );
         push(littleEndianInt(take(n)));
         break;
       }
-      case 0x47: take(8); push(view.getFloat64(pos - 8, false)); break; // BINFLOAT (big-endian)
+      case 0x47:
+        take(8);
+        push(view.getFloat64(pos - 8, false));
+        break; // BINFLOAT (big-endian)
 
-      case 0x58: push(text(u32())); break; // BINUNICODE
-      case 0x8d: push(text(u64())); break; // BINUNICODE8
-      case 0x8c: push(text(u8())); break; // SHORT_BINUNICODE
-      case 0x54: { // BINSTRING (Python 2 str)
+      case 0x58:
+        push(text(u32()));
+        break; // BINUNICODE
+      case 0x8d:
+        push(text(u64()));
+        break; // BINUNICODE8
+      case 0x8c:
+        push(text(u8()));
+        break; // SHORT_BINUNICODE
+      case 0x54: {
+        // BINSTRING (Python 2 str)
         const n = i32();
         if (n < 0) fail("negative BINSTRING length");
         push(latin1.decode(take(n)));
         break;
       }
-      case 0x55: push(latin1.decode(take(u8()))); break; // SHORT_BINSTRING
-      case 0x42: push(take(u32()).slice()); break; // BINBYTES
-      case 0x43: push(take(u8()).slice()); break; // SHORT_BINBYTES
-      case 0x8e: case 0x96: push(take(u64()).slice()); break; // BINBYTES8, BYTEARRAY8
+      case 0x55:
+        push(latin1.decode(take(u8())));
+        break; // SHORT_BINSTRING
+      case 0x42:
+        push(take(u32()).slice());
+        break; // BINBYTES
+      case 0x43:
+        push(take(u8()).slice());
+        break; // SHORT_BINBYTES
+      case 0x8e:
+      case 0x96:
+        push(take(u64()).slice());
+        break; // BINBYTES8, BYTEARRAY8
 
-      case 0x7d: push(new Map()); break; // EMPTY_DICT
-      case 0x5d: push([]); break; // EMPTY_LIST
-      case 0x29: push(new PyTuple([])); break; // EMPTY_TUPLE
-      case 0x85: push(new PyTuple([pop()])); break; // TUPLE1
-      case 0x86: { const b = pop(); const a = pop(); push(new PyTuple([a, b])); break; } // TUPLE2
-      case 0x87: { const c = pop(); const b = pop(); const a = pop(); push(new PyTuple([a, b, c])); break; } // TUPLE3
-      case 0x74: push(new PyTuple(popMark())); break; // TUPLE
-      case 0x6c: push(popMark()); break; // LIST
-      case 0x64: { // DICT
+      case 0x7d:
+        push(new Map());
+        break; // EMPTY_DICT
+      case 0x5d:
+        push([]);
+        break; // EMPTY_LIST
+      case 0x29:
+        push(new PyTuple([]));
+        break; // EMPTY_TUPLE
+      case 0x85:
+        push(new PyTuple([pop()]));
+        break; // TUPLE1
+      case 0x86: {
+        const b = pop();
+        const a = pop();
+        push(new PyTuple([a, b]));
+        break;
+      } // TUPLE2
+      case 0x87: {
+        const c = pop();
+        const b = pop();
+        const a = pop();
+        push(new PyTuple([a, b, c]));
+        break;
+      } // TUPLE3
+      case 0x74:
+        push(new PyTuple(popMark()));
+        break; // TUPLE
+      case 0x6c:
+        push(popMark());
+        break; // LIST
+      case 0x64: {
+        // DICT
         const items = popMark();
         push(setItems(new Map(), items));
         break;
       }
-      case 0x61: { const value = pop(); listOnTop().push(value); break; } // APPEND
-      case 0x65: { // APPENDS
+      case 0x61: {
+        const value = pop();
+        listOnTop().push(value);
+        break;
+      } // APPEND
+      case 0x65: {
+        // APPENDS
         const items = popMark();
         const list = listOnTop();
         for (const item of items) list.push(item);
         break;
       }
-      case 0x73: { const value = pop(); const key = pop(); dictOnTop().set(key, value); break; } // SETITEM
-      case 0x75: { const items = popMark(); setItems(dictOnTop(), items); break; } // SETITEMS
+      case 0x73: {
+        const value = pop();
+        const key = pop();
+        dictOnTop().set(key, value);
+        break;
+      } // SETITEM
+      case 0x75: {
+        const items = popMark();
+        setItems(dictOnTop(), items);
+        break;
+      } // SETITEMS
 
-      case 0x71: memo.set(u8(), top()); break; // BINPUT
-      case 0x72: memo.set(u32(), top()); break; // LONG_BINPUT
-      case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
-      case 0x68: case 0x6a: { // BINGET, LONG_BINGET
+      case 0x71:
+        memo.set(u8(), top());
+        break; // BINPUT
+      case 0x72:
+        memo.set(u32(), top());
+        break; // LONG_BINPUT
+      case 0x94:
+        memo.set(memo.size, top());
+        break; // MEMOIZE
+      case 0x68:
+      case 0x6a: {
+        // BINGET, LONG_BINGET
         const key = op === 0x68 ? u8() : u32();
         if (!memo.has(key)) fail(`memo key ${key} was never stored`);
         push(memo.get(key)!);
         break;
       }
 
-      case 0x63: { const module = line(); push(global(module, line())); break; } // GLOBAL
-      case 0x93: { // STACK_GLOBAL
+      case 0x63: {
+        const module = line();
+        push(global(module, line()));
+        break;
+      } // GLOBAL
+      case 0x93: {
+        // STACK_GLOBAL
         const name = pop();
         const module = pop();
         if (typeof module !== "string" || typeof name !== "string") fail("STACK_GLOBAL needs two strings");
         push(global(module as string, name as string));
         break;
       }
-      case 0x52: case 0x81: { const args = pop(); push(call(pop(), args)); break; } // REDUCE, NEWOBJ
-      case 0x92: { // NEWOBJ_EX
+      case 0x52:
+      case 0x81: {
+        const args = pop();
+        push(call(pop(), args));
+        break;
+      } // REDUCE, NEWOBJ
+      case 0x92: {
+        // NEWOBJ_EX
         const kwargs = pop();
         const args = pop();
         if (!(kwargs instanceof Map) || kwargs.size > 0) fail("NEWOBJ_EX with keyword arguments is not supported");
         push(call(pop(), args));
         break;
       }
-      case 0x62: { // BUILD: instance state; ignored for dicts (OrderedDict._metadata) and tensors
+      case 0x62: {
+        // BUILD: instance state; ignored for dicts (OrderedDict._metadata) and tensors
         const state = pop();
         const target = top();
-        if (!(target instanceof Map || target instanceof TorchTensor)) fail(`BUILD on ${describe(target)} is not supported`);
-        if (!(state === null || state instanceof Map || state instanceof PyTuple)) fail(`BUILD with state ${describe(state)} is not supported`);
+        if (!(target instanceof Map || target instanceof TorchTensor))
+          fail(`BUILD on ${describe(target)} is not supported`);
+        if (!(state === null || state instanceof Map || state instanceof PyTuple))
+          fail(`BUILD with state ${describe(state)} is not supported`);
         break;
       }
-      case 0x51: { const pid = pop(); push(guarded("persistent id", () => persistentLoad(pid))); break; } // BINPERSID
+      case 0x51: {
+        const pid = pop();
+        push(guarded("persistent id", () => persistentLoad(pid)));
+        break;
+      } // BINPERSID
 
       default: {
         const name = REFUSED[op];
-        fail(name
-          ? `opcode ${name} (0x${hex(op)}) is not supported by this safe unpickler`
-          : `unknown opcode 0x${hex(op)} (not a pickle, or corrupt)`);
+        fail(
+          name
+            ? `opcode ${name} (0x${hex(op)}) is not supported by this safe unpickler`
+            : `unknown opcode 0x${hex(op)} (not a pickle, or corrupt)`,
+        );
       }
     }
   }
@@ -332,9 +491,24 @@ export function unpickle(bytes: Uint8Array, source = "<buffer>"): PyValue {
 
 /** Opcodes that exist but are deliberately not handled (text protocol 0/1, imports, sets, out-of-band buffers). */
 const REFUSED: Record<number, string> = {
-  0x46: "FLOAT", 0x49: "INT", 0x4c: "LONG", 0x50: "PERSID", 0x53: "STRING", 0x56: "UNICODE", 0x67: "GET",
-  0x70: "PUT", 0x69: "INST", 0x6f: "OBJ", 0x82: "EXT1", 0x83: "EXT2", 0x84: "EXT4", 0x8f: "EMPTY_SET",
-  0x90: "ADDITEMS", 0x91: "FROZENSET", 0x97: "NEXT_BUFFER", 0x98: "READONLY_BUFFER",
+  0x46: "FLOAT",
+  0x49: "INT",
+  0x4c: "LONG",
+  0x50: "PERSID",
+  0x53: "STRING",
+  0x56: "UNICODE",
+  0x67: "GET",
+  0x70: "PUT",
+  0x69: "INST",
+  0x6f: "OBJ",
+  0x82: "EXT1",
+  0x83: "EXT2",
+  0x84: "EXT4",
+  0x8f: "EMPTY_SET",
+  0x90: "ADDITEMS",
+  0x91: "FROZENSET",
+  0x97: "NEXT_BUFFER",
+  0x98: "READONLY_BUFFER",
 };
 
 /** Two's-complement little-endian integer (LONG1 / LONG4); a number when it is exactly representable. */
@@ -356,7 +530,8 @@ function itemsOf(v: PyValue, what: string): PyValue[] {
 }
 
 function intOf(v: PyValue, what: string): number {
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw new Error(`${what} must be a non-negative int, got ${describe(v)}`);
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
+    throw new Error(`${what} must be a non-negative int, got ${describe(v)}`);
   return v;
 }
 

@@ -45,7 +45,16 @@ import { halfToFloat } from "../../tensor/safetensors.ts";
 import { escapePath, listSome, quote } from "../../tensor/quote.ts";
 import { withLimits } from "../../tensor/limits.ts";
 import { isZip, readZip, type ZipArchive } from "./zip.ts";
-import { unpickle, describe, PyTuple, TorchStorage, TorchTensor, type PyDict, type PyValue, type TorchDType } from "./pickle.ts";
+import {
+  unpickle,
+  describe,
+  PyTuple,
+  TorchStorage,
+  TorchTensor,
+  type PyDict,
+  type PyValue,
+  type TorchDType,
+} from "./pickle.ts";
 
 export const WRAPPER_KEYS = ["state_dict", "model", "module", "model_ema", "state_dict_ema", "net"];
 
@@ -75,7 +84,11 @@ export interface PthOptions extends Partial<PthLimits> {
   key?: string;
 }
 
-export const PTH_LIMITS: Readonly<Omit<PthLimits, "maxTensorBytes">> = { maxVisits: 250_000, maxDepth: 64, maxTensors: 100_000 };
+export const PTH_LIMITS: Readonly<Omit<PthLimits, "maxTensorBytes">> = {
+  maxVisits: 250_000,
+  maxDepth: 64,
+  maxTensors: 100_000,
+};
 /** maxTensorBytes = MATERIALISED_PER_FILE_BYTE x file size + MATERIALISED_SLACK (why: see the table above). */
 const MATERIALISED_PER_FILE_BYTE = 8;
 const MATERIALISED_SLACK = 64 * 2 ** 20;
@@ -93,7 +106,16 @@ export class PthError extends Error {
 }
 
 const ITEM_BYTES: Record<TorchDType, number> = {
-  float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
+  float32: 4,
+  float64: 8,
+  float16: 2,
+  bfloat16: 2,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
 };
 const FLOATING = new Set<TorchDType>(["float32", "float64", "float16", "bfloat16"]);
 
@@ -108,8 +130,10 @@ export function readPthCheckpoint(bytes: Uint8Array, source = "<buffer>", option
   };
   if (!isZip(bytes)) {
     if (isLegacyTorch(bytes)) {
-      fail("legacy (non-zip) torch.save format, written by torch < 1.6 or with _use_new_zipfile_serialization=False, " +
-        "is not supported: load it with torch and save it again with torch.save (or as safetensors)");
+      fail(
+        "legacy (non-zip) torch.save format, written by torch < 1.6 or with _use_new_zipfile_serialization=False, " +
+          "is not supported: load it with torch and save it again with torch.save (or as safetensors)",
+      );
     }
     fail(`not a PyTorch zip checkpoint (${bytes.length} bytes, starts with ${hexBytes(bytes.subarray(0, 4))})`);
   }
@@ -117,7 +141,8 @@ export function readPthCheckpoint(bytes: Uint8Array, source = "<buffer>", option
   const root = archiveRoot(zip, fail);
   if (zip.entries.has(`${root}byteorder`)) {
     const order = new TextDecoder().decode(zip.read(`${root}byteorder`)).trim();
-    if (order !== "little") fail(`storages are ${quote(order, 20)}-endian; only little-endian checkpoints are supported`);
+    if (order !== "little")
+      fail(`storages are ${quote(order, 20)}-endian; only little-endian checkpoints are supported`);
   }
   const top = unpickle(zip.read(`${root}data.pkl`), `${source}:${root}data.pkl`);
   const { dict, prefix } = selectStateDict(top, options.key, fail);
@@ -125,8 +150,10 @@ export function readPthCheckpoint(bytes: Uint8Array, source = "<buffer>", option
   let bytesLeft = limits.maxTensorBytes;
   const charge = (what: string, elements: number) => {
     if (4 * elements > bytesLeft) {
-      fail(`${what} would need ${4 * elements} more float32 bytes, over the budget of ${limits.maxTensorBytes} for this ` +
-        `${bytes.length}-byte file (views declaring more elements than the file stores?)`);
+      fail(
+        `${what} would need ${4 * elements} more float32 bytes, over the budget of ${limits.maxTensorBytes} for this ` +
+          `${bytes.length}-byte file (views declaring more elements than the file stores?)`,
+      );
     }
     bytesLeft -= 4 * elements;
   };
@@ -138,12 +165,16 @@ export function readPthCheckpoint(bytes: Uint8Array, source = "<buffer>", option
     let values = storages.get(cacheKey);
     if (!values) {
       const entry = `${root}data/${storage.key}`;
-      if (!zip.entries.has(entry)) fail(`tensor ${quote(name)} refers to storage ${quote(storage.key)} but the archive has no entry ${quote(entry)}`);
+      if (!zip.entries.has(entry))
+        fail(
+          `tensor ${quote(name)} refers to storage ${quote(storage.key)} but the archive has no entry ${quote(entry)}`,
+        );
       const raw = zip.read(entry);
       if (raw.length % ITEM_BYTES[storage.dtype] !== 0) {
         fail(`storage ${quote(storage.key)} has ${raw.length} bytes, not a whole number of ${storage.dtype} elements`);
       }
-      if (!decodesToView(raw, storage.dtype)) charge(`storage ${quote(storage.key)}`, raw.length / ITEM_BYTES[storage.dtype]);
+      if (!decodesToView(raw, storage.dtype))
+        charge(`storage ${quote(storage.key)}`, raw.length / ITEM_BYTES[storage.dtype]);
       values = decodeStorage(raw, storage.dtype);
       storages.set(cacheKey, values);
     }
@@ -178,7 +209,9 @@ export function isLegacyTorch(bytes: Uint8Array): boolean {
 function archiveRoot(zip: ZipArchive, fail: (message: string) => never): string {
   const names = [...zip.entries.keys()];
   if (names.some((n) => /^[^/]*\/?constants\.pkl$/.test(n) || /^[^/]*\/code\//.test(n))) {
-    fail("this is a TorchScript archive (torch.jit.save), not a state dict: load it with torch.jit.load in Python and torch.save(model.state_dict())");
+    fail(
+      "this is a TorchScript archive (torch.jit.save), not a state dict: load it with torch.jit.load in Python and torch.save(model.state_dict())",
+    );
   }
   const pickles = names.filter((n) => /^[^/]*\/?data\.pkl$/.test(n));
   if (pickles.length === 0) {
@@ -188,7 +221,11 @@ function archiveRoot(zip: ZipArchive, fail: (message: string) => never): string 
   return pickles[0].slice(0, -"data.pkl".length);
 }
 
-function selectStateDict(top: PyValue, key: string | undefined, fail: (message: string) => never): { dict: PyDict; prefix: string } {
+function selectStateDict(
+  top: PyValue,
+  key: string | undefined,
+  fail: (message: string) => never,
+): { dict: PyDict; prefix: string } {
   if (!(top instanceof Map)) fail(`the checkpoint holds a ${describe(top)}, expected a dict of tensors`);
   let dict = top as PyDict;
   const path: string[] = [];
@@ -196,8 +233,10 @@ function selectStateDict(top: PyValue, key: string | undefined, fail: (message: 
     for (const part of key.split(".")) {
       const next = dict.get(part);
       if (!(next instanceof Map)) {
-        fail(`no dict at ${quote([...path, part].join("."))} (found ${next === undefined ? "nothing" : describe(next)}; ` +
-          `keys there: ${listSome([...dict.keys()].map(String), 12)})`);
+        fail(
+          `no dict at ${quote([...path, part].join("."))} (found ${next === undefined ? "nothing" : describe(next)}; ` +
+            `keys there: ${listSome([...dict.keys()].map(String), 12)})`,
+        );
       }
       dict = next as PyDict;
       path.push(part);
@@ -218,14 +257,20 @@ class StateDictWalk {
   private visits = 0;
   private readonly holds = new Map<object, boolean>();
   private readonly ancestors = new Set<object>();
-  constructor(private readonly limits: PthLimits, readonly fail: (message: string) => never) {}
+  constructor(
+    private readonly limits: PthLimits,
+    readonly fail: (message: string) => never,
+  ) {}
 
   /** Counts one visited value (leaf or container) at `name`. */
   visit(name: string, depth: number): void {
     if (++this.visits > this.limits.maxVisits) {
-      this.fail(`flattening the state dict visits more than ${this.limits.maxVisits} entries (dicts shared through the pickle memo many times?)`);
+      this.fail(
+        `flattening the state dict visits more than ${this.limits.maxVisits} entries (dicts shared through the pickle memo many times?)`,
+      );
     }
-    if (depth > this.limits.maxDepth) this.fail(`the state dict nests deeper than ${this.limits.maxDepth} levels (at ${quote(name, 60)})`);
+    if (depth > this.limits.maxDepth)
+      this.fail(`the state dict nests deeper than ${this.limits.maxDepth} levels (at ${quote(name, 60)})`);
   }
 
   /** Called on entering a container at `name`; the matching leave() pops it. */
@@ -241,7 +286,14 @@ class StateDictWalk {
   /** Whether a list / tuple / dict holds a tensor at any depth (each container examined once). */
   holdsTensor(value: PyValue, depth: number): boolean {
     if (value instanceof TorchTensor) return true;
-    const items = value instanceof Map ? [...value.values()] : Array.isArray(value) ? value : value instanceof PyTuple ? value.items : undefined;
+    const items =
+      value instanceof Map
+        ? [...value.values()]
+        : Array.isArray(value)
+          ? value
+          : value instanceof PyTuple
+            ? value.items
+            : undefined;
     if (!items) return false;
     const known = this.holds.get(value as object);
     if (known !== undefined) return known;
@@ -296,9 +348,15 @@ export function decodeStorage(raw: Uint8Array, dtype: TorchDType): Float32Array 
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const out = new Float32Array(count);
   switch (dtype) {
-    case "float32": for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true); break;
-    case "float64": for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, true); break;
-    case "float16": for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(2 * i, true)); break;
+    case "float32":
+      for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
+      break;
+    case "float64":
+      for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, true);
+      break;
+    case "float16":
+      for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
+      break;
     case "bfloat16": {
       const word = new Uint32Array(1);
       const asFloat = new Float32Array(word.buffer);
@@ -308,11 +366,22 @@ export function decodeStorage(raw: Uint8Array, dtype: TorchDType): Float32Array 
       }
       break;
     }
-    case "int64": for (let i = 0; i < count; i++) out[i] = Number(view.getBigInt64(8 * i, true)); break;
-    case "int32": for (let i = 0; i < count; i++) out[i] = view.getInt32(4 * i, true); break;
-    case "int16": for (let i = 0; i < count; i++) out[i] = view.getInt16(2 * i, true); break;
-    case "int8": for (let i = 0; i < count; i++) out[i] = view.getInt8(i); break;
-    case "uint8": case "bool": for (let i = 0; i < count; i++) out[i] = raw[i]; break;
+    case "int64":
+      for (let i = 0; i < count; i++) out[i] = Number(view.getBigInt64(8 * i, true));
+      break;
+    case "int32":
+      for (let i = 0; i < count; i++) out[i] = view.getInt32(4 * i, true);
+      break;
+    case "int16":
+      for (let i = 0; i < count; i++) out[i] = view.getInt16(2 * i, true);
+      break;
+    case "int8":
+      for (let i = 0; i < count; i++) out[i] = view.getInt8(i);
+      break;
+    case "uint8":
+    case "bool":
+      for (let i = 0; i < count; i++) out[i] = raw[i];
+      break;
   }
   return out;
 }
@@ -334,7 +403,9 @@ export function checkViewBounds(view: TorchTensor, storageLength: number, fail: 
   if (size === 0) return 0;
   if (!Number.isSafeInteger(size) || !Number.isSafeInteger(last)) fail(`${describeView()} is too large`);
   if (last >= storageLength) {
-    fail(`${describeView()} reaches element ${last}, but storage ${quote(view.storage.key)} has ${storageLength} elements (truncated or corrupt)`);
+    fail(
+      `${describeView()} reaches element ${last}, but storage ${quote(view.storage.key)} has ${storageLength} elements (truncated or corrupt)`,
+    );
   }
   return size;
 }
@@ -354,7 +425,8 @@ export function gatherView(storage: Float32Array, view: TorchTensor, fail: (mess
   let at = offset;
   for (let i = 0; i < size; i++) {
     out[i] = storage[at];
-    for (let d = rank - 1; d >= 0; d--) { // odometer step over the last axis first
+    for (let d = rank - 1; d >= 0; d--) {
+      // odometer step over the last axis first
       at += stride[d];
       if (++index[d] < shape[d]) break;
       at -= stride[d] * shape[d];

@@ -72,7 +72,11 @@ export interface TfjsLimits {
   maxShardPaths: number;
 }
 
-export const TFJS_LIMITS: Readonly<TfjsLimits> = { maxWeights: 100_000, maxGroupBytes: 2 ** 31 - 1, maxShardPaths: 10_000 };
+export const TFJS_LIMITS: Readonly<TfjsLimits> = {
+  maxWeights: 100_000,
+  maxGroupBytes: 2 ** 31 - 1,
+  maxShardPaths: 10_000,
+};
 
 /** Returns a shard's bytes by its manifest path; `maxBytes` is what its group still needs (a longer shard is an error). */
 export type ShardReader = (path: string, maxBytes: number) => Uint8Array;
@@ -106,12 +110,14 @@ export function readTfjsLayersModel(
   const weights = new Map<string, Tensor>();
   groups.forEach(({ paths, specs }, groupIndex) => {
     const needed = specs.reduce((n, s) => n + s.bytes, 0);
-    if (needed > limits.maxGroupBytes) fail(`group ${groupIndex}: its weights need ${needed} bytes, over the limit of ${limits.maxGroupBytes}`);
+    if (needed > limits.maxGroupBytes)
+      fail(`group ${groupIndex}: its weights need ${needed} bytes, over the limit of ${limits.maxGroupBytes}`);
     let readSoFar = 0;
     const shards = paths.map((path) => {
       const bytes = readShard(path, Math.max(0, needed - readSoFar));
       readSoFar += bytes.length;
-      if (readSoFar > limits.maxGroupBytes) fail(`group ${groupIndex}: shards hold more than ${limits.maxGroupBytes} bytes`);
+      if (readSoFar > limits.maxGroupBytes)
+        fail(`group ${groupIndex}: shards hold more than ${limits.maxGroupBytes} bytes`);
       return { path, bytes };
     });
     const data = concat(shards.map((s) => s.bytes));
@@ -119,8 +125,10 @@ export function readTfjsLayersModel(
     for (const spec of specs) {
       const end = offset + spec.bytes;
       if (end > data.length) {
-        fail(`weight ${quote(spec.name)} [${listShape(spec.shape)}] ${spec.stored} needs bytes ${offset}..${end} of group ${groupIndex}, ` +
-          `but its shards hold ${data.length} (${shardSizes(shards)}): shard ${quote(shardAt(shards, Math.min(end, data.length) - 1))} is short`);
+        fail(
+          `weight ${quote(spec.name)} [${listShape(spec.shape)}] ${spec.stored} needs bytes ${offset}..${end} of group ${groupIndex}, ` +
+            `but its shards hold ${data.length} (${shardSizes(shards)}): shard ${quote(shardAt(shards, Math.min(end, data.length) - 1))} is short`,
+        );
       }
       if (weights.has(spec.name)) fail(`weight ${quote(spec.name)} appears twice in the manifest`);
       const values = decodeWeight(data.subarray(offset, end), spec, spec.count, fail);
@@ -129,27 +137,37 @@ export function readTfjsLayersModel(
     }
     if (offset !== data.length) {
       const lastName = specs.length ? quote(specs[specs.length - 1].name) : "(none)";
-      fail(`group ${groupIndex}: shards hold ${data.length} bytes (${shardSizes(shards)}) but the manifest's weights use ${offset}; ` +
-        `shard ${quote(shardAt(shards, data.length - 1))} has ${data.length - offset} bytes after the last weight ${lastName}`);
+      fail(
+        `group ${groupIndex}: shards hold ${data.length} bytes (${shardSizes(shards)}) but the manifest's weights use ${offset}; ` +
+          `shard ${quote(shardAt(shards, data.length - 1))} has ${data.length - offset} bytes after the last weight ${lastName}`,
+      );
     }
   });
   return { topology, weights };
 }
 
 /** Every group's shard paths and weight specs, checked before any shard is read. */
-function checkManifest(manifest: unknown[], limits: TfjsLimits, fail: (m: string) => never): { paths: string[]; specs: CheckedSpec[] }[] {
+function checkManifest(
+  manifest: unknown[],
+  limits: TfjsLimits,
+  fail: (m: string) => never,
+): { paths: string[]; specs: CheckedSpec[] }[] {
   let weightCount = 0;
   let pathCount = 0;
   return manifest.map((entry, groupIndex) => {
     const group = asObject(entry);
-    if (!group || !Array.isArray(group.paths) || !Array.isArray(group.weights)) fail(`weightsManifest[${groupIndex}] needs 'paths' and 'weights' lists`);
+    if (!group || !Array.isArray(group.paths) || !Array.isArray(group.weights))
+      fail(`weightsManifest[${groupIndex}] needs 'paths' and 'weights' lists`);
     const { paths, weights } = group as unknown as { paths: unknown[]; weights: unknown[] };
     pathCount += paths.length;
     weightCount += weights.length;
     if (pathCount > limits.maxShardPaths) fail(`weightsManifest lists more than ${limits.maxShardPaths} shard paths`);
     if (weightCount > limits.maxWeights) fail(`weightsManifest lists more than ${limits.maxWeights} weights`);
     paths.forEach((p, i) => checkShardPath(p, `weightsManifest[${groupIndex}].paths[${i}]`, fail));
-    return { paths: paths as string[], specs: weights.map((w, i) => checkSpec(w, `weightsManifest[${groupIndex}].weights[${i}]`, fail)) };
+    return {
+      paths: paths as string[],
+      specs: weights.map((w, i) => checkSpec(w, `weightsManifest[${groupIndex}].weights[${i}]`, fail)),
+    };
   });
 }
 
@@ -162,23 +180,32 @@ export function checkShardPath(path: unknown, where: string, fail: (m: string) =
   const p = path as string;
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(p)) fail(`${where} ${quote(p)} contains a control character`);
-  if (/^[\\/]/.test(p) || /^[A-Za-z][A-Za-z0-9+.-]*:/.test(p)) fail(`${where} ${quote(p)} is absolute; shard paths must be relative to the model.json's folder`);
-  if (p.split(/[\\/]/).includes("..")) fail(`${where} ${quote(p)} leaves the model.json's folder ('..'); shard paths must stay inside it`);
+  if (/^[\\/]/.test(p) || /^[A-Za-z][A-Za-z0-9+.-]*:/.test(p))
+    fail(`${where} ${quote(p)} is absolute; shard paths must be relative to the model.json's folder`);
+  if (p.split(/[\\/]/).includes(".."))
+    fail(`${where} ${quote(p)} leaves the model.json's folder ('..'); shard paths must stay inside it`);
 }
 
 function checkSpec(value: unknown, where: string, fail: (m: string) => never): CheckedSpec {
   const spec = asObject(value) ?? fail(`${where} must be an object { name, shape, dtype }, got ${describeJson(value)}`);
   const { name, shape, dtype, quantization } = spec;
-  if (typeof name !== "string" || name === "") fail(`${where}: name must be a non-empty string, got ${describeJson(name)}`);
+  if (typeof name !== "string" || name === "")
+    fail(`${where}: name must be a non-empty string, got ${describeJson(name)}`);
   const what = `weight ${quote(name)}`;
-  if (!Array.isArray(shape) || !shape.every(isCount)) fail(`${what}: shape must be a list of non-negative integers, got ${describeJson(shape)}`);
-  if (typeof dtype !== "string" || !LOGICAL_DTYPES.has(dtype)) fail(`${what} has unsupported dtype ${typeof dtype === "string" ? quote(dtype, 20) : describeJson(dtype)}`);
+  if (!Array.isArray(shape) || !shape.every(isCount))
+    fail(`${what}: shape must be a list of non-negative integers, got ${describeJson(shape)}`);
+  if (typeof dtype !== "string" || !LOGICAL_DTYPES.has(dtype))
+    fail(`${what} has unsupported dtype ${typeof dtype === "string" ? quote(dtype, 20) : describeJson(dtype)}`);
   let stored = dtype as string;
   if (quantization !== undefined) {
-    const q = asObject(quantization) ?? fail(`${what}: quantization must be an object, got ${describeJson(quantization)}`);
-    if (typeof q.dtype !== "string" || !QUANTIZED.has(q.dtype)) fail(`${what} has unsupported dtype ${describeJson(q.dtype)} (quantization: uint8, uint16 or float16)`);
+    const q =
+      asObject(quantization) ?? fail(`${what}: quantization must be an object, got ${describeJson(quantization)}`);
+    if (typeof q.dtype !== "string" || !QUANTIZED.has(q.dtype))
+      fail(`${what} has unsupported dtype ${describeJson(q.dtype)} (quantization: uint8, uint16 or float16)`);
     if (q.dtype !== "float16" && !(Number.isFinite(q.scale) && Number.isFinite(q.min))) {
-      fail(`${what}: ${String(q.dtype)} quantization needs finite numeric scale and min, got scale ${describeJson(q.scale)}, min ${describeJson(q.min)}`);
+      fail(
+        `${what}: ${String(q.dtype)} quantization needs finite numeric scale and min, got scale ${describeJson(q.scale)}, min ${describeJson(q.min)}`,
+      );
     }
     stored = q.dtype as string;
   }
@@ -197,7 +224,7 @@ function listShape(shape: number[]): string {
 }
 
 function describeJson(v: unknown): string {
-  return escapeText(typeof v === "number" ? String(v) : JSON.stringify(v) ?? String(v), 60);
+  return escapeText(typeof v === "number" ? String(v) : (JSON.stringify(v) ?? String(v)), 60);
 }
 
 function decodeWeight(raw: Uint8Array, spec: TfjsWeightSpec, count: number, fail: (m: string) => never): Float32Array {
@@ -210,15 +237,23 @@ function decodeWeight(raw: Uint8Array, spec: TfjsWeightSpec, count: number, fail
     for (let i = 0; i < count; i++) out[i] = round(code(i) * q.scale! + q.min!); // as tfjs: double math, stored as float32
     return out;
   }
-  if (q) { // float16
+  if (q) {
+    // float16
     for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
     return out;
   }
   switch (spec.dtype) {
-    case "float32": for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true); break;
-    case "int32": for (let i = 0; i < count; i++) out[i] = view.getInt32(4 * i, true); break;
-    case "bool": for (let i = 0; i < count; i++) out[i] = raw[i]; break;
-    default: fail(`weight ${quote(spec.name)} has unsupported dtype ${quote(spec.dtype, 20)}`);
+    case "float32":
+      for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
+      break;
+    case "int32":
+      for (let i = 0; i < count; i++) out[i] = view.getInt32(4 * i, true);
+      break;
+    case "bool":
+      for (let i = 0; i < count; i++) out[i] = raw[i];
+      break;
+    default:
+      fail(`weight ${quote(spec.name)} has unsupported dtype ${quote(spec.dtype, 20)}`);
   }
   return out;
 }
@@ -235,7 +270,10 @@ function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 function shardSizes(shards: { path: string; bytes: Uint8Array }[]): string {
-  return listSome(shards.map((s) => `${s.path}: ${s.bytes.length} bytes`), 4);
+  return listSome(
+    shards.map((s) => `${s.path}: ${s.bytes.length} bytes`),
+    4,
+  );
 }
 
 /** The shard holding byte `at` of the concatenated group (the last shard when past the end). */
@@ -287,11 +325,16 @@ export interface TfjsLayer {
  * layer's weights: a weight named "<layer>/<suffix>" (optionally under a scope,
  * ".../<layer>/<suffix>") goes to that layer's `weights` map.
  */
-export function tfjsLayers(topology: Record<string, unknown>, weights?: Map<string, Tensor>, source = "topology"): TfjsLayer[] {
+export function tfjsLayers(
+  topology: Record<string, unknown>,
+  weights?: Map<string, Tensor>,
+  source = "topology",
+): TfjsLayer[] {
   const model = asObject(topology.model_config) ?? topology; // Keras export wraps it in model_config
   const config = model.config;
   const rawLayers = Array.isArray(config) ? config : asObject(config)?.layers;
-  if (!Array.isArray(rawLayers)) throw new TfjsError(source, `model ${quote(model.class_name, 40)} in modelTopology has no layer list`);
+  if (!Array.isArray(rawLayers))
+    throw new TfjsError(source, `model ${quote(model.class_name, 40)} in modelTopology has no layer list`);
   const sequential = model.class_name === "Sequential";
 
   const layers = rawLayers.map((raw, i): TfjsLayer => {
@@ -330,7 +373,8 @@ export function tfjsLayers(topology: Record<string, unknown>, weights?: Map<stri
     const byName = new Map(layers.map((l) => [l.name, l]));
     for (const [full, t] of weights) {
       const parts = full.split("/");
-      for (let i = parts.length - 2; i >= 0; i--) { // the innermost path part naming a layer owns it
+      for (let i = parts.length - 2; i >= 0; i--) {
+        // the innermost path part naming a layer owns it
         const owner = byName.get(parts[i]);
         if (owner) {
           owner.weights.set(parts.slice(i + 1).join("/"), t);
@@ -369,7 +413,8 @@ function snakeToCamel(s: string): string {
  *   DepthwiseConv2D [kh, kw, in, multiplier] -> [in * multiplier, 1, kh, kw]  (groups = in)
  */
 export function kerasKernelToTorch(kernel: Tensor, depthwise = false): Tensor {
-  if (kernel.rank !== 4) throw new TfjsError("kerasKernelToTorch", `kernel must be [kh, kw, in, out], got [${kernel.shape.join(", ")}]`);
+  if (kernel.rank !== 4)
+    throw new TfjsError("kerasKernelToTorch", `kernel must be [kh, kw, in, out], got [${kernel.shape.join(", ")}]`);
   const [kh, kw, cin, cout] = kernel.shape;
   const out = new Float32Array(kernel.size);
   for (let y = 0; y < kh; y++) {

@@ -32,7 +32,10 @@ function chain(model: TfjsLayersModel, source: string): TfjsLayer[] {
   const layers = tfjsLayers(model.topology, model.weights, source).filter((l) => l.className !== "InputLayer");
   layers.forEach((l, i) => {
     if (i > 0 && l.inbound.length > 0 && (l.inbound.length !== 1 || l.inbound[0] !== layers[i - 1].name)) {
-      throw new TfjsError(source, `layer ${quote(l.name)} reads [${listSome(l.inbound, 4)}], expected a plain chain after ${quote(layers[i - 1].name)}`);
+      throw new TfjsError(
+        source,
+        `layer ${quote(l.name)} reads [${listSome(l.inbound, 4)}], expected a plain chain after ${quote(layers[i - 1].name)}`,
+      );
     }
   });
   return layers;
@@ -43,10 +46,16 @@ class Cursor {
   private at = 0;
   /** The file's weight tensors read so far (to report any left over). */
   readonly used = new Set<Tensor>();
-  constructor(private readonly layers: TfjsLayer[], private readonly source: string) {}
+  constructor(
+    private readonly layers: TfjsLayer[],
+    private readonly source: string,
+  ) {}
 
   fail(layer: TfjsLayer | undefined, message: string): never {
-    throw new TfjsError(this.source, layer ? `layer ${quote(layer.name)} (${escapeText(layer.className, 40)}): ${message}` : message);
+    throw new TfjsError(
+      this.source,
+      layer ? `layer ${quote(layer.name)} (${escapeText(layer.className, 40)}): ${message}` : message,
+    );
   }
 
   peek(): TfjsLayer | undefined {
@@ -75,21 +84,29 @@ function weight(cursor: Cursor, layer: TfjsLayer, suffix: string): Tensor {
 
 function checkConv(cursor: Cursor, layer: TfjsLayer, kernel: number, stride: number, useBias: boolean): void {
   const pair = (p: [number, number] | undefined) => (p ? `${p[0]}x${p[1]}` : "?");
-  if (pair(layer.kernelSize) !== `${kernel}x${kernel}`) cursor.fail(layer, `kernel ${pair(layer.kernelSize)}, expected ${kernel}x${kernel}`);
-  if (pair(layer.strides) !== `${stride}x${stride}`) cursor.fail(layer, `strides ${pair(layer.strides)}, expected ${stride}x${stride}`);
-  if (layer.dilationRate && pair(layer.dilationRate) !== "1x1") cursor.fail(layer, `dilation ${pair(layer.dilationRate)} is not supported`);
+  if (pair(layer.kernelSize) !== `${kernel}x${kernel}`)
+    cursor.fail(layer, `kernel ${pair(layer.kernelSize)}, expected ${kernel}x${kernel}`);
+  if (pair(layer.strides) !== `${stride}x${stride}`)
+    cursor.fail(layer, `strides ${pair(layer.strides)}, expected ${stride}x${stride}`);
+  if (layer.dilationRate && pair(layer.dilationRate) !== "1x1")
+    cursor.fail(layer, `dilation ${pair(layer.dilationRate)} is not supported`);
   if (layer.padding !== "same") {
-    cursor.fail(layer, `padding ${quote(layer.padding, 20)}: only 'same' is supported (a ZeroPadding2D + 'valid' layout, as in newer Keras MobileNets, is not)`);
+    cursor.fail(
+      layer,
+      `padding ${quote(layer.padding, 20)}: only 'same' is supported (a ZeroPadding2D + 'valid' layout, as in newer Keras MobileNets, is not)`,
+    );
   }
   if ((layer.useBias ?? true) !== useBias) cursor.fail(layer, `use_bias ${layer.useBias}, expected ${useBias}`);
-  if (layer.activation && layer.activation !== "linear") cursor.fail(layer, `fused activation ${quote(layer.activation, 20)} is not supported`);
+  if (layer.activation && layer.activation !== "linear")
+    cursor.fail(layer, `fused activation ${quote(layer.activation, 20)} is not supported`);
 }
 
 /** BatchNormalization layer -> `${prefix}.weight/bias/running_mean/running_var`. */
 function takeBatchNorm(cursor: Cursor, out: Map<string, Tensor>, prefix: string, expectedName?: string): void {
   const bn = cursor.take("BatchNormalization", "BatchNormalization");
   if (expectedName && bn.name !== expectedName) cursor.fail(bn, `expected the layer '${expectedName}'`);
-  if (bn.epsilon !== undefined && Math.abs(bn.epsilon - BN_EPS) > 1e-9) cursor.fail(bn, `epsilon ${bn.epsilon}, expected ${BN_EPS}`);
+  if (bn.epsilon !== undefined && Math.abs(bn.epsilon - BN_EPS) > 1e-9)
+    cursor.fail(bn, `epsilon ${bn.epsilon}, expected ${BN_EPS}`);
   out.set(`${prefix}.weight`, weight(cursor, bn, "gamma"));
   out.set(`${prefix}.bias`, weight(cursor, bn, "beta"));
   out.set(`${prefix}.running_mean`, weight(cursor, bn, "moving_mean"));
@@ -109,7 +126,10 @@ function checkAllUsed(model: TfjsLayersModel, used: Set<Tensor>, source: string)
 }
 
 /** The Keras MobileNetV1 of a TF.js layers model (mobilenet_v1_<alpha>_224) in canonical names. */
-export function mobilenetV1FromTfjs(model: TfjsLayersModel, source = "mobilenet_v1 model.json"): ConvertedTfjsModel<Required<MobileNetV1Config>> {
+export function mobilenetV1FromTfjs(
+  model: TfjsLayersModel,
+  source = "mobilenet_v1 model.json",
+): ConvertedTfjsModel<Required<MobileNetV1Config>> {
   const cursor = new Cursor(chain(model, source), source);
   const out = new Map<string, Tensor>();
 
@@ -135,7 +155,8 @@ export function mobilenetV1FromTfjs(model: TfjsLayersModel, source = "mobilenet_
     if (pw.name !== `conv_pw_${i}`) cursor.fail(pw, `expected 'conv_pw_${i}'`);
     checkConv(cursor, pw, 1, 1, false);
     const expected = Math.floor(filters * alpha);
-    if (pw.filters !== expected) cursor.fail(pw, `${pw.filters} filters, expected ${expected} (width ${alpha} from conv1's ${conv1.filters})`);
+    if (pw.filters !== expected)
+      cursor.fail(pw, `${pw.filters} filters, expected ${expected} (width ${alpha} from conv1's ${conv1.filters})`);
     out.set(`conv_pw_${i}.weight`, kerasKernelToTorch(weight(cursor, pw, "kernel")));
     takeBatchNorm(cursor, out, `conv_pw_${i}_bn`, `conv_pw_${i}_bn`);
     takeRelu6(cursor);
@@ -143,7 +164,8 @@ export function mobilenetV1FromTfjs(model: TfjsLayersModel, source = "mobilenet_
 
   // head: GlobalAveragePooling2D, Reshape [1,1,C], Dropout, conv_preds (1x1 + bias), softmax, Reshape
   cursor.take("global average pooling", "GlobalAveragePooling2D");
-  while (cursor.peek()?.className === "Reshape" || cursor.peek()?.className === "Dropout") cursor.take("Reshape or Dropout", "Reshape", "Dropout");
+  while (cursor.peek()?.className === "Reshape" || cursor.peek()?.className === "Dropout")
+    cursor.take("Reshape or Dropout", "Reshape", "Dropout");
   const preds = cursor.take("the classifier 'conv_preds'", "Conv2D");
   checkConv(cursor, preds, 1, 1, true);
   out.set("conv_preds.weight", kerasKernelToTorch(weight(cursor, preds, "kernel")));
@@ -158,7 +180,10 @@ export function mobilenetV1FromTfjs(model: TfjsLayersModel, source = "mobilenet_
 }
 
 /** The ml5.js Darknet-Tiny classifier of a TF.js layers model in canonical names, with its config. */
-export function darknetFromTfjs(model: TfjsLayersModel, source = "darknet model.json"): ConvertedTfjsModel<Required<DarknetConfig>> {
+export function darknetFromTfjs(
+  model: TfjsLayersModel,
+  source = "darknet model.json",
+): ConvertedTfjsModel<Required<DarknetConfig>> {
   const cursor = new Cursor(chain(model, source), source);
   const out = new Map<string, Tensor>();
   const layers: DarknetLayer[] = [];
@@ -184,7 +209,8 @@ export function darknetFromTfjs(model: TfjsLayersModel, source = "darknet model.
     takeBatchNorm(cursor, out, `layers.${i}.bn`);
     const act = cursor.take("LeakyReLU", "LeakyReLU");
     const alpha = act.alpha ?? 0.3; // Keras' default slope
-    if (slope !== undefined && Math.abs(alpha - slope) > 1e-7) cursor.fail(act, `slope ${alpha} differs from the earlier layers' ${slope}`);
+    if (slope !== undefined && Math.abs(alpha - slope) > 1e-7)
+      cursor.fail(act, `slope ${alpha} differs from the earlier layers' ${slope}`);
     slope = alpha;
     let poolAfter = false;
     if (cursor.peek()?.className === "MaxPooling2D") {

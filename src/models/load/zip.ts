@@ -66,9 +66,11 @@ export function readZip(bytes: Uint8Array, source = "<buffer>"): ZipArchive {
 
   const end = findEndRecord(view);
   if (end < 0) {
-    fail(isZip(bytes)
-      ? `no end-of-central-directory record in ${bytes.length} bytes: the file is truncated`
-      : `not a zip archive (no end-of-central-directory record in ${bytes.length} bytes)`);
+    fail(
+      isZip(bytes)
+        ? `no end-of-central-directory record in ${bytes.length} bytes: the file is truncated`
+        : `not a zip archive (no end-of-central-directory record in ${bytes.length} bytes)`,
+    );
   }
   let count = u16(end + 10);
   let directorySize = u32(end + 12);
@@ -84,17 +86,21 @@ export function readZip(bytes: Uint8Array, source = "<buffer>"): ZipArchive {
     directoryOffset = u64(record + 48);
   }
   if (directoryOffset + directorySize > bytes.length) {
-    fail(`central directory (bytes ${directoryOffset}..${directoryOffset + directorySize}) lies past the end of the ${bytes.length}-byte file: truncated`);
+    fail(
+      `central directory (bytes ${directoryOffset}..${directoryOffset + directorySize}) lies past the end of the ${bytes.length}-byte file: truncated`,
+    );
   }
 
   const entries = new Map<string, ZipEntry>();
   let at = directoryOffset;
   for (let i = 0; i < count; i++) {
-    if (at + 46 > directoryOffset + directorySize || u32(at) !== CENTRAL_HEADER) fail(`central directory entry ${i} of ${count} is missing or corrupt (byte ${at})`);
+    if (at + 46 > directoryOffset + directorySize || u32(at) !== CENTRAL_HEADER)
+      fail(`central directory entry ${i} of ${count} is missing or corrupt (byte ${at})`);
     const nameLength = u16(at + 28);
     const extraLength = u16(at + 30);
     const commentLength = u16(at + 32);
-    if (at + 46 + nameLength + extraLength + commentLength > directoryOffset + directorySize) fail(`central directory entry ${i} runs past the directory's end`);
+    if (at + 46 + nameLength + extraLength + commentLength > directoryOffset + directorySize)
+      fail(`central directory entry ${i} runs past the directory's end`);
     const entry: ZipEntry = {
       name: new TextDecoder().decode(bytes.subarray(at + 46, at + 46 + nameLength)),
       flags: u16(at + 8),
@@ -114,13 +120,19 @@ export function readZip(bytes: Uint8Array, source = "<buffer>"): ZipArchive {
     const e = entry!;
     if (e.flags & 1) fail(`entry ${quote(name)} is encrypted`);
     if (e.method !== 0) {
-      fail(`entry ${quote(name)} uses compression method ${e.method}${e.method === 8 ? " (deflate)" : ""}; torch.save never compresses entries, ` +
-        "so this archive was re-packed by another tool: re-save it with torch.save or unzip and re-zip it with -0 (stored)");
+      fail(
+        `entry ${quote(name)} uses compression method ${e.method}${e.method === 8 ? " (deflate)" : ""}; torch.save never compresses entries, ` +
+          "so this archive was re-packed by another tool: re-save it with torch.save or unzip and re-zip it with -0 (stored)",
+      );
     }
     const header = e.localHeaderOffset;
-    if (header + 30 > bytes.length || u32(header) !== LOCAL_HEADER) fail(`entry ${quote(name)}: no local header at byte ${header} (truncated or corrupt)`);
+    if (header + 30 > bytes.length || u32(header) !== LOCAL_HEADER)
+      fail(`entry ${quote(name)}: no local header at byte ${header} (truncated or corrupt)`);
     const start = header + 30 + u16(header + 26) + u16(header + 28);
-    if (start + e.size > bytes.length) fail(`entry ${quote(name)} (${e.size} bytes at ${start}) runs past the end of the ${bytes.length}-byte file: truncated`);
+    if (start + e.size > bytes.length)
+      fail(
+        `entry ${quote(name)} (${e.size} bytes at ${start}) runs past the end of the ${bytes.length}-byte file: truncated`,
+      );
     return bytes.subarray(start, start + e.size);
   };
   return { entries, read };
@@ -130,14 +142,24 @@ export function readZip(bytes: Uint8Array, source = "<buffer>"): ZipArchive {
 function findEndRecord(view: DataView): number {
   const last = view.byteLength - END_RECORD_SIZE;
   for (let at = last; at >= 0 && at >= last - MAX_COMMENT; at--) {
-    if (view.getUint32(at, true) === END_RECORD && at + END_RECORD_SIZE + view.getUint16(at + 20, true) === view.byteLength) return at;
+    if (
+      view.getUint32(at, true) === END_RECORD &&
+      at + END_RECORD_SIZE + view.getUint16(at + 20, true) === view.byteLength
+    )
+      return at;
   }
   return -1;
 }
 
 /** Zip64 extended information (extra id 0x0001): 8-byte values for the fields saturated at 0xffffffff, in this order. */
-function readZip64Extra(entry: ZipEntry, view: DataView, start: number, length: number,
-  u64: (at: number) => number, fail: (message: string) => never): void {
+function readZip64Extra(
+  entry: ZipEntry,
+  view: DataView,
+  start: number,
+  length: number,
+  u64: (at: number) => number,
+  fail: (message: string) => never,
+): void {
   for (let at = start; at + 4 <= start + length;) {
     const id = view.getUint16(at, true);
     const size = view.getUint16(at + 2, true);

@@ -10,22 +10,35 @@ import { attentionHeadsInto } from "../attention.ts";
 /** C[rows, cols] block of a GEMM whose operands are at float offsets in the arena. */
 export interface GemmJob {
   kind: "gemm";
-  M: number; N: number; K: number;
-  aOffset: number; lda: number;
-  bOffset: number; ldb: number; bLayout: "nt" | "nn";
+  M: number;
+  N: number;
+  K: number;
+  aOffset: number;
+  lda: number;
+  bOffset: number;
+  ldb: number;
+  bLayout: "nt" | "nn";
   biasOffset: number; // -1: no bias
   biasPerRow: boolean;
-  cOffset: number; ldc: number;
+  cOffset: number;
+  ldc: number;
   activation: FusedActivation;
-  rowStart: number; rowEnd: number; colStart: number; colEnd: number;
+  rowStart: number;
+  rowEnd: number;
+  colStart: number;
+  colEnd: number;
 }
 
 /** Heads [headStart, headEnd) of attention over qkv[N, 3D] in the arena, into merged[N, D] in the arena. */
 export interface HeadsJob {
   kind: "heads";
-  qkvOffset: number; mergedOffset: number;
-  N: number; D: number; numHeads: number;
-  headStart: number; headEnd: number;
+  qkvOffset: number;
+  mergedOffset: number;
+  N: number;
+  D: number;
+  numHeads: number;
+  headStart: number;
+  headEnd: number;
 }
 
 export type Job = GemmJob | HeadsJob;
@@ -59,11 +72,23 @@ export function createJobRunner(): (message: JobMessage) => void {
 export function runJob(job: Job, arena: Float32Array<ArrayBufferLike>): void {
   if (job.kind === "gemm") {
     const g = gemmArgs({
-      M: job.M, N: job.N, K: job.K,
-      a: arena, aOffset: job.aOffset, lda: job.lda,
-      b: arena, bOffset: job.bOffset, ldb: job.ldb, bLayout: job.bLayout,
-      bias: job.biasOffset < 0 ? null : arena, biasOffset: Math.max(0, job.biasOffset), biasPerRow: job.biasPerRow,
-      c: arena, cOffset: job.cOffset, ldc: job.ldc, activation: job.activation,
+      M: job.M,
+      N: job.N,
+      K: job.K,
+      a: arena,
+      aOffset: job.aOffset,
+      lda: job.lda,
+      b: arena,
+      bOffset: job.bOffset,
+      ldb: job.ldb,
+      bLayout: job.bLayout,
+      bias: job.biasOffset < 0 ? null : arena,
+      biasOffset: Math.max(0, job.biasOffset),
+      biasPerRow: job.biasPerRow,
+      c: arena,
+      cOffset: job.cOffset,
+      ldc: job.ldc,
+      activation: job.activation,
     });
     gemm(g, job.rowStart, job.rowEnd, job.colStart, job.colEnd);
   } else {

@@ -65,19 +65,31 @@ export async function availableThreads(): Promise<number> {
 export async function setThreads(threads?: number): Promise<number> {
   const platform = await loadPlatform();
   const want = threads ?? platform.availableCores();
-  if (!Number.isInteger(want) || want < 1) throw new RangeError(`setThreads: threads must be an integer >= 1, got ${threads}`);
+  if (!Number.isInteger(want) || want < 1)
+    throw new RangeError(`setThreads: threads must be an integer >= 1, got ${threads}`);
   if (want === 1) {
     if (pool !== null) pool.active = 0;
     return 1;
   }
   if (typeof SharedArrayBuffer === "undefined") {
-    throw new Error("setThreads: SharedArrayBuffer is not available (a browser page needs cross-origin isolation: COOP/COEP headers)");
+    throw new Error(
+      "setThreads: SharedArrayBuffer is not available (a browser page needs cross-origin isolation: COOP/COEP headers)",
+    );
   }
   if (pool === null) {
-    pool = { platform, workers: [], active: 0, control: new Int32Array(new SharedArrayBuffer(8)), arena: new Float32Array(0), arenaSent: [] };
+    pool = {
+      platform,
+      workers: [],
+      active: 0,
+      control: new Int32Array(new SharedArrayBuffer(8)),
+      arena: new Float32Array(0),
+      arenaSent: [],
+    };
   }
   const p = pool;
-  const started = await Promise.all(Array.from({ length: Math.max(0, want - 1 - p.workers.length) }, () => platform.spawn()));
+  const started = await Promise.all(
+    Array.from({ length: Math.max(0, want - 1 - p.workers.length) }, () => platform.spawn()),
+  );
   if (started.length > 0) {
     Atomics.store(p.control, 0, 0);
     for (const worker of started) {
@@ -109,8 +121,24 @@ function loadPlatform(): Promise<PoolPlatform> {
 /** An empty job: zero rows of a GEMM. */
 function noJob(): GemmJob {
   return {
-    kind: "gemm", M: 0, N: 0, K: 0, aOffset: 0, lda: 0, bOffset: 0, ldb: 0, bLayout: "nt", biasOffset: -1,
-    biasPerRow: false, cOffset: 0, ldc: 0, activation: "none", rowStart: 0, rowEnd: 0, colStart: 0, colEnd: 0,
+    kind: "gemm",
+    M: 0,
+    N: 0,
+    K: 0,
+    aOffset: 0,
+    lda: 0,
+    bOffset: 0,
+    ldb: 0,
+    bLayout: "nt",
+    biasOffset: -1,
+    biasPerRow: false,
+    cOffset: 0,
+    ldc: 0,
+    activation: "none",
+    rowStart: 0,
+    rowEnd: 0,
+    colStart: 0,
+    colEnd: 0,
   };
 }
 
@@ -136,7 +164,8 @@ export function runGemm(g: Gemm): void {
   const biasLength = g.bias === null ? 0 : g.biasPerRow ? g.M : g.N;
   const cSpan = span(g.cOffset, g.M, g.ldc, g.N);
   const copied = aSpan.length + bSpan.length + biasLength + cSpan.length;
-  if (g.M * g.N * g.K < MIN_WORK_PER_COPY * copied) { // e.g. one row against a big weight: copying costs as much as computing
+  if (g.M * g.N * g.K < MIN_WORK_PER_COPY * copied) {
+    // e.g. one row against a big weight: copying costs as much as computing
     gemm(g);
     return;
   }
@@ -153,18 +182,30 @@ export function runGemm(g: Gemm): void {
   const biasAt = g.bias === null ? -1 : place(g.bias, g.biasOffset, biasLength);
   const cAt = at;
   const job = (t: number): GemmJob => ({
-    kind: "gemm", M: g.M, N: g.N, K: g.K,
-    aOffset: aAt + (g.aOffset - aSpan.start), lda: g.lda,
-    bOffset: bAt + (g.bOffset - bSpan.start), ldb: g.ldb, bLayout: g.bLayout,
-    biasOffset: biasAt, biasPerRow: g.biasPerRow,
-    cOffset: cAt + (g.cOffset - cSpan.start), ldc: g.ldc, activation: g.activation,
-    rowStart: byRows ? bounds[t] : 0, rowEnd: byRows ? bounds[t + 1] : g.M,
-    colStart: byRows ? 0 : bounds[t], colEnd: byRows ? g.N : bounds[t + 1],
+    kind: "gemm",
+    M: g.M,
+    N: g.N,
+    K: g.K,
+    aOffset: aAt + (g.aOffset - aSpan.start),
+    lda: g.lda,
+    bOffset: bAt + (g.bOffset - bSpan.start),
+    ldb: g.ldb,
+    bLayout: g.bLayout,
+    biasOffset: biasAt,
+    biasPerRow: g.biasPerRow,
+    cOffset: cAt + (g.cOffset - cSpan.start),
+    ldc: g.ldc,
+    activation: g.activation,
+    rowStart: byRows ? bounds[t] : 0,
+    rowEnd: byRows ? bounds[t + 1] : g.M,
+    colStart: byRows ? 0 : bounds[t],
+    colEnd: byRows ? g.N : bounds[t + 1],
   });
   dispatch(p, job, threads - 1);
   gemm(g, ...blockOf(job(0))); // the calling thread's block, straight from the caller's arrays
   waitForJobs(p, threads - 1);
-  for (let t = 1; t < threads; t++) { // copy the workers' blocks back
+  for (let t = 1; t < threads; t++) {
+    // copy the workers' blocks back
     const { rowStart, rowEnd, colStart, colEnd, cOffset } = job(t);
     for (let i = rowStart; i < rowEnd; i++) {
       const from = cOffset + i * g.ldc;
@@ -180,7 +221,13 @@ function blockOf(job: GemmJob): [number, number, number, number] {
 // ---- attention -------------------------------------------------------------------------------
 
 /** attentionHeadsInto over all heads, the heads split over the pool when there is one. */
-export function runAttentionHeads(qkv: Float32Array, merged: Float32Array, N: number, D: number, numHeads: number): void {
+export function runAttentionHeads(
+  qkv: Float32Array,
+  merged: Float32Array,
+  N: number,
+  D: number,
+  numHeads: number,
+): void {
   const p = pool;
   const threads = p === null ? 1 : Math.min(p.active + 1, numHeads);
   if (p === null || threads < 2 || 2 * N * N * D < MIN_PARALLEL_MACS) {
@@ -191,15 +238,24 @@ export function runAttentionHeads(qkv: Float32Array, merged: Float32Array, N: nu
   const arena = arenaOf(p, N * 3 * D + N * D);
   arena.set(qkv.subarray(0, N * 3 * D), 0);
   const job = (t: number): HeadsJob => ({
-    kind: "heads", qkvOffset: 0, mergedOffset: N * 3 * D, N, D, numHeads, headStart: bounds[t], headEnd: bounds[t + 1],
+    kind: "heads",
+    qkvOffset: 0,
+    mergedOffset: N * 3 * D,
+    N,
+    D,
+    numHeads,
+    headStart: bounds[t],
+    headEnd: bounds[t + 1],
   });
   dispatch(p, job, threads - 1);
   attentionHeadsInto(qkv, merged, N, D, numHeads, bounds[0], bounds[1]);
   waitForJobs(p, threads - 1);
   const headDim = D / numHeads;
   for (let t = 1; t < threads; t++) {
-    const from = bounds[t] * headDim, to = bounds[t + 1] * headDim; // this worker's columns
-    for (let i = 0; i < N; i++) merged.set(arena.subarray(N * 3 * D + i * D + from, N * 3 * D + i * D + to), i * D + from);
+    const from = bounds[t] * headDim,
+      to = bounds[t + 1] * headDim; // this worker's columns
+    for (let i = 0; i < N; i++)
+      merged.set(arena.subarray(N * 3 * D + i * D + from, N * 3 * D + i * D + to), i * D + from);
   }
 }
 

@@ -6,7 +6,8 @@ import type { PoolPlatform, PoolWorker } from "./pool.ts";
 const onMainThread = typeof (globalThis as { document?: unknown }).document !== "undefined";
 
 export const browserPlatform: PoolPlatform = {
-  availableCores: () => (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1,
+  availableCores: () =>
+    (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1,
 
   spawn: () =>
     new Promise<PoolWorker>((resolve, reject) => {

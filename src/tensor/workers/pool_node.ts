@@ -28,7 +28,8 @@ export const nodePlatform: PoolPlatform = {
       worker.unref(); // an idle pool does not keep the process alive
       worker.once("error", reject);
       worker.once("message", (message) => {
-        if (message !== "ready") return reject(new Error(`worker pool: unexpected first message ${JSON.stringify(message)}`));
+        if (message !== "ready")
+          return reject(new Error(`worker pool: unexpected first message ${JSON.stringify(message)}`));
         resolve({ post: (m) => worker.postMessage(m), terminate: () => void worker.terminate() });
       });
     }),

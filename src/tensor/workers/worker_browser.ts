@@ -2,6 +2,9 @@
 import { createJobRunner, type JobMessage } from "./jobs.ts";
 
 const run = createJobRunner();
-const scope = globalThis as unknown as { onmessage: ((event: { data: JobMessage }) => void) | null; postMessage(m: unknown): void };
+const scope = globalThis as unknown as {
+  onmessage: ((event: { data: JobMessage }) => void) | null;
+  postMessage(m: unknown): void;
+};
 scope.onmessage = (event) => run(event.data);
 scope.postMessage("ready");
