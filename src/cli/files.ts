@@ -4,8 +4,12 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, s
 import { basename, dirname, join, relative, resolve, isAbsolute } from "node:path";
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from "../image/image.ts";
 import { buildModel, type LoadedModel, type ModelFile } from "../models/registry.ts";
+import { MAX_CHECKPOINT_BYTES, readRegularFile } from "../models/load/node.ts";
 import { readSafetensors, writeSafetensors } from "../tensor/safetensors.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+
+/** A model folder's config.json is a few kB; more is not a config. */
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
 export class UserError extends Error {
   constructor(message: string) {
@@ -25,14 +29,16 @@ export function loadModelDir(dir: string, role = "model"): LoadedModel {
   for (const path of [configPath, weightsPath])
     if (!existsSync(path)) throw new UserError(`${role} directory '${dir}' has no ${path.slice(dir.length + 1)}`);
   let file: ModelFile;
+  const configText = new TextDecoder().decode(readRegularFile(configPath, configPath, MAX_CONFIG_BYTES));
   try {
-    file = JSON.parse(readFileSync(configPath, "utf8"));
+    file = JSON.parse(configText);
   } catch (e) {
     throw new UserError(`${configPath}: not valid JSON (${(e as Error).message})`);
   }
   if (file.format !== "papr-ts/1")
     throw new UserError(`${configPath}: format '${String(file.format)}' is not 'papr-ts/1'`);
-  const weights = readSafetensors(readFileSync(weightsPath), weightsPath).tensors;
+  // regular files only (a FIFO or device would hang the read), sizes checked before reading
+  const weights = readSafetensors(readRegularFile(weightsPath, weightsPath, MAX_CHECKPOINT_BYTES), weightsPath).tensors;
   try {
     return buildModel(file, weights);
   } catch (e) {
