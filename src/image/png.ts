@@ -9,6 +9,7 @@
 import { Inflate } from "fflate";
 import { Adler32, crc32 } from "./checksums.ts";
 import { ImageError, checkDimensions, type ImageLimits } from "./image.ts";
+import { concatBytes } from "../tensor/bytes.ts";
 
 export const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -168,7 +169,7 @@ export function readPngChunks(
     if (type === "IEND") break;
     at += 12 + length;
   }
-  return { header, zlib: concat(idat) };
+  return { header, zlib: concatBytes(idat) };
 }
 
 /** Throws unless the chunk at `at` (of data `length`) carries the CRC-32 of its type and data. */
@@ -181,17 +182,6 @@ function checkCrc(bytes: Uint8Array, view: DataView, at: number, length: number,
       `corrupt PNG: chunk ${type} at byte ${at} fails its CRC (stored ${hex32(stored)}, computed ${hex32(computed)})`,
     );
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /**

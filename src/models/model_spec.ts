@@ -41,3 +41,13 @@ export function checkWeights(op: string, spec: ModelSpec, weights: Map<string, T
     `weights do not match the model spec (${spec.size} tensors expected):\n  ${parts.join("\n  ")}`,
   );
 }
+
+/** What every ConvNet here offers (each is a possible PaPr proposer): its last feature map, its head, the whole forward. */
+export interface ConvNetModel<Config> {
+  readonly config: Required<Config>;
+  readonly imageSize: number; // what the pretrained weights were trained at (any size runs)
+  readonly featureChannels: number; // K of features()
+  features(x: Tensor): Tensor; // [1, 3, H, W] -> [1, K, h, w], the last conv stage after its activation
+  head(features: Tensor): Tensor; // [1, K, h, w] -> [1, numClasses]
+  forward(x: Tensor): Tensor; // [1, 3, H, W] -> [1, numClasses] logits
+}

@@ -29,6 +29,7 @@ import { Tensor } from "../../tensor/tensor.ts";
 import { halfToFloat } from "../../tensor/safetensors.ts";
 import { escapePath, escapeText, listSome, quote } from "../../tensor/quote.ts";
 import { withLimits } from "../../tensor/limits.ts";
+import { concatBytes } from "../../tensor/bytes.ts";
 
 export interface TfjsQuantization {
   dtype: "uint8" | "uint16" | "float16";
@@ -120,7 +121,7 @@ export function readTfjsLayersModel(
         fail(`group ${groupIndex}: shards hold more than ${limits.maxGroupBytes} bytes`);
       return { path, bytes };
     });
-    const data = concat(shards.map((s) => s.bytes));
+    const data = concatBytes(shards.map((s) => s.bytes));
     let offset = 0;
     for (const spec of specs) {
       const end = offset + spec.bytes;
@@ -254,17 +255,6 @@ function decodeWeight(raw: Uint8Array, spec: TfjsWeightSpec, count: number, fail
       break;
     default:
       fail(`weight ${quote(spec.name)} has unsupported dtype ${quote(spec.dtype, 20)}`);
-  }
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
   }
   return out;
 }
