@@ -422,7 +422,7 @@ function poisonedModelDir(dir: string, source: string, tensor: string, value: nu
 
 /** `papr classify` in a child process; throws its stderr when it exits non-zero. */
 function papr(...args: string[]): string {
-  const result = spawnSync(process.execPath, [join(ROOT, "bin/papr.js"), ...args], {
+  const result = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/main.ts"), ...args], {
     encoding: "utf8",
     timeout: 60_000,
   });
