@@ -41,10 +41,10 @@ def pointwise(tolerance: float):
 #   file (glob)                        tensor names (regex)                  rule               read by (test/...)
 TOLERANCES = [
     ("random.safetensors",               r".*",                               EXACT,             "tensor/random.test.ts"),
-    ("engine_a_shape.safetensors",       r".*",                               EXACT,             "tensor/shape.test.ts"),
-    ("engine_a_sort.safetensors",        r".*",                               EXACT,             "tensor/sort.test.ts"),
-    ("engine_a_elementwise.safetensors", r"erfc?|gelu_erfc",                  pointwise(1.2e-7), "tensor/elementwise.test.ts"),
-    ("engine_*.safetensors",             r".*",                               scaled(1e-5),      "tensor/*.test.ts"),
+    ("kernel_shape.safetensors",         r".*",                               EXACT,             "tensor/shape.test.ts"),
+    ("kernel_sort.safetensors",          r".*",                               EXACT,             "tensor/sort.test.ts"),
+    ("kernel_elementwise.safetensors",   r"erfc?|gelu_erfc",                  pointwise(1.2e-7), "tensor/elementwise.test.ts"),
+    ("kernel_*.safetensors",             r".*",                               scaled(1e-5),      "tensor/*.test.ts"),
     ("attnprune_attention_taps.safetensors", r".*",                           scaled(1e-5),      "papr/attention_pruning_golden.test.ts"),
     ("attnprune_*.safetensors",          r"kept|groups_.*|tokens_.*",         EXACT,             "papr/attention_pruning_golden.test.ts"),
     ("attnprune_*.safetensors",          r"scores_.*",                        scaled(1e-5),      "papr/attention_pruning_golden.test.ts"),
