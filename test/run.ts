@@ -46,6 +46,10 @@ setBackend(backend);
 for (const file of files) await load(file, relative(root, file));
 
 // the kernel and model goldens once more on the wasm backend (runner/backends.ts)
+const listed = new Set(listTests(root).map((f) => relative(root, f).split("\\").join("/")));
+const missing = WASM_GOLDENS.filter((f) => !listed.has(f));
+if (missing.length > 0)
+  throw new Error(`test/runner/backends.ts names test files that do not exist: ${missing.join(", ")}`);
 const goldens = files.filter((f) => WASM_GOLDENS.includes(relative(root, f).split("\\").join("/")));
 const wasmSkip = backend === "js" && goldens.length > 0 ? wasmPassUnavailable() : null;
 if (backend === "js" && goldens.length > 0 && wasmSkip === null) {

@@ -1,10 +1,15 @@
 // Node adapters for the CLI: converted model directories (config.json + model.safetensors),
 // label files, image files, and argument parsing errors.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, relative, resolve, isAbsolute } from "node:path";
+import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from "../image/image.ts";
 import { buildModel, type LoadedModel, type ModelFile } from "../models/registry.ts";
+import { MAX_CHECKPOINT_BYTES, readRegularFile } from "../models/load/node.ts";
 import { readSafetensors, writeSafetensors } from "../tensor/safetensors.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+
+/** A model folder's config.json is a few kB; more is not a config. */
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
 export class UserError extends Error {
   constructor(message: string) {
@@ -24,14 +29,16 @@ export function loadModelDir(dir: string, role = "model"): LoadedModel {
   for (const path of [configPath, weightsPath])
     if (!existsSync(path)) throw new UserError(`${role} directory '${dir}' has no ${path.slice(dir.length + 1)}`);
   let file: ModelFile;
+  const configText = new TextDecoder().decode(readRegularFile(configPath, configPath, MAX_CONFIG_BYTES));
   try {
-    file = JSON.parse(readFileSync(configPath, "utf8"));
+    file = JSON.parse(configText);
   } catch (e) {
     throw new UserError(`${configPath}: not valid JSON (${(e as Error).message})`);
   }
   if (file.format !== "papr-ts/1")
     throw new UserError(`${configPath}: format '${String(file.format)}' is not 'papr-ts/1'`);
-  const weights = readSafetensors(readFileSync(weightsPath), weightsPath).tensors;
+  // regular files only (a FIFO or device would hang the read), sizes checked before reading
+  const weights = readSafetensors(readRegularFile(weightsPath, weightsPath, MAX_CHECKPOINT_BYTES), weightsPath).tensors;
   try {
     return buildModel(file, weights);
   } catch (e) {
@@ -39,9 +46,94 @@ export function loadModelDir(dir: string, role = "model"): LoadedModel {
   }
 }
 
-export function saveModelDir(dir: string, file: ModelFile, weights: Map<string, Tensor>): void {
-  writeOutputFile(join(dir, "model.safetensors"), writeSafetensors(weights, { format: "papr-ts/1", arch: file.arch }));
-  writeOutputFile(join(dir, "config.json"), JSON.stringify(file, null, 2) + "\n");
+/** The files of a converted model folder. */
+export function modelFiles(dir: string): string[] {
+  return [join(dir, "config.json"), join(dir, "model.safetensors")];
+}
+
+/**
+ * Writes a model folder atomically: both files go into a temporary folder beside `dir`, which is
+ * renamed into place only once complete, so a failure leaves `dir` as it was (a half-written folder
+ * could load and classify with wrong weights). An existing non-empty `dir` is replaced only with `force`.
+ */
+export function saveModelDir(
+  dir: string,
+  file: ModelFile,
+  weights: Map<string, Tensor>,
+  options: { force?: boolean } = {},
+): void {
+  const target = resolve(dir);
+  checkOutFolder(dir, options.force ?? false);
+  const parent = dirname(target);
+  try {
+    mkdirSync(parent, { recursive: true });
+  } catch (e) {
+    throw new UserError(
+      `cannot create folder '${parent}' for ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+  const temporary = join(parent, `.${basename(target)}.${process.pid}.tmp`);
+  rmSync(temporary, { recursive: true, force: true });
+  try {
+    const config = JSON.stringify(file, null, 2) + "\n";
+    const tensors = writeSafetensors(weights, { format: "papr-ts/1", arch: file.arch });
+    mkdirSync(temporary);
+    writeFileSync(join(temporary, "model.safetensors"), tensors);
+    writeFileSync(join(temporary, "config.json"), config);
+    replaceFolder(temporary, target);
+  } catch (e) {
+    rmSync(temporary, { recursive: true, force: true });
+    if (e instanceof UserError) throw e;
+    throw new UserError(
+      `cannot write model folder ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+}
+
+/** Throws unless `dir` is absent, an empty folder, or (with `force`) any folder. */
+export function checkOutFolder(dir: string, force: boolean): void {
+  if (!existsSync(dir)) return;
+  if (!statSync(dir).isDirectory()) throw new UserError(`--out ${dir}: exists and is not a folder`);
+  if (!force && readdirSync(dir).length > 0)
+    throw new UserError(`--out ${dir}: folder exists and is not empty (add --force to replace it)`);
+}
+
+/** Renames folder `from` to `to`, moving an existing `to` aside first and removing it only after. */
+function replaceFolder(from: string, to: string): void {
+  if (!existsSync(to)) return renameSync(from, to);
+  const old = join(dirname(to), `.${basename(to)}.${process.pid}.old`);
+  rmSync(old, { recursive: true, force: true });
+  renameSync(to, old);
+  try {
+    renameSync(from, to);
+  } catch (e) {
+    renameSync(old, to);
+    throw e;
+  }
+  rmSync(old, { recursive: true, force: true });
+}
+
+/** True when `path` is `folder` or inside it. */
+export function isInside(path: string, folder: string): boolean {
+  const rel = relative(resolve(folder), resolve(path));
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+}
+
+/**
+ * Throws when writing `output` (for `flag`) would replace one of the files being read: the same
+ * path, or (for an existing file) the same file through a link.
+ */
+export function refuseOverwrite(flag: string, output: string, inputs: string[]): void {
+  const same = (input: string) => {
+    if (resolve(input) === resolve(output)) return true;
+    if (!existsSync(output) || !existsSync(input)) return false;
+    const a = statSync(output);
+    const b = statSync(input);
+    return a.dev === b.dev && a.ino === b.ino;
+  };
+  const hit = inputs.find(same);
+  if (hit !== undefined)
+    throw new UserError(`${flag}: would write ${output}, which is an input (${hit}); choose another path`);
 }
 
 /**
@@ -103,5 +195,43 @@ export function parseNumber(flag: string, text: string | undefined): number {
   const value = Number(text);
   if (text === undefined || text.trim() === "" || !Number.isFinite(value))
     throw new UserError(`${flag}: '${text}' is not a number`);
+  return value;
+}
+
+/** A whole number >= 1 written as digits ("1.5", "-1", "1e3" are refused). */
+export function parsePositiveInteger(flag: string, text: string | undefined): number {
+  const value = Number(text);
+  if (text === undefined || !/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(value) || value < 1) {
+    throw new UserError(`${flag}: '${text}' is not a positive integer`);
+  }
+  return value;
+}
+
+/** --max-megapixels and --max-aspect, for parseArgs. */
+export const IMAGE_LIMIT_OPTIONS = {
+  "max-megapixels": { type: "string" },
+  "max-aspect": { type: "string" },
+} as const;
+
+/** The decode limits with --max-megapixels / --max-aspect applied (src/image/image.ts has the defaults). */
+export function parseImageLimits(values: { "max-megapixels"?: string; "max-aspect"?: string }): ImageLimits {
+  const positive = (flag: string, text: string) => {
+    const v = parseNumber(flag, text);
+    if (!(v > 0)) throw new UserError(`${flag}: '${text}' must be > 0`);
+    return v;
+  };
+  const limits = { ...DEFAULT_IMAGE_LIMITS };
+  if (values["max-megapixels"] !== undefined) {
+    limits.maxPixels = Math.floor(positive("--max-megapixels", values["max-megapixels"]) * 1e6);
+    limits.maxSide = Math.max(limits.maxSide, 65535); // the pixel count is then the binding limit (JPEG's own maximum side)
+  }
+  if (values["max-aspect"] !== undefined) limits.maxAspect = positive("--max-aspect", values["max-aspect"]);
+  return limits;
+}
+
+/** `value` if it is one of `allowed`, else a UserError naming `flag`. */
+export function oneOf(flag: string, value: string | undefined, allowed: string[]): string {
+  if (value === undefined || !allowed.includes(value))
+    throw new UserError(`${flag}: '${value}' is not one of ${allowed.join(", ")}`);
   return value;
 }

@@ -17,7 +17,18 @@ import { explainPicture } from "../papr/explain.ts";
 import { proposalMap } from "../papr/proposal.ts";
 import { keepCount, keepMask, keptPatches, rankPatches } from "../papr/ranking.ts";
 import { patchSignificance } from "../papr/significance.ts";
-import { UserError, loadModelDir, parseNumber, readImageFile, saveModelDir, writeOutputFile } from "./files.ts";
+import {
+  IMAGE_LIMIT_OPTIONS,
+  UserError,
+  loadModelDir,
+  parseImageLimits,
+  parseNumber,
+  parsePositiveInteger,
+  readImageFile,
+  refuseOverwrite,
+  saveModelDir,
+  writeOutputFile,
+} from "./files.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SHARED = join(ROOT, "..", "shared");
@@ -33,6 +44,7 @@ export function gallery(argv: string[]): void {
       grid: { type: "string", default: "14" },
       out: { type: "string", default: join("out", "gallery") },
       limit: { type: "string", default: "24" },
+      ...IMAGE_LIMIT_OPTIONS,
     },
   });
   const proposerDir = values.proposer ?? defaultProposer();
@@ -40,8 +52,9 @@ export function gallery(argv: string[]): void {
   if (proposer.family === "vit") throw new UserError("--proposer must be a ConvNet");
   const folders = values.images ?? [join(SHARED, "data", "coral-photos"), join(SHARED, "data", "imagenet-samples")];
   const z = parseNumber("--z", values.z);
-  const grid = parseNumber("--grid", values.grid);
-  const limit = parseNumber("--limit", values.limit);
+  const grid = parsePositiveInteger("--grid", values.grid);
+  const limit = parsePositiveInteger("--limit", values.limit);
+  const limits = parseImageLimits(values);
   const files = folders
     .flatMap((folder) => {
       if (!existsSync(folder)) throw new UserError(`gallery: image folder '${folder}' does not exist`);
@@ -51,10 +64,12 @@ export function gallery(argv: string[]): void {
         .map((f) => join(folder, f));
     })
     .slice(0, limit);
+  const outputOf = (path: string) => join(values.out, `${basename(path, extname(path))}.png`);
+  for (const path of files) refuseOverwrite("--out", outputOf(path), files);
 
   const pictures: RgbImage[] = [];
   for (const path of files) {
-    const x = preprocess(decodeImage(readImageFile(path), path), proposer.file.preprocess);
+    const x = preprocess(decodeImage(readImageFile(path), path, limits), proposer.file.preprocess);
     const significance = patchSignificance(proposalMap(proposer.convnet.features(x)), [grid, grid]);
     const kept = keptPatches(rankPatches(significance), keepCount(z, grid * grid, 1));
     const picture = explainPicture(
@@ -62,7 +77,7 @@ export function gallery(argv: string[]): void {
       significance,
       keepMask(kept, grid * grid),
     );
-    const out = join(values.out, `${basename(path, extname(path))}.png`);
+    const out = outputOf(path);
     writeOutputFile(out, encodePng(picture.data, picture.width, picture.height));
     pictures.push(picture);
     console.log(`${out}: kept ${kept.length} of ${grid * grid} patches`);

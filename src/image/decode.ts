@@ -5,14 +5,22 @@
 //   clipped to 0..255, not scaled; 1/2/4-bit grayscale is scaled to 0..255.
 // PNG via fast-png, JPEG via jpeg-js (baseline and progressive, gray, Adobe CMYK),
 // BMP (uncompressed 24/32-bit) by hand. The format comes from the magic bytes.
-// Sizes are checked from the header before any pixel buffer is allocated.
+// Before a library decodes anything, the container is read here (src/image/png.ts for PNG, the
+// marker walk below for JPEG): sizes against the limits of image.ts, checksums, chunk / marker
+// order, PNG's inflated size, JPEG's scan count. Errors name the source and never echo raw bytes.
 import { decode as decodePngLib } from "fast-png";
 import jpeg from "jpeg-js";
-import { ImageError, checkDimensions, type RgbImage } from "./image.ts";
+import {
+  DEFAULT_IMAGE_LIMITS,
+  ImageError,
+  checkDimensions,
+  checkLimits,
+  type ImageLimits,
+  type RgbImage,
+} from "./image.ts";
+import { PNG_SIGNATURE, checkImageData, inflatedSize, readPngChunks } from "./png.ts";
 
 export type ImageFormat = "png" | "jpeg" | "bmp";
-
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 export function detectFormat(bytes: Uint8Array): ImageFormat | null {
   const starts = (magic: number[]) => bytes.length >= magic.length && magic.every((b, i) => bytes[i] === b);
@@ -22,78 +30,56 @@ export function detectFormat(bytes: Uint8Array): ImageFormat | null {
   return null;
 }
 
-/** Decodes a PNG, JPEG or BMP file to RGB; errors name `source`. */
-export function decodeImage(bytes: Uint8Array, source = "<buffer>"): RgbImage {
+/** Decodes a PNG, JPEG or BMP file to RGB within `limits`; errors name `source`. */
+export function decodeImage(
+  bytes: Uint8Array,
+  source = "<buffer>",
+  limits: ImageLimits = DEFAULT_IMAGE_LIMITS,
+): RgbImage {
   if (!(bytes instanceof Uint8Array)) throw new ImageError(source, "image bytes must be a Uint8Array");
+  checkLimits(source, limits);
+  const image = decodeFormat(bytes, source, limits);
+  checkDimensions(source, image.width, image.height, limits); // the decoded size, whatever the header said
+  return image;
+}
+
+function decodeFormat(bytes: Uint8Array, source: string, limits: ImageLimits): RgbImage {
   switch (detectFormat(bytes)) {
     case "png":
-      return decodePng(bytes, source);
+      return decodePng(bytes, source, limits);
     case "jpeg":
-      return decodeJpeg(bytes, source);
+      return decodeJpeg(bytes, source, limits);
     case "bmp":
-      return decodeBmp(bytes, source);
+      return decodeBmp(bytes, source, limits);
     default:
       throw new ImageError(source, "not a PNG, JPEG or BMP image");
   }
 }
 
-// ---- PNG ----------------------------------------------------------------------
-
-const PNG_DEPTHS: Record<number, number[]> = {
-  0: [1, 2, 4, 8, 16],
-  2: [8, 16],
-  3: [1, 2, 4, 8],
-  4: [8, 16],
-  6: [8, 16],
-};
-
-/** Reads IHDR and walks the chunk list to IEND, so truncation is reported before decoding. */
-function readPngHeader(bytes: Uint8Array, source: string) {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const chunkType = (at: number) => String.fromCharCode(...bytes.subarray(at, at + 4));
-  if (bytes.length < 33) throw new ImageError(source, `truncated PNG: ${bytes.length} bytes, the header needs 33`);
-  if (chunkType(12) !== "IHDR")
-    throw new ImageError(source, `corrupt PNG: first chunk is '${chunkType(12)}', expected IHDR`);
-  const width = view.getUint32(16);
-  const height = view.getUint32(20);
-  const depth = bytes[24];
-  const colorType = bytes[25];
-  const interlaced = bytes[28] === 1;
-  if (!PNG_DEPTHS[colorType]?.includes(depth)) {
-    throw new ImageError(source, `corrupt PNG: colour type ${colorType} with bit depth ${depth} is not allowed`);
-  }
-  checkDimensions(source, width, height);
-  let at = 8;
-  for (;;) {
-    if (at + 8 > bytes.length)
-      throw new ImageError(source, `truncated PNG: file ends at byte ${bytes.length} before the IEND chunk`);
-    const length = view.getUint32(at);
-    const type = chunkType(at + 4);
-    if (at + 12 + length > bytes.length) {
-      throw new ImageError(
-        source,
-        `truncated PNG: chunk ${type} at byte ${at} needs ${12 + length} bytes, the file ends at ${bytes.length}`,
-      );
-    }
-    if (type === "IEND") break;
-    at += 12 + length;
-  }
-  return { width, height, depth, colorType, interlaced };
+/** A thrown value's message (jpeg-js and fflate may throw strings), cut to one short line. */
+function reason(e: unknown): string {
+  const text = String((e as Error)?.message ?? e).split("\n")[0];
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
-function decodePng(bytes: Uint8Array, source: string): RgbImage {
-  const header = readPngHeader(bytes, source);
+// ---- PNG ----------------------------------------------------------------------
+
+function decodePng(bytes: Uint8Array, source: string, limits: ImageLimits): RgbImage {
+  const { header, zlib } = readPngChunks(bytes, source, limits);
   if (header.interlaced && header.depth < 8) {
     throw new ImageError(
       source,
       `unsupported PNG: interlaced with bit depth ${header.depth} (only 8 and 16 bit can be interlaced)`,
     );
   }
+  // Checks the size, the deflate stream and its Adler-32 without keeping the data; fast-png then
+  // inflates the same, now known-good, stream again to unfilter and de-interlace it.
+  checkImageData(zlib, inflatedSize(header), source);
   let png;
   try {
     png = decodePngLib(bytes);
   } catch (e) {
-    throw new ImageError(source, `corrupt PNG (${(e as Error).message})`);
+    throw new ImageError(source, `corrupt PNG (${reason(e)})`);
   }
   const { width, height, depth } = header;
   const rgb = new Uint8Array(width * height * 3);
@@ -165,15 +151,36 @@ const SOF_NAMES: Record<number, string> = {
   0xcf: "differential arithmetic lossless",
 };
 
-/** Walks the marker segments to the frame header and checks the scan data ends with EOI. */
-function readJpegHeader(bytes: Uint8Array, source: string) {
+/** jpeg-js's memory budget per allowed pixel: 3 components of 64-coefficient int32 blocks (12 B) + output. */
+const JPEG_BYTES_PER_PIXEL = 24;
+
+interface JpegFrame {
+  width: number;
+  height: number;
+  components: number;
+  sof: number;
+}
+
+/**
+ * Walks every marker segment and scan to the end-of-image marker: one frame header (checked against
+ * the limits when it is read), at most `maxJpegScans` scans, nothing truncated.
+ */
+function readJpegMarkers(bytes: Uint8Array, source: string, limits: ImageLimits): JpegFrame {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const truncated = (where: string) =>
     new ImageError(source, `truncated JPEG: file ends at byte ${bytes.length} ${where}`);
-  let frame: { width: number; height: number; components: number; sof: number } | null = null;
+  let frame: JpegFrame | null = null;
+  let scans = 0;
   let at = 2;
   for (;;) {
-    if (at + 4 > bytes.length) throw truncated(frame ? "before the scan data" : "before the frame header");
+    if (at + 2 > bytes.length)
+      throw truncated(
+        scans > 0
+          ? "before the end-of-image marker (FFD9)"
+          : frame
+            ? "before the scan data"
+            : "before the frame header",
+      );
     if (bytes[at] !== 0xff)
       throw new ImageError(source, `corrupt JPEG: expected a marker at byte ${at}, found 0x${bytes[at].toString(16)}`);
     const marker = bytes[at + 1];
@@ -181,43 +188,82 @@ function readJpegHeader(bytes: Uint8Array, source: string) {
       at++;
       continue;
     } // fill byte
+    if (marker === 0xd9) break; // end of image
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      at += 2;
+      continue;
+    } // TEM, RSTn: no length
+    if (at + 4 > bytes.length) throw truncated(frame ? "before the scan data" : "before the frame header");
     const length = view.getUint16(at + 2);
+    if (length < 2)
+      throw new ImageError(source, `corrupt JPEG: marker 0x${marker.toString(16)} at byte ${at} has length ${length}`);
+    if (at + 2 + length > bytes.length)
+      throw truncated(`inside the segment of marker 0x${marker.toString(16)} at byte ${at}`);
     if (marker in SOF_NAMES) {
-      if (at + 10 > bytes.length) throw truncated("inside the frame header");
+      if (frame) throw new ImageError(source, `corrupt JPEG: a second frame header (SOF) at byte ${at}`);
+      if (length < 8)
+        throw new ImageError(source, `corrupt JPEG: frame header at byte ${at} is ${length} bytes, needs 8`);
       frame = { height: view.getUint16(at + 5), width: view.getUint16(at + 7), components: bytes[at + 9], sof: marker };
+      checkFrame(frame, source, limits);
     }
-    if (marker === 0xda) break; // start of scan: entropy-coded data follows
-    at += 2 + length;
+    if (marker !== 0xda) {
+      at += 2 + length;
+      continue;
+    }
+    if (!frame) throw new ImageError(source, "corrupt JPEG: scan data before any frame header (SOF)");
+    if (++scans > limits.maxJpegScans)
+      throw new ImageError(source, `JPEG has more than ${limits.maxJpegScans} scans (limit maxJpegScans)`);
+    at = entropyDataEnd(bytes, at + 2 + length);
   }
-  if (!frame) throw new ImageError(source, "corrupt JPEG: scan data before any frame header (SOF)");
+  if (!frame) throw new ImageError(source, "corrupt JPEG: no frame header (SOF) before the end-of-image marker");
+  if (scans === 0) throw new ImageError(source, "corrupt JPEG: no scan (SOS) before the end-of-image marker");
+  return frame;
+}
+
+/** The offset of the marker that ends entropy-coded data starting at `at` (FF 00 is a stuffed FF, FF D0..D7 a restart). */
+function entropyDataEnd(bytes: Uint8Array, at: number): number {
+  for (let i = at; i + 1 < bytes.length; i++) {
+    if (bytes[i] !== 0xff) continue;
+    const next = bytes[i + 1];
+    if (next === 0x00 || (next >= 0xd0 && next <= 0xd7)) {
+      i++;
+      continue;
+    }
+    if (next !== 0xff) return i;
+  }
+  return bytes.length;
+}
+
+function checkFrame(frame: JpegFrame, source: string, limits: ImageLimits): void {
   if (frame.sof > 0xc2)
     throw new ImageError(
       source,
       `unsupported JPEG: ${SOF_NAMES[frame.sof]} coding (only baseline, extended and progressive Huffman)`,
     );
-  checkDimensions(source, frame.width, frame.height);
-  // FF D9 cannot occur inside entropy-coded data (FF is stuffed as FF 00), so its absence means truncation.
-  let end = bytes.length - 2;
-  while (end > at && !(bytes[end] === 0xff && bytes[end + 1] === 0xd9)) end--;
-  if (end <= at) throw truncated("before the end-of-image marker (FFD9)");
-  return frame;
-}
-
-function decodeJpeg(bytes: Uint8Array, source: string): RgbImage {
-  const frame = readJpegHeader(bytes, source);
+  checkDimensions(source, frame.width, frame.height, limits);
   if (frame.components !== 1 && frame.components !== 3 && frame.components !== 4) {
     throw new ImageError(source, `unsupported JPEG: ${frame.components} colour components (1, 3 or 4 are read)`);
   }
+}
+
+function decodeJpeg(bytes: Uint8Array, source: string, limits: ImageLimits): RgbImage {
+  const frame = readJpegMarkers(bytes, source, limits);
   let decoded;
   try {
     decoded = jpeg.decode(bytes, {
       useTArray: true,
       formatAsRGBA: false,
-      maxResolutionInMP: 100,
-      maxMemoryUsageInMB: 2048,
+      maxResolutionInMP: limits.maxPixels / 1e6,
+      maxMemoryUsageInMB: Math.ceil((limits.maxPixels * JPEG_BYTES_PER_PIXEL) / 2 ** 20),
     });
   } catch (e) {
-    throw new ImageError(source, `corrupt or unsupported JPEG (${(e as Error).message})`);
+    throw new ImageError(source, `corrupt or unsupported JPEG (${reason(e)})`);
+  }
+  if (decoded.width !== frame.width || decoded.height !== frame.height) {
+    throw new ImageError(
+      source,
+      `corrupt JPEG: decoded ${decoded.width}x${decoded.height}, the frame header says ${frame.width}x${frame.height}`,
+    );
   }
   return { width: decoded.width, height: decoded.height, data: decoded.data };
 }
@@ -225,7 +271,7 @@ function decodeJpeg(bytes: Uint8Array, source: string): RgbImage {
 // ---- BMP ----------------------------------------------------------------------
 
 /** Uncompressed 24-bit (BGR) and 32-bit (BGRX, or byte-aligned BITFIELDS masks) Windows bitmaps. */
-function decodeBmp(bytes: Uint8Array, source: string): RgbImage {
+function decodeBmp(bytes: Uint8Array, source: string, limits: ImageLimits): RgbImage {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < 30)
     throw new ImageError(source, `truncated BMP: ${bytes.length} bytes, the header needs at least 30`);
@@ -240,7 +286,7 @@ function decodeBmp(bytes: Uint8Array, source: string): RgbImage {
   const bitsPerPixel = view.getUint16(28, true);
   const compression = view.getUint32(30, true);
   const height = Math.abs(signedHeight);
-  checkDimensions(source, width, height);
+  checkDimensions(source, width, height, limits);
 
   // Byte index of R, G, B inside a pixel (little-endian: the mask 0x00ff0000 is byte 2).
   let order = [2, 1, 0];

@@ -38,6 +38,16 @@ export function resizeSizeFor(config: PreprocessConfig): number {
   return Math.floor(config.inputSize / config.cropPct);
 }
 
+// Bounds on the configuration and the resized image, so that no config or image shape can make
+// preprocessing allocate without bound (a 16384x1 image resized to a 256 shorter side is 4 M px
+// wide: 3.2 GB). Decoded images already pass image.ts's aspect limit; these guard direct callers.
+/** Largest model input side accepted (ViTs use 224..518; 2048 leaves room). */
+export const MAX_INPUT_SIZE = 2048;
+/** cropPct range: the resize is 1/cropPct of the crop (0.875 for DeiT; 1.2 pads, still a valid transform). */
+export const CROP_PCT_RANGE = [0.25, 2] as const;
+/** Largest image resizeShorterSide produces (the decode limit's default). */
+export const MAX_RESIZED_PIXELS = 40_000_000;
+
 /** torchvision Resize(size) with an int: the shorter side becomes `size`, aspect ratio kept (truncated). */
 export function resizeShorterSide(image: RgbImage, size: number, filter: ResizeFilter = "bicubic"): RgbImage {
   checkRgbImage("resizeShorterSide", image);
@@ -45,6 +55,12 @@ export function resizeShorterSide(image: RgbImage, size: number, filter: ResizeF
   const [short, long] = w <= h ? [w, h] : [h, w];
   const newLong = Math.trunc((size * long) / short);
   const [newW, newH] = w <= h ? [size, newLong] : [newLong, size];
+  if (newW * newH > MAX_RESIZED_PIXELS) {
+    throw new ImageError(
+      "resizeShorterSide",
+      `resizing ${w}x${h} to ${newW}x${newH} exceeds ${MAX_RESIZED_PIXELS / 1e6} megapixels (the image is too elongated)`,
+    );
+  }
   if (newW === w && newH === h) return { width: w, height: h, data: image.data.slice() }; // PIL copies
   return resizeRgb(image, newW, newH, filter);
 }
@@ -98,12 +114,20 @@ export function normalizeToTensor(image: RgbImage, mean: Rgb, std: Rgb): Tensor 
   return new Tensor(out, [1, 3, image.height, image.width]);
 }
 
-function checkConfig(op: string, config: PreprocessConfig): void {
+/** Throws an ImageError naming `op` and the field unless `config` is a usable preprocessing config. */
+export function checkPreprocessConfig(op: string, config: PreprocessConfig): void {
+  if (typeof config !== "object" || config === null) throw new ImageError(op, "preprocess config must be an object");
   const { inputSize, cropPct, mean, std, interpolation } = config;
-  if (!Number.isInteger(inputSize) || inputSize <= 0)
-    throw new ImageError(op, `inputSize must be a positive integer, got ${inputSize}`);
-  if (!(cropPct > 0)) throw new ImageError(op, `cropPct must be > 0, got ${cropPct}`);
-  if (mean?.length !== 3 || std?.length !== 3) throw new ImageError(op, "mean and std must have 3 values (R, G, B)");
+  if (!Number.isInteger(inputSize) || inputSize <= 0 || inputSize > MAX_INPUT_SIZE) {
+    throw new ImageError(op, `inputSize must be an integer in 1..${MAX_INPUT_SIZE}, got ${JSON.stringify(inputSize)}`);
+  }
+  const [minCrop, maxCrop] = CROP_PCT_RANGE;
+  if (typeof cropPct !== "number" || !(cropPct >= minCrop && cropPct <= maxCrop)) {
+    throw new ImageError(op, `cropPct must be a number in [${minCrop}, ${maxCrop}], got ${JSON.stringify(cropPct)}`);
+  }
+  const three = (v: unknown) =>
+    Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === "number" && Number.isFinite(x));
+  if (!three(mean) || !three(std)) throw new ImageError(op, "mean and std must have 3 finite numbers (R, G, B)");
   if (std.some((s) => !(s > 0))) throw new ImageError(op, `std must be positive, got [${std.join(", ")}]`);
   if (interpolation !== "bicubic" && interpolation !== "bilinear") {
     throw new ImageError(op, `interpolation must be bicubic or bilinear, got '${interpolation}'`);
@@ -112,14 +136,14 @@ function checkConfig(op: string, config: PreprocessConfig): void {
 
 /** timm's eval transform: RGB image of any size -> Tensor [1, 3, inputSize, inputSize]. */
 export function preprocess(image: RgbImage, config: PreprocessConfig = DEIT_EVAL): Tensor {
-  checkConfig("preprocess", config);
+  checkPreprocessConfig("preprocess", config);
   const resized = resizeShorterSide(image, resizeSizeFor(config), config.interpolation);
   return normalizeToTensor(centerCrop(resized, config.inputSize), config.mean, config.std);
 }
 
 /** The same transform for an image already inputSize x inputSize: no resize, no crop (nothing stretched). */
 export function preprocessAtSize(image: RgbImage, config: PreprocessConfig = DEIT_EVAL): Tensor {
-  checkConfig("preprocessAtSize", config);
+  checkPreprocessConfig("preprocessAtSize", config);
   checkRgbImage("preprocessAtSize", image);
   if (image.width !== config.inputSize || image.height !== config.inputSize) {
     throw new ImageError(

@@ -12,7 +12,7 @@ import { linear } from "../tensor/linear.ts";
 import { globalAvgPool, maxPool2d } from "../tensor/pooling.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { bnSpec, expectImage, foldConvBn, runConv, type FusedConv } from "./conv_bn.ts";
-import { checkWeights, type ModelSpec } from "./model_spec.ts";
+import { checkWeights, type ModelSpec, type ConvNetModel } from "./model_spec.ts";
 
 export interface DarknetLayer {
   kernel: number; // square kernel, stride 1
@@ -62,14 +62,8 @@ export function darknetSpec(config: DarknetConfig = {}): ModelSpec {
   return spec;
 }
 
-export interface Darknet {
-  readonly config: Required<DarknetConfig>;
-  readonly imageSize: number;
-  readonly featureChannels: number;
-  features(x: Tensor): Tensor; // [1, 3, H, W] -> [1, 128, ceil(H/16), ceil(W/16)]
-  head(features: Tensor): Tensor; // [1, C, h, w] -> [1, numClasses]
-  forward(x: Tensor): Tensor; // [1, 3, H, W] -> [1, numClasses]
-}
+/** features(x): [1, 128, ceil(H/16), ceil(W/16)]. */
+export type Darknet = ConvNetModel<DarknetConfig>;
 
 export function createDarknet(config: DarknetConfig, weights: Map<string, Tensor>): Darknet {
   const full: Required<DarknetConfig> = { layers: DARKNET_TINY_LAYERS, numClasses: 1000, leakySlope: 0.1, ...config };

@@ -15,7 +15,7 @@ import { linear } from "../tensor/linear.ts";
 import { globalAvgPool } from "../tensor/pooling.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { bnSpec, expectImage, foldConvBn, runConv, type FusedConv } from "./conv_bn.ts";
-import { checkWeights, type ModelSpec } from "./model_spec.ts";
+import { checkWeights, type ModelSpec, type ConvNetModel } from "./model_spec.ts";
 
 export interface MobileNetV1Config {
   widthMultiplier?: number; // alpha: 0.25, 0.5, 0.75 or 1.0 (default 0.25, the shared model)
@@ -92,14 +92,8 @@ export function mobilenetV1Spec(config: MobileNetV1Config = {}): ModelSpec {
   return spec;
 }
 
-export interface MobileNetV1 {
-  readonly config: Required<MobileNetV1Config>;
-  readonly imageSize: number;
-  readonly featureChannels: number;
-  features(x: Tensor): Tensor; // [1, 3, H, W] -> [1, 1024a, ceil(H/32), ceil(W/32)]
-  head(features: Tensor): Tensor; // [1, C, h, w] -> [1, numClasses]
-  forward(x: Tensor): Tensor; // [1, 3, H, W] -> [1, numClasses] logits (the Keras model's softmax input)
-}
+/** features(x): [1, 1024 * width, ceil(H/32), ceil(W/32)]. */
+export type MobileNetV1 = ConvNetModel<MobileNetV1Config>;
 
 export function createMobileNetV1(config: MobileNetV1Config, weights: Map<string, Tensor>): MobileNetV1 {
   const full = { widthMultiplier: 0.25, numClasses: 1000, ...config };

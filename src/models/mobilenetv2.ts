@@ -15,7 +15,7 @@ import { linear } from "../tensor/linear.ts";
 import { globalAvgPool } from "../tensor/pooling.ts";
 import { expectShape, type Tensor } from "../tensor/tensor.ts";
 import { bnSpec, expectImage, foldConvBn, runConv } from "./conv_bn.ts";
-import { checkWeights, type ModelSpec } from "./model_spec.ts";
+import { checkWeights, type ModelSpec, type ConvNetModel } from "./model_spec.ts";
 import {
   blockSpec,
   loadBlock,
@@ -77,14 +77,8 @@ export function mobilenetV2Spec(config: MobileNetV2Config = {}): ModelSpec {
   return spec;
 }
 
-export interface MobileNetV2 {
-  readonly config: Required<MobileNetV2Config>;
-  readonly imageSize: number; // 224, what the pretrained weights were trained at (any size runs)
-  readonly featureChannels: number; // 1280 at width <= 1
-  features(x: Tensor): Tensor; // [1, 3, H, W] -> [1, K, ceil(H/32), ceil(W/32)], after conv_head's ReLU6
-  head(features: Tensor): Tensor; // [1, K, h, w] -> [1, numClasses]
-  forward(x: Tensor): Tensor; // [1, 3, H, W] -> [1, numClasses]
-}
+/** features(x): [1, 1280, ceil(H/32), ceil(W/32)] at width <= 1, after conv_head's ReLU6. */
+export type MobileNetV2 = ConvNetModel<MobileNetV2Config>;
 
 /** Builds a MobileNetV2 from timm-named weights (checked against the spec; BN folded here). */
 export function createMobileNetV2(config: MobileNetV2Config, weights: Map<string, Tensor>): MobileNetV2 {

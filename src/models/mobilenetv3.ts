@@ -17,7 +17,7 @@ import { linear } from "../tensor/linear.ts";
 import { globalAvgPool } from "../tensor/pooling.ts";
 import { expectShape, type Tensor } from "../tensor/tensor.ts";
 import { bnSpec, expectImage, foldConvBn, runConv } from "./conv_bn.ts";
-import { checkWeights, type ModelSpec } from "./model_spec.ts";
+import { checkWeights, type ModelSpec, type ConvNetModel } from "./model_spec.ts";
 import {
   blockSpec,
   loadBlock,
@@ -107,14 +107,8 @@ export function mobilenetV3Spec(config: MobileNetV3Config): ModelSpec {
   return spec;
 }
 
-export interface MobileNetV3 {
-  readonly config: Required<MobileNetV3Config>;
-  readonly imageSize: number; // 224, what the pretrained weights were trained at (any size runs)
-  readonly featureChannels: number; // 576 (small) / 960 (large) at width 1
-  features(x: Tensor): Tensor; // [1, 3, H, W] -> [1, K, ceil(H/32), ceil(W/32)], after the last hardswish
-  head(features: Tensor): Tensor; // [1, K, h, w] -> [1, numClasses]
-  forward(x: Tensor): Tensor; // [1, 3, H, W] -> [1, numClasses]
-}
+/** features(x): [1, 576 (small) / 960 (large), ceil(H/32), ceil(W/32)], after the last hardswish. */
+export type MobileNetV3 = ConvNetModel<MobileNetV3Config>;
 
 /** Builds a MobileNetV3 from timm-named weights (checked against the spec; BN folded here). */
 export function createMobileNetV3(config: MobileNetV3Config, weights: Map<string, Tensor>): MobileNetV3 {

@@ -12,7 +12,7 @@ import { linear } from "../tensor/linear.ts";
 import { globalAvgPool } from "../tensor/pooling.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { expectImage, runConv, type FusedConv } from "./conv_bn.ts";
-import { checkWeights, type ModelSpec } from "./model_spec.ts";
+import { checkWeights, type ModelSpec, type ConvNetModel } from "./model_spec.ts";
 
 export interface MobileOneConfig {
   numClasses?: number; // 1000
@@ -77,14 +77,8 @@ export function mobileoneSpec(config: MobileOneConfig = {}): ModelSpec {
   return spec;
 }
 
-export interface MobileOne {
-  readonly config: Required<MobileOneConfig>;
-  readonly imageSize: number;
-  readonly featureChannels: number;
-  features(x: Tensor): Tensor; // [1, 3, H, W] -> [1, 1024, H/32, W/32]
-  head(features: Tensor): Tensor; // [1, C, h, w] -> [1, numClasses]
-  forward(x: Tensor): Tensor; // [1, 3, H, W] -> [1, numClasses]
-}
+/** features(x): [1, 1024, H/32, W/32]. */
+export type MobileOne = ConvNetModel<MobileOneConfig>;
 
 /** Builds MobileOne-S0 from the fused, timm-named weights (checked against mobileoneSpec). */
 export function createMobileOne(config: MobileOneConfig, weights: Map<string, Tensor>): MobileOne {

@@ -1,12 +1,16 @@
 // What a model expects of its weights, and the one check every model runs at construction: a
 // weight map against the model's spec, with one error listing every problem.
+import { listSome } from "../tensor/quote.ts";
 import { ShapeError, shapeStr, type Tensor } from "../tensor/tensor.ts";
 
 /** Every parameter a model expects, name -> shape, in checkpoint order. */
 export type ModelSpec = Map<string, number[]>;
 
+/** Names shown per list in checkWeights' error (a checkpoint for another model can have thousands). */
+const LISTED_NAMES = 12;
+
 /**
- * Throws ONE ShapeError naming `op` and listing every missing, unexpected and mis-shaped
+ * Throws ONE ShapeError naming `op` and listing (up to LISTED_NAMES of) every missing, unexpected and mis-shaped
  * weight (expected vs actual shape), or returns when `weights` matches `spec` exactly.
  */
 export function checkWeights(op: string, spec: ModelSpec, weights: Map<string, Tensor>): void {
@@ -29,11 +33,21 @@ export function checkWeights(op: string, spec: ModelSpec, weights: Map<string, T
       `only ${found} of the ${spec.size} expected tensors are present: is this checkpoint for another architecture or naming scheme?`,
     );
   }
-  if (missing.length) parts.push(`missing (${missing.length}): ${missing.join(", ")}`);
-  if (unexpected.length) parts.push(`unexpected (${unexpected.length}): ${unexpected.join(", ")}`);
-  if (misShaped.length) parts.push(`wrong shape (${misShaped.length}): ${misShaped.join("; ")}`);
+  if (missing.length) parts.push(`missing (${missing.length}): ${listSome(missing, LISTED_NAMES)}`);
+  if (unexpected.length) parts.push(`unexpected (${unexpected.length}): ${listSome(unexpected, LISTED_NAMES)}`);
+  if (misShaped.length) parts.push(`wrong shape (${misShaped.length}): ${listSome(misShaped, LISTED_NAMES, "; ")}`);
   throw new ShapeError(
     op,
     `weights do not match the model spec (${spec.size} tensors expected):\n  ${parts.join("\n  ")}`,
   );
+}
+
+/** What every ConvNet here offers (each is a possible PaPr proposer): its last feature map, its head, the whole forward. */
+export interface ConvNetModel<Config> {
+  readonly config: Required<Config>;
+  readonly imageSize: number; // what the pretrained weights were trained at (any size runs)
+  readonly featureChannels: number; // K of features()
+  features(x: Tensor): Tensor; // [1, 3, H, W] -> [1, K, h, w], the last conv stage after its activation
+  head(features: Tensor): Tensor; // [1, K, h, w] -> [1, numClasses]
+  forward(x: Tensor): Tensor; // [1, 3, H, W] -> [1, numClasses] logits
 }

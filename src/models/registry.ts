@@ -6,6 +6,7 @@
 // (a ModelFile). `buildModel(file, weights)` turns the pair into a runnable model.
 import { IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, type PreprocessConfig } from "../image/preprocess.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import { escapeText, quote } from "../tensor/quote.ts";
 import { checkWeights, type ModelSpec } from "./model_spec.ts";
 import { createDarknet, darknetSpec, type DarknetConfig } from "./darknet.ts";
 import { darknetFromTfjs, mobilenetV1FromTfjs } from "./load/tfjs_models.ts";
@@ -125,8 +126,33 @@ export function familySpec(family: Family, model: Record<string, unknown>): Mode
   }
 }
 
-/** Builds a runnable model from a config file and canonical weights (names and shapes are checked). */
+/**
+ * Refuses NaN or infinite weights, naming the first tensor holding one: NaN in a proposer ranks no
+ * patch and NaN in a backbone prints "NaN%", both without any other sign that the file is broken.
+ */
+export function checkFiniteWeights(what: string, weights: Map<string, Tensor>): void {
+  for (const [name, t] of weights) {
+    const data = t.data;
+    let bad = 0;
+    let first = -1;
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) {
+        if (bad++ === 0) first = i;
+      }
+    }
+    if (bad > 0) {
+      const kind = Number.isNaN(data[first]) ? "NaN" : data[first] > 0 ? "Infinity" : "-Infinity";
+      throw new Error(
+        `${escapeText(what)}: tensor ${quote(name)} has ${bad} non-finite value${bad > 1 ? "s" : ""} ` +
+          `(the first, element ${first}, is ${kind}); the model would give meaningless predictions`,
+      );
+    }
+  }
+}
+
+/** Builds a runnable model from a config file and canonical weights (names, shapes and finiteness are checked). */
 export function buildModel(file: ModelFile, weights: Map<string, Tensor>): LoadedModel {
+  checkFiniteWeights("weights", weights);
   const m = file.model;
   switch (file.family) {
     case "vit":
@@ -204,6 +230,7 @@ export function convertCheckpoint(
     Object.assign(model, inferVitGeometry(weights), options.numHeads ? { numHeads: options.numHeads } : {});
   const spec = familySpec(p.family, model);
   checkWeights(`convert ${input.source} as ${arch}`, spec, weights);
+  checkFiniteWeights(`convert ${input.source}`, weights);
   const file: ModelFile = {
     format: "papr-ts/1",
     arch,

@@ -11,7 +11,7 @@ import { linear } from "../tensor/linear.ts";
 import { globalAvgPool, maxPool2d } from "../tensor/pooling.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { bnSpec, expectImage, foldConvBn, runConv, type FusedConv } from "./conv_bn.ts";
-import { checkWeights, type ModelSpec } from "./model_spec.ts";
+import { checkWeights, type ModelSpec, type ConvNetModel } from "./model_spec.ts";
 
 export type ResNetDepth = 18 | 34 | 50 | 101 | 152;
 
@@ -101,14 +101,8 @@ interface Block {
   downsample: FusedConv | null;
 }
 
-export interface ResNet {
-  readonly config: Required<ResNetConfig>;
-  readonly imageSize: number;
-  readonly featureChannels: number;
-  features(x: Tensor): Tensor; // [1, 3, H, W] -> [1, C, H/32, W/32]
-  head(features: Tensor): Tensor; // [1, C, h, w] -> [1, numClasses]
-  forward(x: Tensor): Tensor; // [1, 3, H, W] -> [1, numClasses]
-}
+/** features(x): [1, 512 or 2048, H/32, W/32]. */
+export type ResNet = ConvNetModel<ResNetConfig>;
 
 /** Builds a ResNet from timm/torchvision-named weights (checked against resnetSpec, BN folded here). */
 export function createResNet(config: ResNetConfig, weights: Map<string, Tensor>): ResNet {

@@ -12,7 +12,10 @@
 // and plain PaPr is the reducer that does nothing.
 import type { Vit } from "../models/vit.ts";
 import { countMacs } from "../tensor/mac_counter.ts";
+import { checkFinite } from "../tensor/checks.ts";
 import { ShapeError, shapeStr, type Tensor } from "../tensor/tensor.ts";
+
+export { NonFiniteError, checkFinite } from "../tensor/checks.ts";
 import { costConfig, vitCost, type CostBreakdown, type VitCostConfig } from "./macs.ts";
 import { proposalMap } from "./proposal.ts";
 import { pruneTokens } from "./prune.ts";
@@ -70,14 +73,16 @@ export function paprForward(
   if (proposer !== null && (k < numPatches || maps)) {
     const features = observe("proposer", () => proposerFeatures(proposer, x)); // 2. F
     const proposal = observe("proposal", () => proposalMap(features)); // 3. R
-    const significance = observe("significance", () => patchSignificance(proposal, [gridSize, gridSize])); // 4. P
+    const significance = observe("significance", () =>
+      checkFinite("significance map (step 4)", patchSignificance(proposal, [gridSize, gridSize])),
+    ); // 4. P
     const ranking = observe("ranking", () => rankPatches(significance)); // 5.
     if (k < numPatches) kept = keptPatches(ranking, k, order); // 6.
   }
-  const embedded = observe("embed", () => vit.embed(x)); // 7.
+  const embedded = observe("embed", () => checkFinite("patch embedding (step 7)", vit.embed(x))); // 7.
   const tokens = observe("prune", () => pruneTokens(embedded, numPrefixTokens, kept)); // 7.
   const reduction = runReducedBlocks(vit, tokens, embedRowsOf(numPrefixTokens, kept), reducer, observe); // 8.
-  const logits = observe("head", () => vit.head(reduction.tokens)); // 8.
+  const logits = observe("head", () => checkFinite("logits (step 8, backbone head)", vit.head(reduction.tokens))); // 8.
   return { logits, kept, keptCount: k, reduction };
 }
 
@@ -86,7 +91,7 @@ function proposerFeatures(proposer: Proposer, x: Tensor): Tensor {
   if (features.rank !== 4 || features.shape[0] !== 1) {
     throw new ShapeError("PaPr proposer", `features must be [1, K, h, w], got ${shapeStr(features.shape)}`);
   }
-  return features;
+  return checkFinite("proposer features (step 2)", features);
 }
 
 // ---- Papr: the forward with its bookkeeping --------------------------------------------------------

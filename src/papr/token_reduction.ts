@@ -18,6 +18,7 @@
 // of the ToMe paper. The matching / scoring itself (ToMe's cosine similarities, the sort) is not
 // counted, as in the ToMe paper; BlockRecord.overheadMacs says what ToMe's similarity matmul would add.
 import type { Vit } from "../models/vit.ts";
+import { checkFinite } from "../tensor/checks.ts";
 import { ShapeError, Tensor, expectRank, shapeStr } from "../tensor/tensor.ts";
 import { attentionWithTaps, type AttentionOutputs, type AttentionTaps } from "./attention_taps.ts";
 import {
@@ -267,7 +268,7 @@ export function reducedBlock(
   let reduction: Reduction | null = null;
   let next: ReductionState;
   if (taps === null) {
-    next = { ...state, tokens: vit.block(i, state.tokens) };
+    next = { ...state, tokens: checkFinite(`block ${i} output (step 8)`, vit.block(i, state.tokens)) };
   } else {
     let tapped: AttentionOutputs | null = null;
     const x = vit.attentionHalf(
@@ -275,6 +276,8 @@ export function reducedBlock(
       state.tokens,
       (normed, params) => (tapped = attentionWithTaps(normed, params, taps)).output,
     );
+    // the reducer ranks or matches tokens by x: NaN there would fail obscurely, so it is named here
+    checkFinite(`block ${i} attention output (step 8, before ${reducer.method})`, x);
     reduction = reducer.reduce(i, x, state, tapped!);
     let reduced = { tokens: x, size: state.size };
     let nextGroups = state.groupOf;
@@ -283,7 +286,8 @@ export function reducedBlock(
       reduced = reduceTokens(x, state.size, remap, reduction.numOut);
       nextGroups = state.groupOf.map((g) => (g < 0 ? -1 : remap[g]));
     }
-    next = { ...state, tokens: vit.mlpHalf(i, reduced.tokens), size: reduced.size, groupOf: nextGroups };
+    const tokens = checkFinite(`block ${i} output (step 8)`, vit.mlpHalf(i, reduced.tokens));
+    next = { ...state, tokens, size: reduced.size, groupOf: nextGroups };
   }
   const tokensOut = next.tokens.shape[0];
   const record: BlockRecord = {

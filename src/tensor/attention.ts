@@ -12,12 +12,14 @@ import { softmaxLane } from "./softmax.ts";
 import { addMacs } from "./mac_counter.ts";
 import { gemm, gemmArgs } from "./gemm.ts";
 
-/** attentionHeadsInto over all heads; setThreads (parallel.ts) registers a runner that splits the heads. */
-type HeadsRunner = (qkv: Float32Array, merged: Float32Array, N: number, D: number, numHeads: number) => void;
-let headsRunner: HeadsRunner = (qkv, merged, N, D, numHeads) => attentionHeadsInto(qkv, merged, N, D, numHeads);
+/** Every head of attention over qkv [N, 3D] (per token [q | k | v]) into merged [N, D]. */
+export type HeadsKernel = (qkv: Float32Array, merged: Float32Array, N: number, D: number, numHeads: number) => void;
+
+// attentionHeadsInto over all heads; setThreads (parallel.ts) registers a runner that splits the heads.
+let headsRunner: HeadsKernel = (qkv, merged, N, D, numHeads) => attentionHeadsInto(qkv, merged, N, D, numHeads);
 
 /** Replaces the runner of the attention heads (null: back to attentionHeadsInto on the calling thread). */
-export function registerAttentionHeadsRunner(runner: HeadsRunner | null): void {
+export function registerAttentionHeadsRunner(runner: HeadsKernel | null): void {
   headsRunner = runner ?? ((qkv, merged, N, D, numHeads) => attentionHeadsInto(qkv, merged, N, D, numHeads));
 }
 
@@ -59,16 +61,10 @@ export function multiHeadSelfAttention(x: Tensor, params: AttentionParams): Tens
 }
 
 /** Every head of attention over qkv [N, 3D] into merged [N, D] (split over threads after setThreads). */
-export function runAttentionHeads(
-  qkv: Float32Array,
-  merged: Float32Array,
-  N: number,
-  D: number,
-  numHeads: number,
-): void {
+export const runAttentionHeads: HeadsKernel = (qkv, merged, N, D, numHeads) => {
   addMacs(2 * N * N * D); // q @ k^T and attn @ v, all heads
   headsRunner(qkv, merged, N, D, numHeads);
-}
+};
 
 let qkvBuffer = new Float32Array(0); // [N, 3D], reused across calls
 

@@ -48,8 +48,8 @@ export function setBackend(name: BackendName): void {
 }
 
 /** setThreads of parallel.ts for the JS backend; the wasm backend stays on one thread. */
-export async function setThreads(threads?: number): Promise<number> {
-  const count = await setPoolThreads(threads);
+export async function setThreads(threads?: number, options: { force?: boolean } = {}): Promise<number> {
+  const count = await setPoolThreads(threads, options);
   if (active === "wasm") setBackend("wasm");
   return count;
 }

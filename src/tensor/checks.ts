@@ -15,3 +15,25 @@ export function resolveAxis(op: string, axis: number, shape: readonly number[]):
   }
   return axis < 0 ? axis + rank : axis;
 }
+
+/** Thrown when a stage of a forward produces NaN or infinity: a ranking of NaNs is not a ranking. */
+export class NonFiniteError extends Error {
+  constructor(
+    readonly stage: string,
+    count: number,
+    size: number,
+  ) {
+    super(
+      `PaPr: ${stage} has ${count} non-finite values (NaN or infinity) of ${size}; the weights or the input are broken`,
+    );
+    this.name = "NonFiniteError";
+  }
+}
+
+/** Returns `t` unless it holds a NaN or an infinity; then throws a NonFiniteError naming `stage`. */
+export function checkFinite(stage: string, t: Tensor): Tensor {
+  let bad = 0;
+  for (let i = 0; i < t.data.length; i++) if (!Number.isFinite(t.data[i])) bad++;
+  if (bad > 0) throw new NonFiniteError(stage, bad, t.data.length);
+  return t;
+}

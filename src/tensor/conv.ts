@@ -151,6 +151,8 @@ export function depthwiseFast(
           if (iy < 0 || iy >= H) continue;
           const row = xPlane + iy * W - left;
           const wRow = wBase + ky * kw;
+          // Deliberate kernel specialisation: the kw = 3 and kw = 5 rows below are the same loop unrolled
+          // for MobileNets' 3x3 and 5x5 depthwise kernels (weights held in locals); other widths take addTaps.
           if (kw === 3 && innerLo <= innerHi) {
             // the common 3-wide row: all three taps per pixel, weights in registers
             const w0 = ws[wRow],

@@ -119,6 +119,8 @@ function packRows(g: Gemm, rowStart: number, rowEnd: number, s: Float64Array): v
   }
 }
 
+// Deliberate kernel specialisation: packColumnsNT and packColumnsNN are the same packing for B's two
+// layouts (rows of a weight [N, K], or a [K, N] matrix), each with its own inner loop order.
 /** B panel from rows of [N, K]: s[at + k*NR + j] = b[from + j*ldb + k], j < cols (0 beyond). */
 function packColumnsNT(
   b: Float32Array | Float64Array,

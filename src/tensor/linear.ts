@@ -115,8 +115,8 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   return out;
 }
 
-/** out[rows, outF] = x[rows, inF] @ weight[outF, inF]^T + bias (the fast GEMM). */
-export function linearInto(
+/** out[rows, outF] = x[rows, inF] @ weight[outF, inF]^T + bias, on flat arrays. */
+export type LinearKernel = (
   x: Float32Array,
   weight: Float32Array,
   bias: Float32Array | null,
@@ -124,6 +124,9 @@ export function linearInto(
   rows: number,
   inF: number,
   outF: number,
-): void {
+) => void;
+
+/** LinearKernel through the fast GEMM. */
+export const linearInto: LinearKernel = (x, weight, bias, out, rows, inF, outF) => {
   runGemm(gemmArgs({ M: rows, N: outF, K: inF, a: x, b: weight, bias, c: out }));
-}
+};

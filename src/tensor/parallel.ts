@@ -11,21 +11,21 @@
 // work), posts one job per worker, computes the first block itself on the calling thread and copies
 // the workers' blocks back. Every element is computed exactly as on one thread, so results are
 // identical whatever the thread count.
-import { attentionHeadsInto, registerAttentionHeadsRunner } from "./attention.ts";
+import { attentionHeadsInto, registerAttentionHeadsRunner, type HeadsKernel } from "./attention.ts";
 import { gemm, gemmArgs, registerGemmRunner, type FusedActivation, type Gemm } from "./gemm.ts";
 import { registerJobKind, type Job } from "./workers/jobs.ts";
 import { activeWorkers, runJobs, sharedArena, startThreads, stopThreads as stopPool } from "./workers/thread_pool.ts";
 
-export { availableThreads, threadCount } from "./workers/thread_pool.ts";
+export { MAX_FORCED_THREADS, availableThreads, threadCount } from "./workers/thread_pool.ts";
 
 /** Below this many multiply-adds a product runs on the calling thread (a job round trip is ~50 us). */
 export const MIN_PARALLEL_MACS = 300_000;
 /** ...and when there are fewer multiply-adds than this per float copied into the shared arena. */
 export const MIN_WORK_PER_COPY = 4;
 
-/** Uses `threads` threads for GEMM and attention from now on (default: every available core). */
-export async function setThreads(threads?: number): Promise<number> {
-  const count = await startThreads(threads);
+/** Uses `threads` threads for GEMM and attention from now on (default: every available core; more than the cores only with `force`). */
+export async function setThreads(threads?: number, options: { force?: boolean } = {}): Promise<number> {
+  const count = await startThreads(threads, options);
   registerGemmRunner(count > 1 ? parallelGemm : null);
   registerAttentionHeadsRunner(count > 1 ? parallelAttentionHeads : null);
   return count;
@@ -176,13 +176,7 @@ registerJobKind<HeadsJob>("heads", (job, arena) => {
 });
 
 /** attentionHeadsInto over all heads, the heads split over the workers. */
-export function parallelAttentionHeads(
-  qkv: Float32Array,
-  merged: Float32Array,
-  N: number,
-  D: number,
-  numHeads: number,
-): void {
+export const parallelAttentionHeads: HeadsKernel = (qkv, merged, N, D, numHeads) => {
   const threads = Math.min(activeWorkers() + 1, numHeads);
   if (threads < 2 || 2 * N * N * D < MIN_PARALLEL_MACS) {
     attentionHeadsInto(qkv, merged, N, D, numHeads);
@@ -209,7 +203,7 @@ export function parallelAttentionHeads(
     for (let i = 0; i < N; i++)
       merged.set(arena.subarray(N * 3 * D + i * D + from, N * 3 * D + i * D + to), i * D + from);
   }
-}
+};
 
 // ---- plumbing --------------------------------------------------------------------------------
 

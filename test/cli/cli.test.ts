@@ -12,6 +12,7 @@ import { PRESETS, familySpec, type ModelFile } from "../../src/models/registry.t
 import { syntheticWeights } from "../../src/models/synthetic.ts";
 import { readSafetensors, writeSafetensors } from "../../src/tensor/safetensors.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
+import { availableBackends } from "../../src/tensor/backend.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const IMAGES = join(ROOT, "test/fixtures/images");
@@ -158,6 +159,19 @@ test("classify: JPEG input and the patch-only convention", () => {
   const r = classify(join(IMAGES, "baseline420_64x48.jpg"), "--z", "0.3", "--convention", "patches");
   assert.is(r.code, 0, r.err);
   assert.match(r.out, /kept 58 of 196 patches \(59 tokens per block\)/);
+});
+
+test("classify --backend js | wasm: the same top-5 and kept tokens; an unknown backend is refused", () => {
+  const image = join(IMAGES, "rgb8_300x200.png");
+  const lines = (out: string) => out.split("\n").filter((l) => /^\s+\d\. |kept \d+ of/.test(l));
+  const js = classify(image, "--backend", "js", "--threads", "1");
+  assert.is(js.code, 0, js.err);
+  if (availableBackends().includes("wasm")) {
+    const wasm = classify(image, "--backend", "wasm");
+    assert.is(wasm.code, 0, wasm.err);
+    assert.equal(lines(wasm.out), lines(js.out));
+  }
+  fails(classify(image, "--backend", "gpu"), /--backend: 'gpu' is not one of js, wasm/);
 });
 
 test("classify refuses bad input with a clear message and a non-zero exit", () => {

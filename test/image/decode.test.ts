@@ -3,7 +3,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { decodeImage, detectFormat } from "../../src/image/decode.ts";
 import { fixture } from "../golden.ts";
-import { assertSameImage, imageBytes, patched, pixelDiff } from "./helpers.ts";
+import { assertSameImage, imageBytes, patched, patchedPng, pixelDiff } from "./helpers.ts";
 
 const golden = fixture("image");
 const names = golden.keys.filter((k) => k.endsWith(".decoded")).map((k) => k.slice(0, -".decoded".length));
@@ -145,7 +145,7 @@ test("corrupt PNG data is reported with the source", () => {
   const broken = patched(png, idat + 4, new Array(40).fill(0xff)); // garbage zlib stream
   throwsWith(() => decodeImage(broken, "broken.png"), /^broken\.png: corrupt PNG/);
   throwsWith(
-    () => decodeImage(patched(png, 24, [3]), "depth.png"),
+    () => decodeImage(patchedPng(png, 24, [3]), "depth.png"),
     /^depth\.png: corrupt PNG: colour type 2 with bit depth 3/,
   );
 });
@@ -158,7 +158,7 @@ test("truncated JPEG, BMP", () => {
   );
   throwsWith(
     () => decodeImage(jpg.subarray(0, 100), "h.jpg"),
-    /^h\.jpg: truncated JPEG: file ends at byte 100 before the/,
+    /^h\.jpg: truncated JPEG: file ends at byte 100 (before|inside) the/,
   );
   const progressive = imageBytes("progressive_64x48.jpg");
   throwsWith(() => decodeImage(progressive.subarray(0, progressive.length >> 1), "p.jpg"), /^p\.jpg: truncated JPEG/);
@@ -181,7 +181,10 @@ function sofAt(jpg: Uint8Array): number {
 
 test("zero-size images are refused (PNG, JPEG, BMP)", () => {
   const png = imageBytes("rgb8_64x48.png");
-  throwsWith(() => decodeImage(patched(png, 16, U32BE(0)), "w0.png"), /^w0\.png: image has zero or invalid size 0x48/);
+  throwsWith(
+    () => decodeImage(patchedPng(png, 16, U32BE(0)), "w0.png"),
+    /^w0\.png: image has zero or invalid size 0x48/,
+  );
   const jpg = imageBytes("gray_64x48.jpg");
   throwsWith(
     () => decodeImage(patched(jpg, sofAt(jpg) + 5, U16BE(0)), "h0.jpg"),
@@ -194,14 +197,14 @@ test("zero-size images are refused (PNG, JPEG, BMP)", () => {
 test("absurdly large dimensions are refused from the header (per side and in total)", () => {
   const png = imageBytes("rgb8_64x48.png");
   throwsWith(
-    () => decodeImage(patched(png, 16, U32BE(20000)), "wide.png"),
-    /^wide\.png: image size 20000x48 is too large \(limit 16384 per side and 100 megapixels\)/,
+    () => decodeImage(patchedPng(png, 16, U32BE(20000)), "wide.png"),
+    /^wide\.png: image size 20000x48 is too large \(limit 16384 per side and 40 megapixels\)/,
   );
   throwsWith(
-    () => decodeImage(patched(png, 16, [...U32BE(12000), ...U32BE(12000)]), "big.png"),
+    () => decodeImage(patchedPng(png, 16, [...U32BE(12000), ...U32BE(12000)]), "big.png"),
     /^big\.png: image size 12000x12000 is too large/,
   );
-  throwsWith(() => decodeImage(patched(png, 16, U32BE(0xffffffff)), "huge.png"), /too large/);
+  throwsWith(() => decodeImage(patchedPng(png, 16, U32BE(0xffffffff)), "huge.png"), /too large/);
   const jpg = imageBytes("gray_64x48.jpg");
   throwsWith(
     () => decodeImage(patched(jpg, sofAt(jpg) + 5, [...U16BE(60000), ...U16BE(60000)]), "big.jpg"),
@@ -226,7 +229,7 @@ test("unsupported variants say what is supported", () => {
   );
   const png = imageBytes("gray2_30x20.png");
   throwsWith(
-    () => decodeImage(patched(png, 28, [1]), "i.png"),
+    () => decodeImage(patchedPng(png, 28, [1]), "i.png"),
     /^i\.png: unsupported PNG: interlaced with bit depth 2/,
   );
   const jpg = imageBytes("gray_64x48.jpg");

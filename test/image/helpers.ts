@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Tensor } from "../../src/tensor/tensor.ts";
 import type { RgbImage } from "../../src/image/image.ts";
+import { crc32 } from "../../src/image/checksums.ts";
 
 const IMAGES = fileURLToPath(new URL("../fixtures/images/", import.meta.url));
 
@@ -44,4 +45,22 @@ export function patched(bytes: Uint8Array, at: number, values: number[]): Uint8A
   const copy = bytes.slice();
   copy.set(values, at);
   return copy;
+}
+
+/** A PNG with every chunk's CRC recomputed (after patching a field, so the field's own check is reached). */
+export function withPngCrcs(png: Uint8Array): Uint8Array {
+  const copy = png.slice();
+  const view = new DataView(copy.buffer);
+  for (let at = 8; at + 12 <= copy.length;) {
+    const length = view.getUint32(at);
+    if (at + 12 + length > copy.length) break;
+    view.setUint32(at + 8 + length, crc32(copy.subarray(at + 4, at + 8 + length)));
+    at += 12 + length;
+  }
+  return copy;
+}
+
+/** `patched`, then the PNG's CRCs recomputed. */
+export function patchedPng(png: Uint8Array, at: number, values: number[]): Uint8Array {
+  return withPngCrcs(patched(png, at, values));
 }

@@ -113,9 +113,24 @@ test("bad configs and images are named", () => {
   const image = decoded("rgb8_64x48.png");
   assert.throws(
     () => preprocess(image, { ...small, inputSize: 0 }),
-    /preprocess: inputSize must be a positive integer, got 0/,
+    /preprocess: inputSize must be an integer in 1\.\.2048, got 0/,
   );
-  assert.throws(() => preprocess(image, { ...small, cropPct: 0 }), /preprocess: cropPct must be > 0, got 0/);
+  assert.throws(
+    () => preprocess(image, { ...small, inputSize: 100000 }),
+    /preprocess: inputSize must be an integer in 1\.\.2048, got 100000/,
+  );
+  assert.throws(
+    () => preprocess(image, { ...small, cropPct: 0 }),
+    /preprocess: cropPct must be a number in \[0\.25, 2\], got 0/,
+  );
+  assert.throws(
+    () => preprocess(image, { ...small, cropPct: "0.9" as unknown as number }),
+    /cropPct must be a number in \[0\.25, 2\], got "0\.9"/,
+  );
+  assert.throws(
+    () => preprocess(image, { ...small, mean: [0.5, NaN, 0.5] }),
+    /preprocess: mean and std must have 3 finite numbers/,
+  );
   assert.throws(() => preprocess(image, { ...small, std: [1, 0, 1] }), /preprocess: std must be positive/);
   assert.throws(
     () => preprocess(image, { ...small, interpolation: "nearest" as "bicubic" }),
@@ -126,6 +141,11 @@ test("bad configs and images are named", () => {
     /resizeShorterSide: RGB image 2x2 needs 12 bytes, got 3/,
   );
   assert.throws(() => centerCrop(image, 0), /centerCrop: crop size must be a positive integer, got 0/);
+});
+
+test("an elongated image given directly (not decoded) is refused before the resize allocates", () => {
+  const line = { width: 16384, height: 1, data: new Uint8Array(16384 * 3) };
+  assert.throws(() => preprocess(line), /resizeShorterSide: resizing 16384x1 to 4194304x256 exceeds 40 megapixels/);
 });
 
 test.run();

@@ -79,6 +79,7 @@ test("errors name the file: missing, garbage, wrong JSON, missing shard, legacy"
     () => readCheckpointFile(join(FIXTURES, "checkpoints/legacy.pth")),
     /pth .*legacy\.pth: legacy \(non-zip\) torch\.save format/,
   );
+  assert.throws(() => readCheckpointFile(scratch), /checkpoint .*papr-load-\w+: .* is a directory, not a regular file/);
 });
 
 test.after(() => rmSync(scratch, { recursive: true, force: true }));

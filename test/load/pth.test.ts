@@ -16,10 +16,7 @@ const golden = fixture("checkpoints");
 
 function assertExact(actual: Tensor | undefined, expected: Tensor, what: string): void {
   assert.ok(actual, `${what}: missing`);
-  // save_fixture (np.ascontiguousarray) stores 0-d tensors as [1]; their [] shape is checked separately
-  const expectedShape =
-    expected.shape.length === 1 && expected.shape[0] === 1 && actual!.shape.length === 0 ? [] : expected.shape;
-  assert.equal(actual!.shape, expectedShape, `${what}: shape`);
+  assert.equal(actual!.shape, expected.shape, `${what}: shape`); // save_fixture keeps 0-d tensors 0-d ([])
   for (let i = 0; i < expected.size; i++) {
     if (!Object.is(actual!.data[i], expected.data[i]))
       assert.unreachable(`${what}[${i}]: got ${actual!.data[i]}, torch has ${expected.data[i]}`);
@@ -184,6 +181,40 @@ test("a view reaching past its storage is an error naming the sizes", () => {
     throw new Error(m);
   });
   assert.equal([...ok], [2, 3, 4, 5, 6, 7]);
+});
+
+test("limits: the float32 byte budget and the tensor count can be set per call", () => {
+  const bytes = load("basic.pth");
+  assert.ok(readPthCheckpoint(bytes, "basic.pth").tensors.size > 0, "defaults read a normal checkpoint");
+  assert.throws(
+    () => readPthCheckpoint(bytes, "basic.pth", { maxTensorBytes: 64 }),
+    /pth basic\.pth: .* over the budget of 64 for this \d+-byte file/,
+  );
+  assert.throws(
+    () => readPthCheckpoint(bytes, "basic.pth", { maxTensors: 2 }),
+    /pth basic\.pth: the state dict holds more than 2 tensors/,
+  );
+  assert.throws(() => readPthCheckpoint(bytes, "basic.pth", { maxDepth: 0 }), /nests deeper than 0 levels/);
+});
+
+test("gatherView checks the view against its storage before allocating", () => {
+  const storage = new TorchStorage("float32", "0", "cpu", 4);
+  const fail = (m: string): never => {
+    throw new Error(m);
+  };
+  assert.throws(
+    () => gatherView(new Float32Array(4), new TorchTensor(storage, 0, [2 ** 40], [1], false), fail),
+    /reaches element 1099511627775, but storage '0' has 4 elements/,
+  );
+  assert.throws(
+    () => gatherView(new Float32Array(4), new TorchTensor(storage, 0, [2 ** 30, 2 ** 30], [1, 2 ** 30], false), fail),
+    /too large/,
+  );
+  assert.equal(
+    [...gatherView(new Float32Array([5, 6, 7, 8]), new TorchTensor(storage, 1, [2, 2], [0, 1], false), fail)],
+    [6, 7, 6, 7],
+    "stride 0 inside the storage is fine",
+  );
 });
 
 test.run();

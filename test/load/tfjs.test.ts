@@ -135,6 +135,36 @@ test("bad manifests and graph models are rejected clearly", () => {
   );
 });
 
+test("shard paths must stay inside the model's folder; readShard is told how many bytes the group still needs", () => {
+  const weights = [{ name: "w", shape: [2], dtype: "float32" }];
+  const refused: [string, RegExp][] = [
+    ["/etc/passwd", /paths\[0\] '\/etc\/passwd' is absolute/],
+    ["\\\\server\\share", /is absolute/],
+    ["C:\\weights.bin", /is absolute/],
+    ["https://example.com/w.bin", /is absolute/],
+    ["sub/../../w.bin", /leaves the model\.json's folder/],
+    ["..\\w.bin", /leaves the model\.json's folder/],
+    ["w\u0000.bin", /paths\[0\] 'w\\x00\.bin' contains a control character/],
+  ];
+  for (const [path, expected] of refused) {
+    let read = false;
+    assert.throws(
+      () =>
+        readTfjsLayersModel(model([{ paths: [path], weights }]), () => ((read = true), new Uint8Array(8)), "m.json"),
+      expected,
+      path,
+    );
+    assert.not.ok(read, `${path} must be refused before it is read`);
+  }
+  const budgets: number[] = [];
+  const all = float32Bytes([1, 2, 3]);
+  readTfjsLayersModel(
+    model([{ paths: ["sub/a", "b"], weights: [{ name: "w", shape: [3], dtype: "float32" }] }]),
+    (p, maxBytes) => (budgets.push(maxBytes), p === "sub/a" ? all.subarray(0, 8) : all.subarray(8)),
+  );
+  assert.equal(budgets, [12, 4]);
+});
+
 test("tfjsLayers: Sequential chains, camelCase configs and scalar kernel sizes are normalised", () => {
   const layers = tfjsLayers({
     class_name: "Sequential",

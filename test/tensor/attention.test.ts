@@ -7,11 +7,11 @@ import { zeros } from "../../src/tensor/tensor.ts";
 import { syntheticParameter } from "../../src/models/synthetic.ts";
 import { fixture, assertClose } from "../golden.ts";
 
-const golden = fixture("engine_a_attention");
+const golden = fixture("kernel_attention");
 const TOL = 1e-5;
 const D = 192;
 
-// Same names as tools/golden/gen_engine_a.py attention_weights().
+// Same names as tools/golden/gen_transformer_kernels.py attention_weights().
 const qkvWeight = syntheticParameter("attn.qkv.weight", [3 * D, D]);
 const qkvBias = syntheticParameter("attn.qkv.bias", [3 * D]);
 const projWeight = syntheticParameter("attn.proj.weight", [D, D]);

@@ -1,5 +1,5 @@
 // batchNorm against torch.nn.BatchNorm2d in eval mode, and foldBatchNorm against torch's
-// bn(conv(x)): conv2d with the folded weights must give the unfused result (gen_engine_b.py).
+// bn(conv(x)): conv2d with the folded weights must give the unfused result (gen_conv_kernels.py).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { batchNorm, foldBatchNorm, type BatchNormParams } from "../../src/tensor/norm.ts";
@@ -7,9 +7,9 @@ import { conv2d, type Conv2dOptions } from "../../src/tensor/conv.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
 import { Tensor, tensor, zeros } from "../../src/tensor/tensor.ts";
 import { assertClose, fixture } from "../golden.ts";
-import { assertSameCases, throwsShapeError } from "./engine_b_helpers.ts";
+import { assertSameCases, throwsShapeError } from "./golden_cases.ts";
 
-const golden = fixture("engine_b_batchnorm");
+const golden = fixture("kernel_batchnorm");
 const TOL = 1e-5; // float32 kernel
 
 const plusOne = (t: Tensor) =>
@@ -18,7 +18,7 @@ const plusOne = (t: Tensor) =>
     t.shape,
   );
 
-/** The same parameters as bn_params() in gen_engine_b.py. */
+/** The same parameters as bn_params() in gen_conv_kernels.py. */
 function bnParams(prefix: string, channels: number, eps: number): BatchNormParams {
   return {
     weight: plusOne(syntheticTensor(`${prefix}.weight`, [channels], 0.5)),
@@ -29,7 +29,7 @@ function bnParams(prefix: string, channels: number, eps: number): BatchNormParam
   };
 }
 
-// The tables BN_CASES and FOLD_CASES of gen_engine_b.py.
+// The tables BN_CASES and FOLD_CASES of gen_conv_kernels.py.
 const BN_CASES: [string, number][] = [
   ["eps1e-5", 1e-5],
   ["eps1e-3_one_pixel", 1e-3],

@@ -1,4 +1,4 @@
-// conv2d against torch.nn.functional.conv2d (tools/golden/gen_engine_b.py). Asymmetric and TF "same"
+// conv2d against torch.nn.functional.conv2d (tools/golden/gen_conv_kernels.py). Asymmetric and TF "same"
 // padding are goldened as F.pad followed by an unpadded torch conv.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -8,12 +8,12 @@ import { syntheticTensor } from "../../src/tensor/random.ts";
 import { tensor, zeros } from "../../src/tensor/tensor.ts";
 import { countMacs } from "../../src/tensor/mac_counter.ts";
 import { assertClose, fixture } from "../golden.ts";
-import { assertSameCases, throwsShapeError } from "./engine_b_helpers.ts";
+import { assertSameCases, throwsShapeError } from "./golden_cases.ts";
 
-const golden = fixture("engine_b_conv");
+const golden = fixture("kernel_conv");
 const TOL = 1e-5; // float32 kernel
 
-// name, weight shape, bias, options: the same table as CONV_CASES in gen_engine_b.py
+// name, weight shape, bias, options: the same table as CONV_CASES in gen_conv_kernels.py
 const CASES: [string, number[], boolean, Conv2dOptions][] = [
   ["basic_3x3", [4, 3, 3, 3], true, { padding: 1 }],
   ["no_padding_no_bias", [2, 3, 3, 3], false, {}],

@@ -18,7 +18,7 @@ import {
 import { tensor, zeros, type Tensor } from "../../src/tensor/tensor.ts";
 import { fixture, assertClose } from "../golden.ts";
 
-const golden = fixture("engine_a_elementwise");
+const golden = fixture("kernel_elementwise");
 const TOL = 1e-5;
 
 test("activations match torch on [-10, 10] and special points (+-3, 0, -0, +-6, +-1e-8, +-20, +-50, +-88)", () => {

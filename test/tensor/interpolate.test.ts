@@ -1,4 +1,4 @@
-// interpolate against torch.nn.functional.interpolate (gen_engine_b.py): bicubic and bilinear with
+// interpolate against torch.nn.functional.interpolate (gen_conv_kernels.py): bicubic and bilinear with
 // align_corners false and true, nearest; up, down, non-square, 1x1 -> 14x14, out = 1, same size,
 // and the PaPr proposal resize 7x7 -> 14x14 bicubic align_corners=True.
 import { test } from "uvu";
@@ -6,12 +6,12 @@ import * as assert from "uvu/assert";
 import { interpolate, type InterpolateMode } from "../../src/tensor/interpolate.ts";
 import { tensor, zeros } from "../../src/tensor/tensor.ts";
 import { assertClose, fixture } from "../golden.ts";
-import { assertSameCases, throwsShapeError, throwsWith } from "./engine_b_helpers.ts";
+import { assertSameCases, throwsShapeError, throwsWith } from "./golden_cases.ts";
 
-const golden = fixture("engine_b_resize");
+const golden = fixture("kernel_interpolate");
 const TOL = 1e-5; // float32 kernel
 
-// RESIZE_CASES of gen_engine_b.py: name, size, mode, alignCorners (undefined for nearest)
+// RESIZE_CASES of gen_conv_kernels.py: name, size, mode, alignCorners (undefined for nearest)
 const CASES: [string, [number, number], InterpolateMode, boolean | undefined][] = [];
 for (const mode of ["bicubic", "bilinear"] as const) {
   for (const align of [false, true]) {

@@ -6,7 +6,7 @@ import { zeros, Tensor } from "../../src/tensor/tensor.ts";
 import { syntheticParameter } from "../../src/models/synthetic.ts";
 import { fixture, assertClose } from "../golden.ts";
 
-const golden = fixture("engine_a_layernorm");
+const golden = fixture("kernel_layernorm");
 const TOL = 1e-5;
 
 test("layerNorm matches F.layer_norm at D = 192 with eps 1e-6 and 1e-5, and without affine", () => {

@@ -7,7 +7,7 @@ import { tensor, zeros } from "../../src/tensor/tensor.ts";
 import { syntheticParameter } from "../../src/models/synthetic.ts";
 import { fixture, assertClose } from "../golden.ts";
 
-const golden = fixture("engine_a_linear");
+const golden = fixture("kernel_linear");
 const TOL = 1e-5;
 
 test("matmul matches torch on odd, square, 1x1 and single-column sizes", () => {

@@ -30,4 +30,17 @@ test("half floats decode exactly", () => {
   assert.is(halfToFloat(0x7c00), Infinity);
 });
 
+test("safetensors limits: tensor count and header size can be set per call", () => {
+  const bytes = writeSafetensors({ a: tensor([1], [1]), b: tensor([2], [1]), c: tensor([3], [1]) });
+  assert.is(readSafetensors(bytes, "three.safetensors").tensors.size, 3);
+  assert.throws(
+    () => readSafetensors(bytes, "three.safetensors", { maxTensors: 2 }),
+    /three\.safetensors: header declares 3 tensors, over the limit of 2/,
+  );
+  assert.throws(
+    () => readSafetensors(bytes, "three.safetensors", { maxHeaderBytes: 16 }),
+    /header length \d+ is over the limit of 16 bytes/,
+  );
+});
+
 test.run();

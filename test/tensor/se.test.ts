@@ -1,16 +1,16 @@
-// squeezeExcite against a torch module written like timm's SqueezeExcite (gen_engine_b.py).
+// squeezeExcite against a torch module written like timm's SqueezeExcite (gen_conv_kernels.py).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { squeezeExcite, type SqueezeExciteParams } from "../../src/tensor/se.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
 import { ShapeError, tensor, zeros } from "../../src/tensor/tensor.ts";
 import { assertClose, fixture } from "../golden.ts";
-import { assertSameCases, throwsShapeError, throwsWith } from "./engine_b_helpers.ts";
+import { assertSameCases, throwsShapeError, throwsWith } from "./golden_cases.ts";
 
-const golden = fixture("engine_b_se");
+const golden = fixture("kernel_squeeze_excite");
 const TOL = 1e-5; // float32 kernel
 
-// SE_CASES of gen_engine_b.py: name, reduced channels, activation, gate
+// SE_CASES of gen_conv_kernels.py: name, reduced channels, activation, gate
 const CASES: [string, number, "relu" | "silu", "hardsigmoid" | "sigmoid"][] = [
   ["relu_hardsigmoid", 4, "relu", "hardsigmoid"],
   ["silu_sigmoid", 2, "silu", "sigmoid"],

@@ -4,7 +4,7 @@ import { concat, gatherRows, transpose } from "../../src/tensor/shape.ts";
 import { tensor, zeros } from "../../src/tensor/tensor.ts";
 import { fixture, assertClose } from "../golden.ts";
 
-const golden = fixture("engine_a_shape");
+const golden = fixture("kernel_shape");
 const EXACT = 0; // pure data movement: bit-exact
 
 test("concat matches torch.cat along a middle axis, axis 0 and axis -1", () => {

@@ -4,7 +4,7 @@ import { softmax } from "../../src/tensor/softmax.ts";
 import { tensor, zeros } from "../../src/tensor/tensor.ts";
 import { fixture, assertClose } from "../golden.ts";
 
-const golden = fixture("engine_a_softmax");
+const golden = fixture("kernel_softmax");
 const TOL = 1e-5;
 
 test("softmax matches torch along the last axis, axis 0 and a middle axis", () => {

@@ -3,7 +3,7 @@ import * as assert from "uvu/assert";
 import { argsortDescending, topk } from "../../src/tensor/sort.ts";
 import { fixture } from "../golden.ts";
 
-const golden = fixture("engine_a_sort");
+const golden = fixture("kernel_sort");
 
 test("argsortDescending equals torch.sort(stable=True, descending=True): many ties, patch scores, -0 vs 0", () => {
   for (const name of ["ties", "scores", "zeros"]) {

@@ -53,7 +53,7 @@ test("2 and 3 threads give exactly the single-threaded results (GEMM rows / colu
   await setThreads(1);
   const single = runAll();
   for (const threads of [2, 3]) {
-    assert.is(await setThreads(threads), threads);
+    assert.is(await setThreads(threads, { force: true }), threads); // forced: 3 may exceed the cores here
     assert.is(threadCount(), threads);
     const split = runAll();
     split.forEach((t, i) => assertSame(t, single[i], `case ${i} on ${threads} threads`));

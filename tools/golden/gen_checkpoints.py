@@ -25,6 +25,7 @@ import os
 import pickle
 import zipfile
 
+import numpy as np
 import torch
 
 from common import FIXTURES, save_fixture, synthetic_tensor
@@ -43,6 +44,24 @@ def expected(prefix: str, state: dict) -> dict:
     return {f"{prefix}/{k}": v.detach().float().contiguous() for k, v in state.items()}
 
 
+def to_bfloat16(values: torch.Tensor) -> torch.Tensor:
+    """float32 -> bfloat16 (round to nearest even, NaN as 0x7fc0), spelled out: torch's vector kernels
+    write other NaN bits than its scalar ones, and the file must not depend on the CPU."""
+    bits = values.numpy().view(np.uint32).astype(np.uint64)
+    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+    rounded = np.where(np.isnan(values.numpy()), 0x7FC0, rounded).astype(np.uint16)
+    return torch.from_numpy(rounded.view(np.int16)).view(torch.bfloat16)
+
+
+def seeded_linear(tag: str) -> torch.nn.Linear:
+    """nn.Linear(2, 2) with synthetic values (its random init differs between CPU kernels)."""
+    layer = torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        layer.weight.copy_(synthetic_tensor(tag + ".weight", [2, 2], 1.0))
+        layer.bias.copy_(synthetic_tensor(tag + ".bias", [2], 1.0))
+    return layer
+
+
 def basic_state() -> collections.OrderedDict:
     module = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 2), torch.nn.BatchNorm2d(4))
     sd = module.state_dict()  # OrderedDict carrying _metadata (pickled with BUILD)
@@ -52,7 +71,7 @@ def basic_state() -> collections.OrderedDict:
     sd["1.num_batches_tracked"] = torch.tensor(7)
     specials = [0.0, -0.0, 1.0, -2.5, 65504.0, 2.0 ** -24, 2.0 ** -14, float("inf"), float("-inf"), float("nan")]
     sd["half"] = torch.tensor(specials + [0.1, 1 / 3], dtype=torch.float16)
-    sd["bf16"] = torch.cat([torch.tensor(specials), synthetic_tensor("bf16", [6], 100.0)]).to(torch.bfloat16)
+    sd["bf16"] = to_bfloat16(torch.cat([torch.tensor(specials), synthetic_tensor("bf16", [6], 100.0)]))
     sd["double"] = torch.tensor([0.1, 1 / 3, 1e-50, 1e300, -7.0], dtype=torch.float64)  # rounds / flushes / overflows in float32
     sd["int64"] = torch.tensor([-3, 0, 2 ** 20, 2 ** 40 + 1, -(2 ** 31)], dtype=torch.int64)
     sd["int32"] = torch.tensor([-5, 2 ** 30], dtype=torch.int32)
@@ -106,7 +125,7 @@ class CallsOsSystem:
 class TinyScript(torch.nn.Module):
     def __init__(self):
         super().__init__()
-        self.fc = torch.nn.Linear(2, 2)
+        self.fc = seeded_linear("script.fc")
 
     def forward(self, x):
         return self.fc(x)
@@ -168,7 +187,7 @@ def main():
     by_hand = b"\x80\x02}q\x00X\x01\x00\x00\x00xq\x01cos\nsystem\nq\x02X\x05\x00\x00\x00echo!q\x03\x85q\x04Rq\x05s."
     written.append(replace_pickle(os.path.join(OUT, "protocol5.pth"), os.path.join(OUT, "forbidden_os_system.pth"), by_hand))
     written.append(save("forbidden_reduce.pth", {"x": torch.zeros(2), "payload": CallsOsSystem()}))
-    written.append(save("whole_module.pth", torch.nn.Linear(2, 2)))
+    written.append(save("whole_module.pth", seeded_linear("whole_module")))
     written.append(save("legacy.pth", small_state("legacy"), _use_new_zipfile_serialization=False))
     torch.jit.save(torch.jit.script(TinyScript()), os.path.join(OUT, "torchscript.pt"))
     written.append(os.path.join(OUT, "torchscript.pt"))

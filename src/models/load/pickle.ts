@@ -12,6 +12,17 @@
 // Python values map to: None -> null, bool -> boolean, int -> number (bigint
 // beyond 2^53), float -> number, str -> string, bytes -> Uint8Array,
 // list -> array, tuple -> PyTuple, dict / OrderedDict -> Map.
+//
+// Cost: every opcode takes at least one byte and builds at most one bounded object, so time and
+// memory are linear in the pickle's size, with one exception bounded here:
+//   MAX_INT_BYTES  256  LONG1 / LONG4 integers are built digit by digit (quadratic in their length);
+//                       torch writes ints of at most 8 bytes (sizes, strides, the magic number)
+// Structures the pickle shares through its memo (one dict referenced 10^4 times, a list holding
+// itself) are cheap here but not to walk: pth.ts bounds that walk.
+
+import { escapePath, escapeText, quote } from "../../tensor/quote.ts";
+
+const MAX_INT_BYTES = 256;
 
 export type TorchDType =
   "float32" | "float64" | "float16" | "bfloat16" | "int64" | "int32" | "int16" | "int8" | "uint8" | "bool";
@@ -76,7 +87,7 @@ export class PyCallable {
 
 export class PickleError extends Error {
   constructor(message: string) {
-    super(`pickle: ${message}`);
+    super(`pickle: ${message}`); // callers escape what came from the file
     this.name = "PickleError";
   }
 }
@@ -111,7 +122,7 @@ function resolveGlobal(module: string, name: string): PyValue {
   const call = CALLABLES[qualified];
   if (call) return new PyCallable(qualified, call);
   throw new Error(
-    `refusing global '${qualified}': only tensors, dicts, lists and plain values can be read ` +
+    `refusing global ${quote(qualified, 80)}: only tensors, dicts, lists and plain values can be read ` +
       "(save model.state_dict() rather than a whole model or other Python objects)",
   );
 }
@@ -132,7 +143,8 @@ function rebuildTensor(args: PyValue[]): TorchTensor {
     throw new Error(`expected a storage as first argument, got ${describe(storage)}`);
   const shape = intsOf(size, "size");
   const strides = intsOf(stride, "stride");
-  if (shape.length !== strides.length) throw new Error(`size [${shape}] and stride [${strides}] differ in length`);
+  if (shape.length !== strides.length)
+    throw new Error(`size (${shape.length} dims) and stride (${strides.length} dims) differ in length`);
   return new TorchTensor(storage, intOf(offset, "storage offset"), shape, strides, requiresGrad === true);
 }
 
@@ -174,7 +186,7 @@ export function unpickle(bytes: Uint8Array, source = "<buffer>"): PyValue {
   const memo = new Map<number, PyValue>();
 
   const fail = (message: string): never => {
-    throw new PickleError(`${message} (${source}, byte ${opStart})`);
+    throw new PickleError(`${message} (${escapePath(source)}, byte ${opStart})`);
   };
   const take = (n: number): Uint8Array => {
     if (pos + n > bytes.length)
@@ -295,6 +307,10 @@ export function unpickle(bytes: Uint8Array, source = "<buffer>"): PyValue {
         // LONG4
         const n = i32();
         if (n < 0) fail("negative LONG4 length");
+        if (n > MAX_INT_BYTES)
+          fail(
+            `LONG4 integer of ${n} bytes, over the limit of ${MAX_INT_BYTES} (no int in a state dict is that large)`,
+          );
         push(littleEndianInt(take(n)));
         break;
       }
@@ -514,7 +530,7 @@ function itemsOf(v: PyValue, what: string): PyValue[] {
 }
 
 function intOf(v: PyValue, what: string): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0)
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
     throw new Error(`${what} must be a non-negative int, got ${describe(v)}`);
   return v;
 }
@@ -527,7 +543,7 @@ function intsOf(v: PyValue, what: string): number[] {
 export function describe(v: PyValue | undefined): string {
   if (v === undefined) return "nothing";
   if (v === null) return "None";
-  if (typeof v === "string") return `str '${v.length > 40 ? v.slice(0, 40) + "..." : v}'`;
+  if (typeof v === "string") return `str ${quote(v, 40)}`;
   if (typeof v === "number") return Number.isInteger(v) ? `int ${v}` : `float ${v}`;
   if (typeof v === "bigint") return `int ${v}`;
   if (typeof v === "boolean") return `bool ${v ? "True" : "False"}`;
@@ -535,8 +551,8 @@ export function describe(v: PyValue | undefined): string {
   if (Array.isArray(v)) return `list (${v.length} items)`;
   if (v instanceof PyTuple) return `tuple (${v.items.length} items)`;
   if (v instanceof Map) return `dict (${v.size} items)`;
-  if (v instanceof TorchTensor) return `tensor [${v.shape.join(", ")}] ${v.storage.dtype}`;
-  if (v instanceof TorchStorage) return `storage '${v.key}' ${v.dtype}`;
+  if (v instanceof TorchTensor) return `tensor (${v.shape.length} dims) ${v.storage.dtype}`;
+  if (v instanceof TorchStorage) return `storage ${quote(v.key, 40)} ${v.dtype}`;
   if (v instanceof StorageType) return `torch.${v.name}`;
-  return v.name;
+  return escapeText(v.name, 80);
 }

@@ -11,9 +11,25 @@
 // and Keras layouts: Conv2D kernel [kh, kw, in, out], DepthwiseConv2D kernel
 // [kh, kw, in, multiplier], Dense kernel [in, out]. `kerasKernelToTorch`
 // converts conv kernels to PyTorch's [out, in/groups, kh, kw].
+//
+// Hostile manifests: every weight spec is checked (name, shape of non-negative safe integers,
+// dtype, quantization with finite scale and min) and each group's byte count computed before any
+// shard is read. A shard path must be relative and stay inside the model's folder (no "..", no
+// absolute path, no drive or URL scheme, no control character); `readShard` gets the number of
+// bytes the group still needs, so an adapter can refuse a larger file before reading it (node.ts
+// also resolves symlinks and reads regular files only).
+//
+// Limits (override through the options argument):
+//   maxWeights     100_000        about 100x the weights of the largest TF.js layers models
+//   maxGroupBytes  2^31 - 1       one group's shards are concatenated into one buffer; also
+//                                 Node's largest single file read
+//   maxShardPaths  10_000         TF.js writes 4 MB shards, so this is 40 GB of weights
 
-import { Tensor, sizeOf } from "../../tensor/tensor.ts";
+import { Tensor } from "../../tensor/tensor.ts";
 import { halfToFloat } from "../../tensor/safetensors.ts";
+import { escapePath, escapeText, listSome, quote } from "../../tensor/quote.ts";
+import { withLimits } from "../../tensor/limits.ts";
+import { concatBytes } from "../../tensor/bytes.ts";
 
 export interface TfjsQuantization {
   dtype: "uint8" | "uint16" | "float16";
@@ -42,18 +58,44 @@ export interface TfjsLayersModel {
 
 export class TfjsError extends Error {
   constructor(source: string, message: string) {
-    super(`tfjs ${source}: ${message}`);
+    super(`tfjs ${escapePath(source)}: ${message}`);
     this.name = "TfjsError";
   }
 }
 
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
+const QUANTIZED = new Set(["uint8", "uint16", "float16"]); // quantization.dtype: how the values are stored
+const LOGICAL_DTYPES = new Set(["float32", "int32", "bool"]); // spec.dtype: what the values are
+
+export interface TfjsLimits {
+  maxWeights: number;
+  maxGroupBytes: number;
+  maxShardPaths: number;
+}
+
+export const TFJS_LIMITS: Readonly<TfjsLimits> = {
+  maxWeights: 100_000,
+  maxGroupBytes: 2 ** 31 - 1,
+  maxShardPaths: 10_000,
+};
+
+/** Returns a shard's bytes by its manifest path; `maxBytes` is what its group still needs (a longer shard is an error). */
+export type ShardReader = (path: string, maxBytes: number) => Uint8Array;
+
+/** A weight spec checked against the manifest rules, with its element count and stored bytes. */
+interface CheckedSpec extends TfjsWeightSpec {
+  count: number;
+  bytes: number;
+  stored: string;
+}
 
 export function readTfjsLayersModel(
   modelJson: unknown,
-  readShard: (path: string) => Uint8Array,
+  readShard: ShardReader,
   source = "model.json",
+  options: Partial<TfjsLimits> = {},
 ): TfjsLayersModel {
+  const limits = withLimits(TFJS_LIMITS, options);
   const fail = (message: string): never => {
     throw new TfjsError(source, message);
   };
@@ -63,42 +105,127 @@ export function readTfjsLayersModel(
   }
   const topology = asObject(json.modelTopology) ?? fail("no modelTopology object (is this a TF.js layers model.json?)");
   const manifest = json.weightsManifest;
-  if (!Array.isArray(manifest)) fail("no weightsManifest list");
+  if (!Array.isArray(manifest)) return fail("no weightsManifest list");
+  const groups = checkManifest(manifest, limits, fail);
 
   const weights = new Map<string, Tensor>();
-  (manifest as unknown[]).forEach((entry, groupIndex) => {
-    const group = entry as TfjsWeightGroup;
-    if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights))
-      fail(`weightsManifest[${groupIndex}] needs 'paths' and 'weights' lists`);
-    const shards = group.paths.map((path) => ({ path, bytes: readShard(path) }));
-    const data = concat(shards.map((s) => s.bytes));
+  groups.forEach(({ paths, specs }, groupIndex) => {
+    const needed = specs.reduce((n, s) => n + s.bytes, 0);
+    if (needed > limits.maxGroupBytes)
+      fail(`group ${groupIndex}: its weights need ${needed} bytes, over the limit of ${limits.maxGroupBytes}`);
+    let readSoFar = 0;
+    const shards = paths.map((path) => {
+      const bytes = readShard(path, Math.max(0, needed - readSoFar));
+      readSoFar += bytes.length;
+      if (readSoFar > limits.maxGroupBytes)
+        fail(`group ${groupIndex}: shards hold more than ${limits.maxGroupBytes} bytes`);
+      return { path, bytes };
+    });
+    const data = concatBytes(shards.map((s) => s.bytes));
     let offset = 0;
-    for (const spec of group.weights) {
-      const count = sizeOf(spec.shape);
-      const stored = spec.quantization ? spec.quantization.dtype : spec.dtype;
-      const itemBytes = DTYPE_BYTES[stored];
-      if (itemBytes === undefined) fail(`weight '${spec.name}' has unsupported dtype '${stored}'`);
-      const end = offset + count * itemBytes;
+    for (const spec of specs) {
+      const end = offset + spec.bytes;
       if (end > data.length) {
         fail(
-          `weight '${spec.name}' [${spec.shape.join(", ")}] ${stored} needs bytes ${offset}..${end} of group ${groupIndex}, ` +
-            `but its shards hold ${data.length} (${shardSizes(shards)}): shard '${shardAt(shards, Math.min(end, data.length) - 1)}' is short`,
+          `weight ${quote(spec.name)} [${listShape(spec.shape)}] ${spec.stored} needs bytes ${offset}..${end} of group ${groupIndex}, ` +
+            `but its shards hold ${data.length} (${shardSizes(shards)}): shard ${quote(shardAt(shards, Math.min(end, data.length) - 1))} is short`,
         );
       }
-      if (weights.has(spec.name)) fail(`weight '${spec.name}' appears twice in the manifest`);
-      const values = decodeWeight(data.subarray(offset, end), spec, count, fail);
+      if (weights.has(spec.name)) fail(`weight ${quote(spec.name)} appears twice in the manifest`);
+      const values = decodeWeight(data.subarray(offset, end), spec, spec.count, fail);
       weights.set(spec.name, new Tensor(values, spec.shape));
       offset = end;
     }
     if (offset !== data.length) {
-      const lastName = group.weights.length ? group.weights[group.weights.length - 1].name : "(none)";
+      const lastName = specs.length ? quote(specs[specs.length - 1].name) : "(none)";
       fail(
         `group ${groupIndex}: shards hold ${data.length} bytes (${shardSizes(shards)}) but the manifest's weights use ${offset}; ` +
-          `shard '${shardAt(shards, data.length - 1)}' has ${data.length - offset} bytes after the last weight '${lastName}'`,
+          `shard ${quote(shardAt(shards, data.length - 1))} has ${data.length - offset} bytes after the last weight ${lastName}`,
       );
     }
   });
   return { topology, weights };
+}
+
+/** Every group's shard paths and weight specs, checked before any shard is read. */
+function checkManifest(
+  manifest: unknown[],
+  limits: TfjsLimits,
+  fail: (m: string) => never,
+): { paths: string[]; specs: CheckedSpec[] }[] {
+  let weightCount = 0;
+  let pathCount = 0;
+  return manifest.map((entry, groupIndex) => {
+    const group = asObject(entry);
+    if (!group || !Array.isArray(group.paths) || !Array.isArray(group.weights))
+      fail(`weightsManifest[${groupIndex}] needs 'paths' and 'weights' lists`);
+    const { paths, weights } = group as unknown as { paths: unknown[]; weights: unknown[] };
+    pathCount += paths.length;
+    weightCount += weights.length;
+    if (pathCount > limits.maxShardPaths) fail(`weightsManifest lists more than ${limits.maxShardPaths} shard paths`);
+    if (weightCount > limits.maxWeights) fail(`weightsManifest lists more than ${limits.maxWeights} weights`);
+    paths.forEach((p, i) => checkShardPath(p, `weightsManifest[${groupIndex}].paths[${i}]`, fail));
+    return {
+      paths: paths as string[],
+      specs: weights.map((w, i) => checkSpec(w, `weightsManifest[${groupIndex}].weights[${i}]`, fail)),
+    };
+  });
+}
+
+/**
+ * A shard path must name a file inside the model's folder: relative, no ".." segment, no
+ * absolute path, drive letter or URL scheme, no control character or NUL.
+ */
+export function checkShardPath(path: unknown, where: string, fail: (m: string) => never): void {
+  if (typeof path !== "string" || path === "") fail(`${where} must be a non-empty string, got ${describeJson(path)}`);
+  const p = path as string;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(p)) fail(`${where} ${quote(p)} contains a control character`);
+  if (/^[\\/]/.test(p) || /^[A-Za-z][A-Za-z0-9+.-]*:/.test(p))
+    fail(`${where} ${quote(p)} is absolute; shard paths must be relative to the model.json's folder`);
+  if (p.split(/[\\/]/).includes(".."))
+    fail(`${where} ${quote(p)} leaves the model.json's folder ('..'); shard paths must stay inside it`);
+}
+
+function checkSpec(value: unknown, where: string, fail: (m: string) => never): CheckedSpec {
+  const spec = asObject(value) ?? fail(`${where} must be an object { name, shape, dtype }, got ${describeJson(value)}`);
+  const { name, shape, dtype, quantization } = spec;
+  if (typeof name !== "string" || name === "")
+    fail(`${where}: name must be a non-empty string, got ${describeJson(name)}`);
+  const what = `weight ${quote(name)}`;
+  if (!Array.isArray(shape) || !shape.every(isCount))
+    fail(`${what}: shape must be a list of non-negative integers, got ${describeJson(shape)}`);
+  if (typeof dtype !== "string" || !LOGICAL_DTYPES.has(dtype))
+    fail(`${what} has unsupported dtype ${typeof dtype === "string" ? quote(dtype, 20) : describeJson(dtype)}`);
+  let stored = dtype as string;
+  if (quantization !== undefined) {
+    const q =
+      asObject(quantization) ?? fail(`${what}: quantization must be an object, got ${describeJson(quantization)}`);
+    if (typeof q.dtype !== "string" || !QUANTIZED.has(q.dtype))
+      fail(`${what} has unsupported dtype ${describeJson(q.dtype)} (quantization: uint8, uint16 or float16)`);
+    if (q.dtype !== "float16" && !(Number.isFinite(q.scale) && Number.isFinite(q.min))) {
+      fail(
+        `${what}: ${String(q.dtype)} quantization needs finite numeric scale and min, got scale ${describeJson(q.scale)}, min ${describeJson(q.min)}`,
+      );
+    }
+    stored = q.dtype as string;
+  }
+  const count = (shape as number[]).reduce((n, d) => n * d, 1);
+  const bytes = count * DTYPE_BYTES[stored];
+  if (!Number.isSafeInteger(bytes)) fail(`${what}: shape [${listShape(shape as number[])}] is too large`);
+  return { ...(spec as unknown as TfjsWeightSpec), count, bytes, stored };
+}
+
+function isCount(v: unknown): boolean {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+}
+
+function listShape(shape: number[]): string {
+  return listSome(shape, 8);
+}
+
+function describeJson(v: unknown): string {
+  return escapeText(typeof v === "number" ? String(v) : (JSON.stringify(v) ?? String(v)), 60);
 }
 
 function decodeWeight(raw: Uint8Array, spec: TfjsWeightSpec, count: number, fail: (m: string) => never): Float32Array {
@@ -106,8 +233,6 @@ function decodeWeight(raw: Uint8Array, spec: TfjsWeightSpec, count: number, fail
   const out = new Float32Array(count);
   const q = spec.quantization;
   if (q && q.dtype !== "float16") {
-    if (typeof q.scale !== "number" || typeof q.min !== "number")
-      fail(`weight '${spec.name}': ${q.dtype} quantization needs numeric scale and min`);
     const code = q.dtype === "uint8" ? (i: number) => raw[i] : (i: number) => view.getUint16(2 * i, true);
     const round = spec.dtype === "int32" ? Math.round : (v: number) => v;
     for (let i = 0; i < count; i++) out[i] = round(code(i) * q.scale! + q.min!); // as tfjs: double math, stored as float32
@@ -129,24 +254,16 @@ function decodeWeight(raw: Uint8Array, spec: TfjsWeightSpec, count: number, fail
       for (let i = 0; i < count; i++) out[i] = raw[i];
       break;
     default:
-      fail(`weight '${spec.name}' has unsupported dtype '${spec.dtype}'`);
-  }
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
+      fail(`weight ${quote(spec.name)} has unsupported dtype ${quote(spec.dtype, 20)}`);
   }
   return out;
 }
 
 function shardSizes(shards: { path: string; bytes: Uint8Array }[]): string {
-  return shards.map((s) => `${s.path}: ${s.bytes.length} bytes`).join(", ");
+  return listSome(
+    shards.map((s) => `${s.path}: ${s.bytes.length} bytes`),
+    4,
+  );
 }
 
 /** The shard holding byte `at` of the concatenated group (the last shard when past the end). */
@@ -198,12 +315,16 @@ export interface TfjsLayer {
  * layer's weights: a weight named "<layer>/<suffix>" (optionally under a scope,
  * ".../<layer>/<suffix>") goes to that layer's `weights` map.
  */
-export function tfjsLayers(topology: Record<string, unknown>, weights?: Map<string, Tensor>): TfjsLayer[] {
+export function tfjsLayers(
+  topology: Record<string, unknown>,
+  weights?: Map<string, Tensor>,
+  source = "topology",
+): TfjsLayer[] {
   const model = asObject(topology.model_config) ?? topology; // Keras export wraps it in model_config
   const config = model.config;
   const rawLayers = Array.isArray(config) ? config : asObject(config)?.layers;
   if (!Array.isArray(rawLayers))
-    throw new TfjsError("topology", `model '${String(model.class_name)}' has no layer list`);
+    throw new TfjsError(source, `model ${quote(model.class_name, 40)} in modelTopology has no layer list`);
   const sequential = model.class_name === "Sequential";
 
   const layers = rawLayers.map((raw, i): TfjsLayer => {

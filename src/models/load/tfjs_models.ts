@@ -17,6 +17,7 @@
 import type { DarknetConfig, DarknetLayer } from "../darknet.ts";
 import { MOBILENET_V1_BLOCKS, type MobileNetV1Config } from "../mobilenetv1.ts";
 import type { Tensor } from "../../tensor/tensor.ts";
+import { escapeText, listSome, quote } from "../../tensor/quote.ts";
 import { TfjsError, kerasKernelToTorch, tfjsLayers, type TfjsLayer, type TfjsLayersModel } from "./tfjs.ts";
 
 export interface ConvertedTfjsModel<Config> {
@@ -28,12 +29,12 @@ const BN_EPS = 1e-3; // both models fold BatchNorm with Keras' default epsilon
 
 /** The layers that compute something (InputLayer dropped), each checked to read the one before it. */
 function chain(model: TfjsLayersModel, source: string): TfjsLayer[] {
-  const layers = tfjsLayers(model.topology, model.weights).filter((l) => l.className !== "InputLayer");
+  const layers = tfjsLayers(model.topology, model.weights, source).filter((l) => l.className !== "InputLayer");
   layers.forEach((l, i) => {
     if (i > 0 && l.inbound.length > 0 && (l.inbound.length !== 1 || l.inbound[0] !== layers[i - 1].name)) {
       throw new TfjsError(
         source,
-        `layer '${l.name}' reads [${l.inbound.join(", ")}], expected a plain chain after '${layers[i - 1].name}'`,
+        `layer ${quote(l.name)} reads [${listSome(l.inbound, 4)}], expected a plain chain after ${quote(layers[i - 1].name)}`,
       );
     }
   });
@@ -51,7 +52,10 @@ class Cursor {
   ) {}
 
   fail(layer: TfjsLayer | undefined, message: string): never {
-    throw new TfjsError(this.source, layer ? `layer '${layer.name}' (${layer.className}): ${message}` : message);
+    throw new TfjsError(
+      this.source,
+      layer ? `layer ${quote(layer.name)} (${escapeText(layer.className, 40)}): ${message}` : message,
+    );
   }
 
   peek(): TfjsLayer | undefined {
@@ -73,7 +77,7 @@ class Cursor {
 }
 
 function weight(cursor: Cursor, layer: TfjsLayer, suffix: string): Tensor {
-  const t = layer.weights.get(suffix) ?? cursor.fail(layer, `weight '${layer.name}/${suffix}' is missing`);
+  const t = layer.weights.get(suffix) ?? cursor.fail(layer, `weight ${quote(`${layer.name}/${suffix}`)} is missing`);
   cursor.used.add(t);
   return t;
 }
@@ -89,12 +93,12 @@ function checkConv(cursor: Cursor, layer: TfjsLayer, kernel: number, stride: num
   if (layer.padding !== "same") {
     cursor.fail(
       layer,
-      `padding '${layer.padding}': only 'same' is supported (a ZeroPadding2D + 'valid' layout, as in newer Keras MobileNets, is not)`,
+      `padding ${quote(layer.padding, 20)}: only 'same' is supported (a ZeroPadding2D + 'valid' layout, as in newer Keras MobileNets, is not)`,
     );
   }
   if ((layer.useBias ?? true) !== useBias) cursor.fail(layer, `use_bias ${layer.useBias}, expected ${useBias}`);
   if (layer.activation && layer.activation !== "linear")
-    cursor.fail(layer, `fused activation '${layer.activation}' is not supported`);
+    cursor.fail(layer, `fused activation ${quote(layer.activation, 20)} is not supported`);
 }
 
 /** BatchNormalization layer -> `${prefix}.weight/bias/running_mean/running_var`. */
@@ -118,7 +122,7 @@ function takeRelu6(cursor: Cursor): void {
 /** Fails naming every weight of the file that the conversion did not use. */
 function checkAllUsed(model: TfjsLayersModel, used: Set<Tensor>, source: string): void {
   const unused = [...model.weights].filter(([, t]) => !used.has(t)).map(([name]) => name);
-  if (unused.length) throw new TfjsError(source, `weights not used by the model: ${unused.join(", ")}`);
+  if (unused.length) throw new TfjsError(source, `weights not used by the model: ${listSome(unused)}`);
 }
 
 /** The Keras MobileNetV1 of a TF.js layers model (mobilenet_v1_<alpha>_224) in canonical names. */

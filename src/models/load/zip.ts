@@ -14,9 +14,11 @@
 //   [zip64 end record PK\6\6, zip64 locator PK\6\7]
 //   end record     PK\5\6  entry count, central dir size and offset, comment
 
+import { escapePath, listSome, quote } from "../../tensor/quote.ts";
+
 export class ZipError extends Error {
   constructor(source: string, message: string) {
-    super(`zip ${source}: ${message}`);
+    super(`zip ${escapePath(source)}: ${message}`);
     this.name = "ZipError";
   }
 }
@@ -114,25 +116,22 @@ export function readZip(bytes: Uint8Array, source = "<buffer>"): ZipArchive {
 
   const read = (name: string): Uint8Array => {
     const entry = entries.get(name);
-    if (!entry)
-      fail(
-        `no entry '${name}' (entries: ${[...entries.keys()].slice(0, 8).join(", ")}${entries.size > 8 ? ", ..." : ""})`,
-      );
+    if (!entry) fail(`no entry ${quote(name)} (entries: ${listSome(entries.keys(), 8)})`);
     const e = entry!;
-    if (e.flags & 1) fail(`entry '${name}' is encrypted`);
+    if (e.flags & 1) fail(`entry ${quote(name)} is encrypted`);
     if (e.method !== 0) {
       fail(
-        `entry '${name}' uses compression method ${e.method}${e.method === 8 ? " (deflate)" : ""}; torch.save never compresses entries, ` +
+        `entry ${quote(name)} uses compression method ${e.method}${e.method === 8 ? " (deflate)" : ""}; torch.save never compresses entries, ` +
           "so this archive was re-packed by another tool: re-save it with torch.save or unzip and re-zip it with -0 (stored)",
       );
     }
     const header = e.localHeaderOffset;
     if (header + 30 > bytes.length || u32(header) !== LOCAL_HEADER)
-      fail(`entry '${name}': no local header at byte ${header} (truncated or corrupt)`);
+      fail(`entry ${quote(name)}: no local header at byte ${header} (truncated or corrupt)`);
     const start = header + 30 + u16(header + 26) + u16(header + 28);
     if (start + e.size > bytes.length)
       fail(
-        `entry '${name}' (${e.size} bytes at ${start}) runs past the end of the ${bytes.length}-byte file: truncated`,
+        `entry ${quote(name)} (${e.size} bytes at ${start}) runs past the end of the ${bytes.length}-byte file: truncated`,
       );
     return bytes.subarray(start, start + e.size);
   };
@@ -167,7 +166,7 @@ function readZip64Extra(
     if (id === 0x0001) {
       let field = at + 4;
       const next = () => {
-        if (field + 8 > at + 4 + size) fail(`entry '${entry.name}': zip64 extra field is too short`);
+        if (field + 8 > at + 4 + size) fail(`entry ${quote(entry.name)}: zip64 extra field is too short`);
         const value = u64(field);
         field += 8;
         return value;

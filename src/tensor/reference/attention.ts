@@ -6,14 +6,9 @@
 //                            merged[i, h, :] = p @ v_h            (merged [N, D] seen as [N, H, hd])
 import ndarray from "ndarray";
 import ops from "ndarray-ops";
+import type { HeadsKernel } from "../attention.ts";
 
-export function attentionHeadsReference(
-  qkv: Float32Array,
-  merged: Float32Array,
-  N: number,
-  D: number,
-  numHeads: number,
-): void {
+export const attentionHeadsReference: HeadsKernel = (qkv, merged, N, D, numHeads) => {
   const headDim = D / numHeads;
   const scale = headDim ** -0.5;
   const QKV = ndarray(qkv, [N, 3, numHeads, headDim]);
@@ -27,7 +22,7 @@ export function attentionHeadsReference(
       for (let t = 0; t < headDim; t++) out.set(i, h, t, dot(p, v.pick(null, t)));
     }
   }
-}
+};
 
 /** sum_t a[t] * b[t] over two 1-D views of the same length, in float64. */
 function dot(a: ndarray.NdArray, b: ndarray.NdArray): number {

@@ -8,6 +8,7 @@
 // compare the two with ===.
 import ndarray from "ndarray";
 import { activationCode, applyActivation, type Gemm } from "../gemm.ts";
+import type { LinearKernel } from "../linear.ts";
 
 export function gemmReference(g: Gemm, rowStart = 0, rowEnd = g.M, colStart = 0, colEnd = g.N): void {
   const A = ndarray(g.a, [g.M, g.K], [g.lda, 1], g.aOffset);
@@ -28,15 +29,7 @@ export function gemmReference(g: Gemm, rowStart = 0, rowEnd = g.M, colStart = 0,
 }
 
 /** out[rows, outF] = x[rows, inF] @ weight[outF, inF]^T + bias: a linear layer as dot products of rows. */
-export function linearReference(
-  x: Float32Array,
-  weight: Float32Array,
-  bias: Float32Array | null,
-  out: Float32Array,
-  rows: number,
-  inF: number,
-  outF: number,
-): void {
+export const linearReference: LinearKernel = (x, weight, bias, out, rows, inF, outF) => {
   const X = ndarray(x, [rows, inF]);
   const W = ndarray(weight, [outF, inF]);
   const Y = ndarray(out, [rows, outF]);
@@ -47,4 +40,4 @@ export function linearReference(
       Y.set(r, o, sum + (bias === null ? 0 : bias[o]));
     }
   }
-}
+};

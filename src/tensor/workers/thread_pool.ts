@@ -60,12 +60,29 @@ export async function availableThreads(): Promise<number> {
   return (await loadPlatform()).availableCores();
 }
 
-/** Uses `threads` threads from now on (default: every available core), starting workers as needed. */
-export async function startThreads(threads?: number): Promise<number> {
+/**
+ * Most threads even when forced: each worker costs ~5 MB and a start-up; past the core count they
+ * only time-slice (`--threads 1000` used to start 1000 workers and pass 5 GB).
+ */
+export const MAX_FORCED_THREADS = 256;
+
+/**
+ * Uses `threads` threads from now on (default: every available core), starting workers as needed.
+ * More threads than cores is refused unless `force` (then at most MAX_FORCED_THREADS).
+ */
+export async function startThreads(threads?: number, options: { force?: boolean } = {}): Promise<number> {
   const platform = await loadPlatform();
-  const want = threads ?? platform.availableCores();
+  const cores = platform.availableCores();
+  const want = threads ?? cores;
   if (!Number.isInteger(want) || want < 1)
     throw new RangeError(`setThreads: threads must be an integer >= 1, got ${threads}`);
+  if (want > cores && !options.force) {
+    throw new RangeError(
+      `setThreads: ${want} threads is more than the ${cores} available cores (force to start them anyway)`,
+    );
+  }
+  if (want > MAX_FORCED_THREADS)
+    throw new RangeError(`setThreads: ${want} threads is more than the limit of ${MAX_FORCED_THREADS}`);
   if (want === 1) {
     if (pool !== null) pool.active = 0;
     return 1;

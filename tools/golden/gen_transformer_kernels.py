@@ -1,5 +1,5 @@
 """Goldens for the engine kernels of part A: linear, elementwise, softmax, layerNorm, shape ops,
-attention, sort.  Writes test/fixtures/engine_a_<kernel>.safetensors.
+attention, sort.  Writes test/fixtures/kernel_<kernel>.safetensors.
 
 Inputs are float32. Expected outputs are computed by torch in float64 on those float32 inputs and
 rounded to float32 once: the exact answer for the inputs, which the TS kernels (float64 sums) must
@@ -44,14 +44,20 @@ def gen_linear():
     x = synthetic_tensor("linear.big.x", [50, 192], 1.0)
     w, bias = synthetic_parameter("big.weight", [576, 192]), synthetic_parameter("big.bias", [576])
     out["linear.big.out"] = F.linear(f64(x), f64(w), f64(bias))
-    return save_fixture("engine_a_linear", out)
+    return save_fixture("kernel_linear", out)
 
 
 # ---- elementwise.ts -----------------------------------------------------------
 
+def hundredths(first: int, last: int) -> torch.Tensor:
+    """float32(i / 100) for i = first..last: IEEE-exact steps, unlike linspace, whose last bits
+    depend on the vector kernel the CPU runs."""
+    return torch.arange(first, last + 1, dtype=torch.float64).div(100).float()
+
+
 def gen_elementwise():
     special = torch.tensor([-3.0, 3.0, 0.0, -0.0, 6.0, -6.0, 1e-8, -1e-8, 20.0, -20.0, 50.0, -50.0, 88.0, -88.0])
-    x = torch.cat([torch.linspace(-10, 10, 2001), special])
+    x = torch.cat([hundredths(-1000, 1000), special])
     xd = f64(x)
     out = {
         "x": x,
@@ -67,11 +73,11 @@ def gen_elementwise():
         "gelu_tanh": F.gelu(xd, approximate="tanh"),
         # the same function without the cancellation of 1 + erf(x / sqrt 2) for x << 0 (for pointwise checks)
         "gelu_erfc": 0.5 * xd * torch.special.erfc(-xd / math.sqrt(2)),
-        # erf to float32 accuracy, and beyond: on the float64 grid, rounded once
-        "erf.x": torch.linspace(-6, 6, 1201),
+        # erf to float32 accuracy, and beyond: in float64, rounded once
+        "erf.x": hundredths(-600, 600),
     }
     out["erf"] = torch.erf(f64(out["erf.x"]))
-    out["erfc.x"] = torch.linspace(-3, 9, 1201)
+    out["erfc.x"] = hundredths(-300, 900)
     out["erfc"] = torch.special.erfc(f64(out["erfc.x"]))
 
     cases = {
@@ -88,7 +94,7 @@ def gen_elementwise():
         out[f"{name}.a"], out[f"{name}.b"] = a, b
         out[f"{name}.add"] = f64(a) + f64(b)
         out[f"{name}.mul"] = f64(a) * f64(b)
-    return save_fixture("engine_a_elementwise", out)
+    return save_fixture("kernel_elementwise", out)
 
 
 # ---- softmax.ts ---------------------------------------------------------------
@@ -105,7 +111,7 @@ def gen_softmax():
         out[f"{name}.in"] = t
         for axis in axes:
             out[f"{name}.axis{axis}"] = torch.softmax(f64(t), dim=axis)
-    return save_fixture("engine_a_softmax", out)
+    return save_fixture("kernel_softmax", out)
 
 
 # ---- norm.ts: layerNorm -------------------------------------------------------
@@ -132,7 +138,7 @@ def gen_layernorm():
     offset = rand("ln.offset", [3, 32], 1.0) + 100.0
     out["offset.x"] = offset
     out["offset.out"] = F.layer_norm(f64(offset), [32], None, None, 1e-6)
-    return save_fixture("engine_a_layernorm", out)
+    return save_fixture("kernel_layernorm", out)
 
 
 # ---- shape.ts -----------------------------------------------------------------
@@ -158,7 +164,7 @@ def gen_shape():
     out["perm.x4.3102"] = t4.permute(3, 1, 0, 2).contiguous()
     t2 = rand("perm.x2", [6, 7])
     out["perm.x2"], out["perm.x2.10"] = t2, t2.t().contiguous()
-    return save_fixture("engine_a_shape", out)
+    return save_fixture("kernel_shape", out)
 
 
 # ---- attention.ts ---------------------------------------------------------------
@@ -205,7 +211,7 @@ def gen_attention():
     for name, (n, heads, use_qkv_b, use_proj_b) in cases.items():
         x = f64(synthetic_tensor(f"attn.x{n}", [n, ATTN_D], 2.0))
         out[name] = timm_attention(x, qkv_w, qkv_b if use_qkv_b else None, proj_w, proj_b if use_proj_b else None, heads)
-    return save_fixture("engine_a_attention", out, {"D": ATTN_D})
+    return save_fixture("kernel_attention", out, {"D": ATTN_D})
 
 
 # ---- sort.ts ----------------------------------------------------------------------
@@ -220,7 +226,7 @@ def gen_sort():
         out[f"{name}.values"], out[f"{name}.argsort"] = v, order.float()
     order = torch.sort(ties, stable=True, descending=True).indices[:10]
     out["ties.top10.indices"], out["ties.top10.values"] = order.float(), ties[order]
-    return save_fixture("engine_a_sort", out)
+    return save_fixture("kernel_sort", out)
 
 
 def main():

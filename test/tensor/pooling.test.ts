@@ -1,4 +1,4 @@
-// maxPool2d / avgPool2d / globalAvgPool against torch (gen_engine_b.py). TF "same" padding is
+// maxPool2d / avgPool2d / globalAvgPool against torch (gen_conv_kernels.py). TF "same" padding is
 // goldened as F.pad (-inf for max, zeros plus a count of real cells for avg) then an unpadded pool.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -11,12 +11,12 @@ import {
 } from "../../src/tensor/pooling.ts";
 import { tensor, zeros } from "../../src/tensor/tensor.ts";
 import { assertClose, fixture } from "../golden.ts";
-import { assertSameCases, throwsShapeError } from "./engine_b_helpers.ts";
+import { assertSameCases, throwsShapeError } from "./golden_cases.ts";
 
-const golden = fixture("engine_b_pool");
+const golden = fixture("kernel_pooling");
 const TOL = 1e-5; // float32 kernel (max pooling is exact: it copies an input value)
 
-// MAX_POOL_CASES, AVG_POOL_CASES and GLOBAL_POOL_CASES of gen_engine_b.py
+// MAX_POOL_CASES, AVG_POOL_CASES and GLOBAL_POOL_CASES of gen_conv_kernels.py
 const MAX_CASES: [string, MaxPool2dOptions][] = [
   ["k3_s2_p1", { kernel: 3, stride: 2, padding: 1 }],
   ["k3_s2_p1_negative", { kernel: 3, stride: 2, padding: 1 }],

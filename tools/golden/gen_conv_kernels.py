@@ -81,7 +81,7 @@ def conv_goldens():
         bias = rand(f"conv.{name}.bias", [w_shape[0]], 0.5) if has_bias else None
         tensors[f"{name}.x"] = x
         tensors[f"{name}.out"] = torch_conv(x, weight, bias, **opts)
-    return save_fixture("engine_b_conv", tensors)
+    return save_fixture("kernel_conv", tensors)
 
 
 # ---- batch norm ---------------------------------------------------------------------------------
@@ -125,7 +125,7 @@ def batchnorm_goldens():
         bias = rand(f"fold.{name}.bias", [w_shape[0]], 0.5) if has_bias else None
         tensors[f"fold_{name}.x"] = x
         tensors[f"fold_{name}.out"] = torch_bn(torch_conv(x, weight, bias, **opts), bn_params(f"fold.{name}.bn", w_shape[0]), eps)
-    return save_fixture("engine_b_batchnorm", tensors)
+    return save_fixture("kernel_batchnorm", tensors)
 
 
 # ---- pools --------------------------------------------------------------------------------------
@@ -196,7 +196,7 @@ def pool_goldens():
         x = rand(f"pool.{name}.x", x_shape) + 0.5
         tensors[f"{name}.x"] = x
         tensors[f"{name}.out"] = F.adaptive_avg_pool2d(x, 1).flatten(1)
-    return save_fixture("engine_b_pool", tensors)
+    return save_fixture("kernel_pooling", tensors)
 
 
 # ---- squeeze-excite ----------------------------------------------------------------------------
@@ -239,7 +239,7 @@ def se_goldens():
             x = rand(f"se.{name}.x", x_shape) + 0.3
             tensors[f"{name}.x"] = x
             tensors[f"{name}.out"] = se(x)
-    return save_fixture("engine_b_se", tensors)
+    return save_fixture("kernel_squeeze_excite", tensors)
 
 
 # ---- interpolate --------------------------------------------------------------------------------
@@ -273,7 +273,7 @@ def resize_goldens():
         x = rand(f"resize.{name}.x", x_shape)
         tensors[f"{name}.x"] = x
         tensors[f"{name}.out"] = F.interpolate(x, size=size, mode=mode, align_corners=align)
-    return save_fixture("engine_b_resize", tensors)
+    return save_fixture("kernel_interpolate", tensors)
 
 
 def main():

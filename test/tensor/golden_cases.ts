@@ -1,4 +1,4 @@
-// Small helpers shared by the conv / batchnorm / pool / se / resize tests.
+// Small helpers shared by the kernel golden tests (conv, batchnorm, pooling, squeeze-excite, interpolate).
 import * as assert from "uvu/assert";
 import { ShapeError } from "../../src/tensor/tensor.ts";
 

@@ -1,0 +1,25 @@
+// The `papr` command's usage text, shown by `papr help` and after a usage error.
+export const USAGE = `usage:
+  papr classify <image...> [--weights DIR] [--proposer DIR] [--z 0.5] [--topk 5]
+                [--convention official|patches] [--order significance|spatial]
+                [--trace out.json] [--explain out.png] [--threads N [--force-threads]]
+                [--backend js|wasm]
+                [--tome R | --attention-keep F] [--max-megapixels 40] [--max-aspect 16]
+  papr convert <checkpoint> --arch NAME --out DIR [--force] [--naming auto|timm|torchvision|hf] [--labels FILE] [--heads N]
+               [--preprocess '{"cropPct":1,"mean":[0.5,0.5,0.5],"std":[0.5,0.5,0.5]}']
+  papr eval-folder DIR --weights DIR [--classes FILE] [--limit N] [--proposer DIR [--z Z]] [--max-megapixels 40] [--max-aspect 16]
+  papr gallery [--proposer DIR] [--images DIR...] [--z 0.5] [--out out/gallery] [--limit 24]
+  papr archs
+
+classify --tome R merges R tokens per block with ToMe after PaPr (in the second half of the blocks when
+z < 1, in every block at z = 1); --attention-keep F keeps the fraction F of the patch tokens by class-token
+attention inside block 0 (after its attention). The explain picture then adds the merged / dropped tokens.
+
+convert reads a ViT's width, depth, patch and image size from the checkpoint (--arch gives the family
+and the preprocessing; --heads overrides the preset's head count). It writes into a temporary folder beside
+--out and renames it into place when complete; an existing non-empty --out is replaced only with --force.
+
+Images above 40 megapixels or more elongated than 16:1 are refused (--max-megapixels, --max-aspect raise
+the limits); --threads may not exceed the available cores unless --force-threads.
+--backend: wasm (WebAssembly SIMD kernels, one thread; the default where WebAssembly SIMD validates) or js
+(the plain-JS reference kernels, split over --threads).`;
