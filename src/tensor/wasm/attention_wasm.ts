@@ -1,5 +1,5 @@
 // attentionHeadsInto of attention.ts on the wasm backend: per head, two products on the f32x4 GEMM
-// micro-kernel over one copy of qkv in wasm memory, and the softmax in between (JS, float64 exp),
+// micro-kernel over one copy of qkv in wasm memory, and the softmax in between (softmax_kernel.ts),
 //   scores = q_h @ k_h^T            A = q_h packed in MR-row panels, B = k_h packed in 8-column panels
 //   P = softmax(scores * scale)     written straight into MR-row panels: the A operand of the next product
 //   merged[:, h*hd..] = P @ v_h     B = v_h read in place from the qkv copy (row stride 3D)
@@ -66,7 +66,7 @@ export function wasmAttentionHeads(
       zerosAt,
       0,
     );
-    softmaxIntoPanels(mem, scoresAt >> 2, Npad, N, scale, pAt >> 2);
+    kernels.softmax_panels(scoresAt, Npad * 4, N, N, scale, pAt);
     // out[Mpad, hd] = P @ v_h, v_h read in place: B[k, j] = qkv[k*3D + 2D + h*hd + j]
     const vAt = qkvAt + (2 * D + h * hd) * 4;
     kernels.gemm_tiles(
@@ -113,23 +113,5 @@ function packPanels(
     }
     const from = r * ld + col;
     for (let k = 0; k < width; k++, dst += panel) mem[dst] = src[from + k];
-  }
-}
-
-const exps = { buffer: new Float64Array(0) };
-
-/** P[i, :] = softmax(scores[i, :N] * scale) for i < N, stored in MR-row panels (k = column) at `to`. */
-function softmaxIntoPanels(mem: Float32Array, from: number, ld: number, N: number, scale: number, to: number): void {
-  if (exps.buffer.length < N) exps.buffer = new Float64Array(N);
-  const e = exps.buffer;
-  for (let i = 0; i < N; i++) {
-    const row = from + i * ld;
-    let max = -Infinity;
-    for (let j = 0; j < N; j++) max = Math.max(max, mem[row + j] * scale);
-    let sum = 0;
-    for (let j = 0; j < N; j++) sum += e[j] = Math.exp(mem[row + j] * scale - max);
-    const inv = 1 / sum;
-    let dst = to + (i - (i % MR)) * N + (i % MR);
-    for (let j = 0; j < N; j++, dst += MR) mem[dst] = e[j] * inv;
   }
 }

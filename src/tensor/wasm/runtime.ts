@@ -6,12 +6,14 @@
 import { assemble, type ModuleSource } from "./assembler.ts";
 import { depthwiseKernel } from "./depthwise_kernel.ts";
 import { gemmTiles } from "./gemm_kernel.ts";
+import { softmaxPanels } from "./softmax_kernel.ts";
 
 type Kernel = (...args: number[]) => void;
 
 export interface WasmKernels {
   memory: WebAssembly.Memory;
   gemm_tiles: Kernel;
+  softmax_panels: Kernel;
   /** depthwise[`k${k}_s${stride}`] for k = 3, 5 and stride = 1, 2 */
   depthwise: Record<string, Kernel>;
   relaxed: boolean;
@@ -29,7 +31,7 @@ const PAGE = 65536;
 function moduleSource(relaxed: boolean): ModuleSource {
   return {
     memory: { minPages: 16 },
-    functions: [gemmTiles(relaxed), ...DEPTHWISE.map(([k, s]) => depthwiseKernel(k, s, relaxed))],
+    functions: [gemmTiles(relaxed), softmaxPanels(), ...DEPTHWISE.map(([k, s]) => depthwiseKernel(k, s, relaxed))],
   };
 }
 
@@ -73,7 +75,13 @@ export function wasmKernels(): WasmKernels {
     memory: WebAssembly.Memory;
   };
   const depthwise = Object.fromEntries(DEPTHWISE.map(([k, s]) => [`k${k}_s${s}`, exports[`depthwise_k${k}_s${s}`]]));
-  kernels = { memory: exports.memory, gemm_tiles: exports.gemm_tiles, depthwise, relaxed };
+  kernels = {
+    memory: exports.memory,
+    gemm_tiles: exports.gemm_tiles,
+    softmax_panels: exports.softmax_panels,
+    depthwise,
+    relaxed,
+  };
   return kernels;
 }
 
