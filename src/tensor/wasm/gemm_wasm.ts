@@ -7,16 +7,12 @@
 //   - B in the "nn" layout ([K, N] activations: im2col columns, matmul) is copied row by row into
 //     scratch with its rows padded to whole panels and read in place;
 //   - the bias goes in as a column vector or a row vector (the other one zero), activations 1-4 are
-//     fused into the store; GELU / SiLU / sigmoid are applied while C is copied out (second pass, in
-//     JS with gemm.ts's applyActivation: exact erf in wasm is left for later).
+//     fused into the store; GELU runs as a second pass over C in wasm (gelu_kernel.ts: gemm.ts's erfc
+//     polynomial, float32); SiLU / sigmoid are applied in JS while C is copied out.
+//   - a weight ("nt" B) met for the first time is packed into scratch; from its second call on, into
+//     the persistent area (one-off arrays do not fill it).
 // Float64 operands (the JS attention's score buffer) go to the JS gemm.
-import {
-  activationCode,
-  applyActivation as applyActivationImported,
-  fastErfc as fastErfcImported,
-  gemm,
-  type Gemm,
-} from "../gemm.ts";
+import { activationCode, applyActivation as applyActivationImported, gemm, type Gemm } from "../gemm.ts";
 import { MR as KERNEL_MR, NR as KERNEL_NR } from "./gemm_kernel.ts";
 import { align, allocatePersistent, memoryF32, resetPersistent, scratchBase, wasmKernels } from "./runtime.ts";
 
@@ -24,7 +20,6 @@ import { align, allocatePersistent, memoryF32, resetPersistent, scratchBase, was
 const MR = KERNEL_MR;
 const NR = KERNEL_NR;
 const applyActivation = applyActivationImported;
-const fastErfc = fastErfcImported;
 
 const FUSED_IN_WASM = 4; // activation codes <= 4 run in the kernel's store
 
@@ -92,7 +87,8 @@ export function wasmGemm(g: Gemm): void {
     rowBiasAt,
     act <= FUSED_IN_WASM ? act : 0,
   );
-  copyOut(g, mem, cAt >> 2, Npad, act > FUSED_IN_WASM ? act : 0);
+  if (act === GELU) kernels.gelu_inplace(cAt, (Mpad * Npad) / 4); // the second pass, in wasm
+  copyOut(g, mem, cAt >> 2, Npad, act > FUSED_IN_WASM && act !== GELU ? act : 0);
 }
 
 /** mem[to + p*MR*K + k*MR + r] = A[p*MR + r, k]; rows past M are 0. */
@@ -193,17 +189,8 @@ function copyOut(g: Gemm, mem: Float32Array, from: number, Npad: number, act: nu
     const src = from + i * Npad;
     const dst = cOffset + i * ldc;
     if (act === 0) c.set(mem.subarray(src, src + N), dst);
-    else if (act === GELU) geluRow(mem, src, c, dst, N);
     else for (let j = 0; j < N; j++) c[dst + j] = applyActivation(mem[src + j], act);
   }
 }
 
 const GELU = activationCode("gelu");
-
-/** c[dst + j] = gelu(mem[src + j]) as gemm.ts's fused GELU computes it (0.5 x erfc(-x / sqrt 2)). */
-function geluRow(mem: Float32Array, src: number, c: Float32Array, dst: number, n: number): void {
-  for (let j = 0; j < n; j++) {
-    const v = mem[src + j];
-    c[dst + j] = 0.5 * v * fastErfc(-v * Math.SQRT1_2);
-  }
-}

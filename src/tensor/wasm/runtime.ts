@@ -7,6 +7,7 @@ import { assemble, type ModuleSource } from "./assembler.ts";
 import { depthwiseKernel } from "./depthwise_kernel.ts";
 import { gemmTiles } from "./gemm_kernel.ts";
 import { softmaxPanels } from "./softmax_kernel.ts";
+import { geluInPlace } from "./gelu_kernel.ts";
 
 type Kernel = (...args: number[]) => void;
 
@@ -14,6 +15,7 @@ export interface WasmKernels {
   memory: WebAssembly.Memory;
   gemm_tiles: Kernel;
   softmax_panels: Kernel;
+  gelu_inplace: Kernel;
   /** depthwise[`k${k}_s${stride}`] for k = 3, 5 and stride = 1, 2 */
   depthwise: Record<string, Kernel>;
   relaxed: boolean;
@@ -31,7 +33,12 @@ const PAGE = 65536;
 function moduleSource(relaxed: boolean): ModuleSource {
   return {
     memory: { minPages: 16 },
-    functions: [gemmTiles(relaxed), softmaxPanels(), ...DEPTHWISE.map(([k, s]) => depthwiseKernel(k, s, relaxed))],
+    functions: [
+      gemmTiles(relaxed),
+      softmaxPanels(),
+      geluInPlace(),
+      ...DEPTHWISE.map(([k, s]) => depthwiseKernel(k, s, relaxed)),
+    ],
   };
 }
 
@@ -79,6 +86,7 @@ export function wasmKernels(): WasmKernels {
     memory: exports.memory,
     gemm_tiles: exports.gemm_tiles,
     softmax_panels: exports.softmax_panels,
+    gelu_inplace: exports.gelu_inplace,
     depthwise,
     relaxed,
   };
