@@ -18,6 +18,16 @@ import { erfc, gelu, hardswish, relu, relu6, sigmoid, silu, hardsigmoid } from "
 import { syntheticTensor } from "../../src/tensor/random.ts";
 import { Tensor } from "../../src/tensor/tensor.ts";
 import { assertClose } from "../golden.ts";
+import { backendName, setBackend, type BackendName } from "../../src/tensor/backend.ts";
+
+// The JS kernels' exactness: on the js backend whatever PAPR_BACKEND says (wasm sums in float32; its
+// kernels are compared with the references in wasm.test.ts, within 1e-5).
+let previousBackend: BackendName = "js";
+test.before(() => {
+  previousBackend = backendName();
+  setBackend("js");
+});
+test.after(() => setBackend(previousBackend));
 
 const values = (name: string, n: number) => syntheticTensor(name, [n], 1).data;
 
