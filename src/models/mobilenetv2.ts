@@ -16,16 +16,8 @@ import { globalAvgPool } from "../tensor/pooling.ts";
 import { expectShape, type Tensor } from "../tensor/tensor.ts";
 import { bnSpec, expectImage, foldConvBn, runConv } from "./conv_bn.ts";
 import { checkWeights, type ModelSpec, type ConvNetModel } from "./model_spec.ts";
-import {
-  blockSpec,
-  loadBlock,
-  planBlocks,
-  roundChannels,
-  runBlock,
-  table,
-  type BlockPlan,
-  type BlockRow,
-} from "./mobilenet_blocks.ts";
+import { blockSpec, loadBlock, planBlocks, roundChannels, runBlock, table } from "./mobilenet_blocks.ts";
+import type { BlockPlan, BlockRow } from "./mobilenet_blocks.ts";
 
 export interface MobileNetV2Config {
   width?: number; // channel multiplier, default 1.0

@@ -13,6 +13,17 @@ import { MR } from "./gemm_kernel.ts";
 const get = (i: number): Instruction => ["local.get", i];
 const set = (i: number): Instruction => ["local.set", i];
 const i32 = (v: number): Instruction => ["i32.const", v];
+/** The tail of a counted loop: i += 1, and back to the loop's start while i < limit. */
+const loopWhileBelow = (i: number, limit: number): Instruction[] => [
+  get(i),
+  i32(1),
+  ["i32.add"],
+  ["local.tee", i],
+  get(limit),
+  ["i32.lt_s"],
+  ["br_if", 0],
+  ["end"],
+];
 const splat = (v: number): Instruction[] => [["f32.const", v], ["f32x4.splat"]];
 
 const MAGIC = 12582912; // 1.5 * 2^23
@@ -130,14 +141,7 @@ export function softmaxPanels(): FunctionSource {
         ["f32.load", 0],
         ["f32.max"],
         set(l.max),
-        get(l.j),
-        i32(1),
-        ["i32.add"],
-        ["local.tee", l.j],
-        get(l.N),
-        ["i32.lt_s"],
-        ["br_if", 0],
-        ["end"],
+        ...loopWhileBelow(l.j, l.N),
         get(l.max),
         get(l.scale),
         ["f32.mul"],
@@ -249,14 +253,7 @@ export function softmaxPanels(): FunctionSource {
         i32(step),
         ["i32.add"],
         set(l.p),
-        get(l.j),
-        i32(1),
-        ["i32.add"],
-        ["local.tee", l.j],
-        get(l.N),
-        ["i32.lt_s"],
-        ["br_if", 0],
-        ["end"],
+        ...loopWhileBelow(l.j, l.N),
       ];
       return [
         i32(0),
@@ -279,14 +276,7 @@ export function softmaxPanels(): FunctionSource {
         ...fourAtOnce,
         ...oneAtATime,
         ...normalise,
-        get(l.i),
-        i32(1),
-        ["i32.add"],
-        ["local.tee", l.i],
-        get(l.rows),
-        ["i32.lt_s"],
-        ["br_if", 0],
-        ["end"],
+        ...loopWhileBelow(l.i, l.rows),
       ];
     },
   };
