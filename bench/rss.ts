@@ -5,8 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createVit, vitConfig, vitSpec } from "../src/models/vit.ts";
 import { syntheticWeights } from "../src/models/synthetic.ts";
 import { syntheticTensor } from "../src/tensor/random.ts";
-import { stopThreads } from "../src/tensor/parallel.ts";
-import { setBackend, setThreads } from "../src/tensor/backend.ts";
+import { setBackend, setThreads, stopThreads } from "../src/tensor/backend.ts";
 
 const threads = Number(process.argv[2] ?? 1);
 setBackend(process.argv[3] === "wasm" ? "wasm" : "js");

@@ -9,7 +9,7 @@
 // The full usage is in usage.ts. Every failure is one line on stderr naming the file and the field.
 import { printable } from "../image/image.ts";
 import { PRESETS } from "../models/registry.ts";
-import { stopThreads } from "../tensor/parallel.ts";
+import { stopThreads } from "../tensor/backend.ts";
 import { classify } from "./classify.ts";
 import { convert } from "./convert.ts";
 import { evalFolder } from "./eval_folder.ts";

@@ -9,7 +9,8 @@
 import { registerAttentionHeadsRunner } from "./attention.ts";
 import { registerDepthwiseRunner } from "./conv.ts";
 import { registerGemmRunner } from "./gemm.ts";
-import { parallelAttentionHeads, parallelGemm, setThreads as setPoolThreads, threadCount } from "./parallel.ts";
+import { parallelAttentionHeads, parallelGemm } from "./parallel.ts";
+import { startThreads, stopThreads as stopPool } from "./workers/thread_pool.ts";
 import { wasmAttentionHeads } from "./wasm/attention_wasm.ts";
 import { wasmDepthwise } from "./wasm/depthwise_wasm.ts";
 import { wasmGemm } from "./wasm/gemm_wasm.ts";
@@ -39,20 +40,26 @@ export function setBackend(name: BackendName): void {
     registerAttentionHeadsRunner(wasmAttentionHeads);
     registerDepthwiseRunner(wasmDepthwise);
   } else {
-    const split = threadCount() > 1; // the thread-split JS runners again, if threads were set
-    registerGemmRunner(split ? parallelGemm : null);
+    // split over the workers after setThreads, on the calling thread otherwise
+    registerGemmRunner(parallelGemm);
     registerDepthwiseRunner(null);
-    registerAttentionHeadsRunner(split ? parallelAttentionHeads : null);
+    registerAttentionHeadsRunner(parallelAttentionHeads);
   }
   active = name;
 }
 
-/** setThreads of parallel.ts for the JS backend; the wasm backend stays on one thread. */
+/**
+ * Starts worker threads for the js backend's GEMM and attention (default: every available core; more than the
+ * cores only with `force`). The wasm backend runs on one thread whatever this says.
+ */
 export async function setThreads(threads?: number, options: { force?: boolean } = {}): Promise<number> {
-  const count = await setPoolThreads(threads, options);
-  if (active === "wasm") setBackend("wasm");
-  return count;
+  return startThreads(threads, options);
+}
+
+/** Ends the workers; the kernels run on the calling thread, on the same backend. */
+export function stopThreads(): void {
+  stopPool();
 }
 
 // the default: the fastest backend this engine validates
-if (wasmUnavailableReason() === null) setBackend("wasm");
+setBackend(wasmUnavailableReason() === null ? "wasm" : "js");

@@ -1,20 +1,16 @@
 // The two heavy kernels split over worker threads: GEMM (rows, or columns when there are few rows)
-// and attention (heads). setThreads starts the pool (workers/thread_pool.ts) and registers these
-// runners with the kernels (registerGemmRunner, registerAttentionHeadsRunner); the kernel files import
-// no pool, and the pool imports no kernel.
-//
-//   await setThreads();      // use every available core (starts one worker per extra core)
-//   await setThreads(1);     // back to one thread (started workers stay idle, so switching is cheap)
-//   stopThreads();           // end the workers
+// and attention (heads). The js backend registers these runners with the kernels (backend.ts); they
+// split when setThreads has started workers (workers/thread_pool.ts) and run gemm / attentionHeadsInto
+// on the calling thread otherwise. The kernel files import no pool, and the pool imports no kernel.
 //
 // A split call copies its operands into the shared arena (copies are O(inputs), against O(M*N*K)
 // work), posts one job per worker, computes the first block itself on the calling thread and copies
 // the workers' blocks back. Every element is computed exactly as on one thread, so results are
 // identical whatever the thread count.
-import { attentionHeadsInto, registerAttentionHeadsRunner, type HeadsKernel } from "./attention.ts";
-import { gemm, gemmArgs, registerGemmRunner, type FusedActivation, type Gemm } from "./gemm.ts";
+import { attentionHeadsInto, type HeadsKernel } from "./attention.ts";
+import { gemm, gemmArgs, type FusedActivation, type Gemm } from "./gemm.ts";
 import { registerJobKind, type Job } from "./workers/jobs.ts";
-import { activeWorkers, runJobs, sharedArena, startThreads, stopThreads as stopPool } from "./workers/thread_pool.ts";
+import { activeWorkers, runJobs, sharedArena } from "./workers/thread_pool.ts";
 
 export { MAX_FORCED_THREADS, availableThreads, threadCount } from "./workers/thread_pool.ts";
 
@@ -22,21 +18,6 @@ export { MAX_FORCED_THREADS, availableThreads, threadCount } from "./workers/thr
 export const MIN_PARALLEL_MACS = 300_000;
 /** ...and when there are fewer multiply-adds than this per float copied into the shared arena. */
 export const MIN_WORK_PER_COPY = 4;
-
-/** Uses `threads` threads for GEMM and attention from now on (default: every available core; more than the cores only with `force`). */
-export async function setThreads(threads?: number, options: { force?: boolean } = {}): Promise<number> {
-  const count = await startThreads(threads, options);
-  registerGemmRunner(count > 1 ? parallelGemm : null);
-  registerAttentionHeadsRunner(count > 1 ? parallelAttentionHeads : null);
-  return count;
-}
-
-/** Ends the workers; the kernels run on the calling thread again. */
-export function stopThreads(): void {
-  registerGemmRunner(null);
-  registerAttentionHeadsRunner(null);
-  stopPool();
-}
 
 // ---- GEMM ----------------------------------------------------------------------------------
 

@@ -22,7 +22,8 @@ import { tome } from "../../src/papr/tome.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
 import { Tensor } from "../../src/tensor/tensor.ts";
 import type { Vit } from "../../src/models/vit.ts";
-import { setThreads, stopThreads, threadCount } from "../../src/tensor/parallel.ts";
+import { setThreads, stopThreads } from "../../src/tensor/backend.ts";
+import { threadCount } from "../../src/tensor/parallel.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "papr-fuzz-cli-"));

@@ -2,7 +2,8 @@
 // exactly the single-threaded result (each element is computed the same way, only elsewhere).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { setThreads, stopThreads, threadCount, splitPoints } from "../../src/tensor/parallel.ts";
+import { availableBackends, backendName, setBackend, setThreads, stopThreads } from "../../src/tensor/backend.ts";
+import { splitPoints, threadCount } from "../../src/tensor/parallel.ts";
 import { runGemm } from "../../src/tensor/gemm.ts";
 import { gemmArgs } from "../../src/tensor/gemm.ts";
 import { gemmReference } from "../../src/tensor/reference/gemm.ts";
@@ -50,6 +51,8 @@ function runAll(): Tensor[] {
 }
 
 test("2 and 3 threads give exactly the single-threaded results (GEMM rows / columns, convs, attention heads)", async () => {
+  const before = backendName();
+  setBackend("js"); // the threads split the js backend's kernels
   await setThreads(1);
   const single = runAll();
   for (const threads of [2, 3]) {
@@ -78,6 +81,25 @@ test("2 and 3 threads give exactly the single-threaded results (GEMM rows / colu
   assertSame(runAll()[4], single[4], "back on one thread");
   stopThreads();
   assert.is(threadCount(), 1);
+  setBackend(before);
+});
+
+test("threads started and stopped leave the backend as it was (its kernels, not only its name)", async () => {
+  const before = backendName();
+  for (const backend of availableBackends()) {
+    setBackend(backend);
+    const alone = runAll();
+    await setThreads(2, { force: true });
+    const threaded = runAll();
+    stopThreads();
+    const after = runAll();
+    assert.is(backendName(), backend);
+    alone.forEach((t, i) => {
+      assertSame(after[i], t, `${backend} case ${i} after stopThreads`);
+      if (backend === "js") assertSame(threaded[i], t, `js case ${i} on 2 threads`);
+    });
+  }
+  setBackend(before);
 });
 
 test("splitPoints covers [0, length) in whole units", () => {
