@@ -11,7 +11,14 @@
 export * from "./tensor/index.ts";
 export { availableThreads, threadCount } from "./tensor/parallel.ts";
 // kernels on "js" (reference) or "wasm" (WebAssembly SIMD, the default where it validates)
-export { availableBackends, backendName, setBackend, setThreads, stopThreads, type BackendName } from "./tensor/backend.ts";
+export {
+  availableBackends,
+  backendName,
+  setBackend,
+  setThreads,
+  stopThreads,
+  type BackendName,
+} from "./tensor/backend.ts";
 
 // images: PNG/JPEG/BMP decoding, PIL-exact resize, timm eval transform, PNG encoding
 export * from "./image/index.ts";
