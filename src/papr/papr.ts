@@ -80,7 +80,7 @@ export function paprForward(
     if (k < numPatches) kept = keptPatches(ranking, k, order); // 6.
   }
   const embedded = observe("embed", () => checkFinite("patch embedding (step 7)", vit.embed(x))); // 7.
-  const tokens = observe("prune", () => pruneTokens(embedded, numPrefixTokens, kept)); // 7.
+  const tokens = k < numPatches ? observe("prune", () => pruneTokens(embedded, numPrefixTokens, kept)) : embedded; // 7.
   const reduction = runReducedBlocks(vit, tokens, embedRowsOf(numPrefixTokens, kept), reducer, observe); // 8.
   const logits = observe("head", () => checkFinite("logits (step 8, backbone head)", vit.head(reduction.tokens))); // 8.
   return { logits, kept, keptCount: k, reduction };

@@ -239,26 +239,58 @@ function pointwiseGemm(
   const P = H * W;
   for (let n = 0; n < N; n++) {
     for (let group = 0; group < groups; group++) {
-      runGemm(
-        gemmArgs({
-          M: Og,
-          N: P,
-          K: Cg,
-          a: weight.data,
-          aOffset: group * Og * Cg,
-          b: x.data,
-          bOffset: (n * C + group * Cg) * P,
-          bLayout: "nn",
-          bias: bias === null ? null : bias.data,
-          biasOffset: group * Og,
-          biasPerRow: true,
-          c: out,
-          cOffset: (n * O + group * Og) * P,
-          activation,
-        }),
+      groupGemm(
+        weight,
+        bias,
+        group,
+        Og,
+        x.data,
+        (n * C + group * Cg) * P,
+        Cg,
+        P,
+        activation,
+        out,
+        (n * O + group * Og) * P,
       );
     }
   }
+}
+
+/**
+ * One group's product: out[outOffset + o*P + p] = act(bias[group*Og + o] + sum_t weight_g[o, t] * b[bOffset + t*P + p]),
+ * weight_g = rows group*Og .. of the weight seen as [O, K]; output channels on rows (bias per row).
+ */
+function groupGemm(
+  weight: Tensor,
+  bias: Tensor | null,
+  group: number,
+  Og: number,
+  b: Float32Array,
+  bOffset: number,
+  K: number,
+  P: number,
+  activation: FusedActivation,
+  out: Float32Array,
+  outOffset: number,
+): void {
+  runGemm(
+    gemmArgs({
+      M: Og,
+      N: P,
+      K,
+      a: weight.data,
+      aOffset: group * Og * K,
+      b,
+      bOffset,
+      bLayout: "nn",
+      bias: bias === null ? null : bias.data,
+      biasOffset: group * Og,
+      biasPerRow: true,
+      c: out,
+      cOffset: outOffset,
+      activation,
+    }),
+  );
 }
 
 let colsScratch = new Float32Array(0); // im2col buffer, reused across calls
@@ -283,23 +315,7 @@ function im2colGemm(
   for (let n = 0; n < N; n++) {
     for (let group = 0; group < groups; group++) {
       im2col(x.data, (n * C + group * Cg) * H * W, Cg, H, W, g, cols);
-      runGemm(
-        gemmArgs({
-          M: Og,
-          N: P,
-          K,
-          a: weight.data,
-          aOffset: group * Og * K,
-          b: cols,
-          bLayout: "nn",
-          bias: bias === null ? null : bias.data,
-          biasOffset: group * Og,
-          biasPerRow: true,
-          c: out,
-          cOffset: (n * O + group * Og) * P,
-          activation,
-        }),
-      );
+      groupGemm(weight, bias, group, Og, cols, 0, K, P, activation, out, (n * O + group * Og) * P);
     }
   }
 }
