@@ -10,7 +10,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -109,6 +109,8 @@ function installTarball(project: string): void {
     );
   }
 
+  // `npx papr` in a checkout runs the built bin directly (npm sets the mode only when installing)
+  assert.ok(statSync(join(ROOT, "dist/cli/main.js")).mode & 0o100, "dist/cli/main.js is executable");
   const tarballBytes = readFileSync(join(project, packed.filename));
   writeFileSync(
     join(project, "package.json"),
