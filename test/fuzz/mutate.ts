@@ -1,6 +1,7 @@
 // Seeded mutation helpers for the fuzz tests and scripts/fuzz-campaign.ts: a small PRNG, byte-level
 // mutations of a file, and value-level mutations of a JSON document (for safetensors headers and
 // TF.js manifests). Same seed, same cases.
+import { concat } from "./image_inputs.ts";
 
 /** mulberry32: a 32-bit seeded generator, enough to pick mutations reproducibly. */
 export class Rng {
@@ -91,13 +92,7 @@ function writeInt(out: Uint8Array, at: number, width: 4 | 8, rng: Rng): void {
 }
 
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concat(parts); // always a new buffer: the cases mutate what they build
 }
 
 /** Replacement values for a JSON mutation: wrong types, hostile numbers, escaping paths, control characters. */
