@@ -24,8 +24,11 @@ import { createMobileNetV3, mobilenetV3Spec, type MobileNetV3Config } from "./mo
 import { createMobileOne, mobileoneSpec, type MobileOneConfig } from "./mobileone.ts";
 import { createResNet, resnetSpec, type ResNetConfig } from "./resnet.ts";
 import { VIT_PRESETS, createVit, vitSpec, type Vit, type VitConfig } from "./vit.ts";
+import { SWIN_PRESETS, createSwin, swinSpec, type Swin, type SwinConfig } from "./swin.ts";
+import { canonicalSwinWeights, detectSwinNaming } from "./load/names_swin.ts";
 
-export type Family = "vit" | "mobilenetv3" | "mobilenetv2" | "resnet" | "mobileone" | "mobilenetv1" | "darknet";
+export type Family =
+  "vit" | "mobilenetv3" | "mobilenetv2" | "resnet" | "mobileone" | "mobilenetv1" | "darknet" | "swin";
 export type Naming = "canonical" | "timm" | "torchvision" | "hf" | "tfjs";
 
 /** config.json of a converted model directory. */
@@ -46,8 +49,12 @@ export interface ConvNet {
   forward(x: Tensor): Tensor; // [1, 3, S, S] -> [1, numClasses]
 }
 
+// A Swin is a hierarchical backbone (`swin`, for hierarchical PaPr) that also serves as a plain classifier
+// (`convnet`: features = the last stage's map).
 export type LoadedModel =
-  { family: "vit"; file: ModelFile; vit: Vit } | { family: Exclude<Family, "vit">; file: ModelFile; convnet: ConvNet };
+  | { family: "vit"; file: ModelFile; vit: Vit }
+  | { family: Exclude<Family, "vit" | "swin">; file: ModelFile; convnet: ConvNet }
+  | { family: "swin"; file: ModelFile; convnet: ConvNet; swin: Swin };
 
 const INCEPTION: Pick<PreprocessConfig, "mean" | "std"> = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
 const IMAGENET: Pick<PreprocessConfig, "mean" | "std"> = { mean: IMAGENET_DEFAULT_MEAN, std: IMAGENET_DEFAULT_STD };
@@ -93,6 +100,12 @@ export const PRESETS: Record<string, Preset> = {
     model: { widthMultiplier: 0.25 },
     preprocess: { ...crop(0.875), ...INCEPTION },
   },
+  ...Object.fromEntries(
+    Object.entries(SWIN_PRESETS).map(([name, config]) => [
+      name,
+      { family: "swin" as const, model: { ...config }, preprocess: { ...crop(0.9), ...IMAGENET } },
+    ]),
+  ),
   darknet_tiny: {
     family: "darknet",
     model: {},
@@ -123,6 +136,8 @@ export function familySpec(family: Family, model: Record<string, unknown>): Mode
       return mobilenetV1Spec(model as MobileNetV1Config);
     case "darknet":
       return darknetSpec(model as DarknetConfig);
+    case "swin":
+      return swinSpec(model as unknown as SwinConfig);
   }
 }
 
@@ -169,6 +184,15 @@ export function buildModel(file: ModelFile, weights: Map<string, Tensor>): Loade
       return { family: file.family, file, convnet: createMobileNetV1(m as MobileNetV1Config, weights) };
     case "darknet":
       return { family: file.family, file, convnet: createDarknet(m as DarknetConfig, weights) };
+    case "swin": {
+      const swin = createSwin(m as unknown as SwinConfig, weights);
+      const convnet: ConvNet = {
+        imageSize: swin.imageSize,
+        features: (x) => swin.features(x)[swin.numStages - 1],
+        forward: (x) => swin.forward(x),
+      };
+      return { family: "swin", file, convnet, swin };
+    }
     default:
       throw new Error(`config.json: unknown model family '${String((file as ModelFile).family)}'`);
   }
@@ -184,6 +208,7 @@ export function detectNaming(family: Family, names: string[]): Naming {
   if (family === "mobilenetv3" || family === "mobilenetv2")
     return has(/^(module\.|model\.)*features\.\d/) ? "torchvision" : "timm";
   if (family === "resnet") return "torchvision";
+  if (family === "swin") return detectSwinNaming(names);
   return "timm";
 }
 
@@ -228,6 +253,7 @@ export function convertCheckpoint(
   if (numClasses !== undefined) model.numClasses = numClasses;
   if (p.family === "vit")
     Object.assign(model, inferVitGeometry(weights), options.numHeads ? { numHeads: options.numHeads } : {});
+  if (p.family === "swin") Object.assign(model, inferSwinGeometry(weights));
   const spec = familySpec(p.family, model);
   checkWeights(`convert ${input.source} as ${arch}`, spec, weights);
   checkFiniteWeights(`convert ${input.source}`, weights);
@@ -266,6 +292,10 @@ function toCanonical(
       return naming === "torchvision" ? torchvisionToCanonicalMobileNetV2(tensors) : timmToCanonicalMobileNet(tensors);
     case "resnet":
       return canonicalResnetWeights(tensors);
+    case "swin":
+      if (naming !== "timm" && naming !== "torchvision" && naming !== "canonical")
+        throw new Error(`a Swin checkpoint is named as timm or torchvision, not ${naming}`);
+      return canonicalSwinWeights(tensors, naming === "torchvision" ? "torchvision" : "timm");
     default:
       return stripped();
   }
@@ -301,6 +331,35 @@ function inferVitGeometry(weights: Map<string, Tensor>): Partial<VitConfig> {
   };
 }
 
+/**
+ * A Swin's geometry read from its weights (width, stage depths, heads from the bias tables, window, MLP ratio,
+ * qkv bias), so checkpoints of any size convert under the family's preset; the image size comes from the preset.
+ */
+function inferSwinGeometry(weights: Map<string, Tensor>): Partial<SwinConfig> {
+  const proj = weights.get("patch_embed.proj.weight");
+  const fc1 = weights.get("layers.0.blocks.0.mlp.fc1.weight");
+  if (!proj || !fc1) return {}; // checkWeights reports what is missing
+  const depths: number[] = [];
+  const numHeads: number[] = [];
+  for (let i = 0; weights.has(`layers.${i}.blocks.0.norm1.weight`); i++) {
+    let depth = 0;
+    while (weights.has(`layers.${i}.blocks.${depth}.norm1.weight`)) depth++;
+    depths.push(depth);
+    numHeads.push(weights.get(`layers.${i}.blocks.0.attn.relative_position_bias_table`)?.shape[1] ?? 1);
+  }
+  const table = weights.get("layers.0.blocks.0.attn.relative_position_bias_table");
+  return {
+    embedDim: proj.shape[0],
+    patchSize: proj.shape[2],
+    inChannels: proj.shape[1],
+    depths,
+    numHeads,
+    ...(table ? { windowSize: (Math.round(Math.sqrt(table.shape[0])) + 1) / 2 } : {}),
+    mlpRatio: fc1.shape[0] / proj.shape[0],
+    qkvBias: weights.has("layers.0.blocks.0.attn.qkv.bias"),
+  };
+}
+
 /** The classifier's output size, read from the head weight, so fine-tuned heads (10 classes...) convert too. */
 function inferNumClasses(family: Family, weights: Map<string, Tensor>): number | undefined {
   const head = {
@@ -311,6 +370,7 @@ function inferNumClasses(family: Family, weights: Map<string, Tensor>): number |
     mobileone: "head.fc.weight",
     mobilenetv1: "conv_preds.weight",
     darknet: "head.weight",
+    swin: "head.fc.weight",
   }[family];
   return weights.get(head)?.shape[0];
 }
