@@ -43,6 +43,16 @@ export { createMobileNetV1, mobilenetV1Spec, type MobileNetV1, type MobileNetV1C
 export { createResNet, resnetSpec, type ResNet, type ResNetConfig } from "./models/resnet.ts";
 export { createMobileOne, mobileoneSpec, type MobileOne, type MobileOneConfig } from "./models/mobileone.ts";
 export { createDarknet, darknetSpec, type Darknet, type DarknetConfig } from "./models/darknet.ts";
+export {
+  SWIN_PRESETS,
+  createSwin,
+  swinConfig,
+  swinSpec,
+  swinStageGrids,
+  type Swin,
+  type SwinConfig,
+  type SwinStageMask,
+} from "./models/swin.ts";
 // checkpoint readers over bytes (.pth zip archives, TF.js layers models)
 export { readPth, readPthCheckpoint, PthError, type PthCheckpoint } from "./models/load/pth.ts";
 export { readTfjsLayersModel, TfjsError, type TfjsLayersModel } from "./models/load/tfjs.ts";
@@ -54,4 +64,5 @@ export * from "./papr/significance.ts";
 export * from "./papr/ranking.ts";
 export * from "./papr/prune.ts";
 export * from "./papr/macs.ts";
+export { swinMacs, type SwinCostBreakdown } from "./papr/swin_macs.ts";
 export * from "./papr/explain.ts";

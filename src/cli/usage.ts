@@ -18,6 +18,8 @@ attention inside block 0 (after its attention). The explain picture then adds th
 convert reads a ViT's width, depth, patch and image size from the checkpoint (--arch gives the family
 and the preprocessing; --heads overrides the preset's head count). It writes into a temporary folder beside
 --out and renames it into place when complete; an existing non-empty --out is replaced only with --force.
+A Swin (swin_*) checkpoint's width, stage depths, heads and window are read from it too; timm (before and
+after 0.9) and torchvision (swin_t / swin_s / swin_b) names are recognised.
 
 Images above 40 megapixels or more elongated than 16:1 are refused (--max-megapixels, --max-aspect raise
 the limits); --threads may not exceed the available cores unless --force-threads.

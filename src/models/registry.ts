@@ -49,12 +49,12 @@ export interface ConvNet {
   forward(x: Tensor): Tensor; // [1, 3, S, S] -> [1, numClasses]
 }
 
-// A Swin is a hierarchical backbone (`swin`, for hierarchical PaPr) that also serves as a plain classifier
-// (`convnet`: features = the last stage's map).
+// A Swin is a hierarchical backbone (`hierarchical`, for hierarchical PaPr: src/models/swin.ts's Swin) that also
+// serves as a plain classifier (`convnet`: features = the last stage's map).
 export type LoadedModel =
   | { family: "vit"; file: ModelFile; vit: Vit }
   | { family: Exclude<Family, "vit" | "swin">; file: ModelFile; convnet: ConvNet }
-  | { family: "swin"; file: ModelFile; convnet: ConvNet; swin: Swin };
+  | { family: "swin"; file: ModelFile; convnet: ConvNet; hierarchical: Swin };
 
 const INCEPTION: Pick<PreprocessConfig, "mean" | "std"> = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
 const IMAGENET: Pick<PreprocessConfig, "mean" | "std"> = { mean: IMAGENET_DEFAULT_MEAN, std: IMAGENET_DEFAULT_STD };
@@ -191,7 +191,7 @@ export function buildModel(file: ModelFile, weights: Map<string, Tensor>): Loade
         features: (x) => swin.features(x)[swin.numStages - 1],
         forward: (x) => swin.forward(x),
       };
-      return { family: "swin", file, convnet, swin };
+      return { family: "swin", file, convnet, hierarchical: swin };
     }
     default:
       throw new Error(`config.json: unknown model family '${String((file as ModelFile).family)}'`);

@@ -238,7 +238,7 @@ export interface Swin {
   head(map: Tensor): Tensor; // last stage's map [H, W, C] -> [1, numClasses]
   features(x: Tensor): Tensor[]; // every stage's output (before the final norm) as [1, C_i, H_i, W_i]
   forward(x: Tensor): Tensor; // [1, 3, S, S] -> [1, numClasses]
-  forwardMasked(x: Tensor, masks: (SwinStageMask | null)[]): { logits: Tensor; stages: Tensor[] };
+  forwardMasked(x: Tensor, masks: ReadonlyArray<SwinStageMask | null>): { logits: Tensor; stages: Tensor[] };
 }
 
 /** Builds a Swin Transformer from timm-named weights, checked against swinSpec(config) (one error lists every problem). */
@@ -418,7 +418,7 @@ export function createSwin(config: SwinConfig, weights: Map<string, Tensor>): Sw
     return transpose(map, [2, 0, 1]).reshape([1, C, H, W]);
   };
 
-  function forwardMasked(x: Tensor, masks: (SwinStageMask | null)[]): { logits: Tensor; stages: Tensor[] } {
+  function forwardMasked(x: Tensor, masks: ReadonlyArray<SwinStageMask | null>): { logits: Tensor; stages: Tensor[] } {
     if (!Array.isArray(masks) || masks.length !== numStages) {
       throw new ShapeError(
         "swin.forwardMasked",

@@ -16,4 +16,5 @@ export * from "./pooling.ts";
 export * from "./se.ts";
 export * from "./interpolate.ts";
 export * from "./attention.ts";
+export * from "./window_attention.ts";
 export * from "./sort.ts";

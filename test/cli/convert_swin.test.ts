@@ -50,9 +50,9 @@ test("torchvision .pth, timm and old-timm safetensors convert to the same weight
     const model = loadModelDir(d);
     assert.is(model.family, "swin");
     if (model.family !== "swin") return;
-    assert.equal(model.swin.config.depths, [2, 2, 2, 1]);
-    assert.equal(model.swin.config.numHeads, [1, 1, 2, 2]);
-    assert.is(model.swin.config.embedDim, 4);
+    assert.equal(model.hierarchical.config.depths, [2, 2, 2, 1]);
+    assert.equal(model.hierarchical.config.numHeads, [1, 1, 2, 2]);
+    assert.is(model.hierarchical.config.embedDim, 4);
     assertClose(model.convnet.forward(x).reshape([10]), expected, 1e-4, `logits after converting ${d}`);
   }
 });

@@ -17,6 +17,8 @@ import {
   type SwinStageMask,
 } from "../../src/models/swin.ts";
 import { syntheticWeights } from "../../src/models/synthetic.ts";
+import { rankPatches } from "../../src/papr/ranking.ts";
+import { patchSignificance } from "../../src/papr/significance.ts";
 import { Tensor } from "../../src/tensor/tensor.ts";
 import { assertClose, fixture, relativeError } from "../golden.ts";
 import { goldenInput, goldenSpec, specLines } from "./model_golden.ts";
@@ -140,6 +142,21 @@ test("masked Swin-T (hierarchical PaPr) with the fixture's masks: logits within 
     console.log(
       `  masked Swin-T ${tag}: logits relative error ${relativeError(logits.reshape([1000]), masked.get(`logits_${tag}`)).toExponential(1)}`,
     );
+  }
+});
+
+test("the fixture's masks = the significance resized (patchSignificance) and ranked (rankPatches), first floor(z H W)", () => {
+  const significance = masked.get("significance"); // [7, 7]
+  for (const [tag, z] of [
+    ["z65", 0.65],
+    ["z40", 0.4],
+  ] as const) {
+    fixtureMasks(tag).forEach((m, i) => {
+      const ranked = rankPatches(patchSignificance(significance, [m.height, m.width]));
+      const foreground = new Uint8Array(m.height * m.width);
+      for (const p of ranked.subarray(0, Math.floor(z * m.height * m.width))) foreground[p] = 1;
+      assert.equal([...foreground], [...m.foreground], `${tag} stage ${i}`);
+    });
   }
 });
 
