@@ -15,8 +15,18 @@ test("unmasked Swin-T / S / B: the paper's FLOPs within 1%", () => {
     ["swin_small_patch4_window7_224", 8.7e9],
     ["swin_base_patch4_window7_224", 15.4e9],
   ] as const) {
-    const { total } = swinMacs(swinConfig(name), [3136, 784, 196, 49]);
+    const config = swinConfig(name);
+    const { total } = swinMacs(config, [3136, 784, 196, 49]);
     assert.ok(Math.abs(total / paper - 1) < 0.01, `${name}: ${total} MACs vs the paper's ${paper}`);
+    const noMlp = swinMacs(config, [0, 0, 0, 0]).total;
+    const z65 = swinMacs(
+      config,
+      [3136, 784, 196, 49].map((n) => Math.floor(0.65 * n)),
+    ).total;
+    console.log(
+      `  ${name}: ${(total / 1e9).toFixed(3)} GMACs, MLP share ${((total - noMlp) / total).toFixed(3)}, ` +
+        `z = 0.65 in every stage: ${(z65 / 1e9).toFixed(3)} GMACs (proposer not included)`,
+    );
   }
 });
 
