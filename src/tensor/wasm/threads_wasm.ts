@@ -110,11 +110,15 @@ export interface TilesCall {
   rowBias: number;
   act: number; // fused activation code (0-4)
   gelu: boolean; // a GELU pass over C after the product
+  /** Float index of A's M rows as they are ([M, K]; each thread packs its row tiles into ap), or < 0: A is packed. */
+  rawA: number;
+  M: number;
 }
 
 /** Row tiles [p0, p1) x column panels [q0, q1) of the call, on `kernels`. */
 function tilesRange(kernels: WasmKernels, t: TilesCall, p0: number, p1: number, q0: number, q1: number): void {
   if (p1 <= p0 || q1 <= q0) return; // the kernel's loops run at least once
+  if (t.rawA >= 0) packRowTiles(memoryHere(), t, p0, p1);
   const cp = t.cp + p0 * MR * t.ldc + q0 * NR * 4;
   kernels.gemm_tiles(
     t.ap + p0 * MR * t.K * 4,
@@ -148,17 +152,25 @@ interface TilesJob extends Job, TilesCall {
 
 registerJobKind<TilesJob>("wasm_tiles", (job) => tilesRange(kernelsHere(), job, job.p0, job.p1, job.q0, job.q1));
 
-/** gemm_tiles over all of `t`'s tiles (and its GELU pass), split over the threads when it is large enough. */
-export function runGemmTiles(t: TilesCall): void {
+/** Threads a GEMM of this size runs on (1 below MIN_WASM_PARALLEL_MACS). */
+export function gemmThreads(M: number, N: number, K: number): number {
+  return M * N * K < MIN_WASM_PARALLEL_MACS ? 1 : wasmThreads();
+}
+
+/** gemm_tiles over all of `t`'s tiles (and its GELU pass) on `threads` threads (gemmThreads). */
+export function runGemmTiles(t: TilesCall, threads: number): void {
   const kernels = wasmKernels();
-  const macs = t.rowTiles * MR * t.colPanels * NR * t.K;
-  const threads = macs < MIN_WASM_PARALLEL_MACS ? 1 : wasmThreads();
   if (threads === 1) {
     tilesRange(kernels, t, 0, t.rowTiles, 0, t.colPanels);
     return;
   }
   // whole row tiles per thread while there are enough of them, else whole column panels
   const byRows = t.rowTiles >= 2 * threads || t.rowTiles >= t.colPanels;
+  if (!byRows && t.rawA >= 0) {
+    // every thread reads all of A: pack it here first
+    packRowTiles(memoryHere(), t, 0, t.rowTiles);
+    t = { ...t, rawA: -1 };
+  }
   const bounds = splitPoints(byRows ? t.rowTiles : t.colPanels, threads);
   const range = (i: number) =>
     byRows ? [bounds[i], bounds[i + 1], 0, t.colPanels] : [0, t.rowTiles, bounds[i], bounds[i + 1]];
@@ -168,6 +180,21 @@ export function runGemmTiles(t: TilesCall): void {
   });
   const [p0, p1, q0, q1] = range(0);
   splitWasmJobs(jobs, () => tilesRange(kernels, t, p0, p1, q0, q1));
+}
+
+/** Row tiles [p0, p1) of A from its rows at t.rawA into MR-row panels at t.ap (gemm_wasm.ts's packRows). */
+function packRowTiles(mem: Float32Array, t: TilesCall, p0: number, p1: number): void {
+  const { K, M, rawA } = t;
+  const ap = t.ap >> 2;
+  for (let i = p0 * MR; i < p1 * MR; i++) {
+    let dst = ap + (i - (i % MR)) * K + (i % MR);
+    if (i >= M) {
+      for (let k = 0; k < K; k++, dst += MR) mem[dst] = 0;
+      continue;
+    }
+    const src = rawA + i * K;
+    for (let k = 0; k < K; k++, dst += MR) mem[dst] = mem[src + k];
+  }
 }
 
 /** parts + 1 split points of [0, length) as even as whole units allow. */
