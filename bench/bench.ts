@@ -1,14 +1,17 @@
-// npm run bench (from the repository root): papr-ts's two backends (js: plain JS kernels, 1 and N
-// threads; wasm: WebAssembly SIMD kernels, one thread) against ONNX Runtime Node, ONNX Runtime Web
+// npm run bench (from the repository root): papr-ts's two backends (js: plain JS kernels; wasm:
+// WebAssembly SIMD kernels; each on 1 and N threads) against ONNX Runtime Node, ONNX Runtime Web
 // (WASM SIMD) and TF.js (cpu, wasm) on DeiT-Tiny / DeiT-Small with seeded weights, unpruned and PaPr
 // at z = 0.7, 0.5, 0.3 with the MobileNetV3 proposer; and papr-ts alone on the default pair
 // (weights/vit-scenes + weights/mobilenetv3-scenes). Every case runs once per round, rounds
 // interleaved, and the median is reported. Also: per-stage GFLOP/s (proposer, blocks), PaPr's
 // wall-clock speed-up against its MAC ratio, GEMM GFLOP/s on DeiT-Small's linear shapes, typed-array
-// bytes allocated per forward, peak RSS, and the issue's targets. Writes bench/RESULTS.md and prints it.
+// bytes allocated per forward, peak RSS, and the issue's targets. With --browser, the papr-ts cases
+// and GEMM shapes again inside headless Chromium (bench/browser.ts: the bench page, cross-origin
+// isolated, the engine in a Web Worker). Writes bench/RESULTS.md and prints it.
 //
 //   npm run bench -- --rounds 5 --models tiny,small --proposer small --threads 2
 //                    --peers ort-node,ort-web,tfjs-cpu,tfjs-wasm   (default: all; "none": papr-ts only)
+//                    --browser [--browser-rounds 3]
 import { writeFileSync, readFileSync, existsSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { spawnSync } from "node:child_process";
@@ -25,6 +28,7 @@ import { wasmSupport } from "../src/tensor/wasm/runtime.ts";
 import { loadModelDir } from "../src/cli/files.ts";
 import { DEFAULT_BACKBONE_DIR, DEFAULT_PROPOSER_DIR } from "../src/models/default_weights_node.ts";
 import type { Tensor } from "../src/tensor/tensor.ts";
+import { browserBench, type BrowserResults } from "./browser.ts";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const args = parseArgs(process.argv.slice(2));
@@ -36,10 +40,16 @@ const ALL_PEERS = ["ort-node", "ort-web", "tfjs-cpu", "tfjs-wasm"];
 const PEERS = args.peers === "none" ? [] : (args.peers ?? ALL_PEERS.join(",")).split(",");
 const ZS = [1, 0.7, 0.5, 0.3]; // 1 = unpruned
 const SCENES = "scenes"; // the default pair's row label
+const BROWSER = args.browser === "true";
+const BROWSER_ROUNDS = Number(args["browser-rounds"] ?? ROUNDS);
 
 function parseArgs(argv: string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) if (argv[i].startsWith("--")) out[argv[i].slice(2)] = argv[++i];
+  for (let i = 0; i < argv.length; i++) {
+    if (!argv[i].startsWith("--")) continue;
+    const next = argv[i + 1];
+    out[argv[i].slice(2)] = next === undefined || next.startsWith("--") ? "true" : argv[++i]; // --browser: a switch
+  }
   return out;
 }
 
@@ -57,7 +67,7 @@ function cpuModel(): string {
 
 // ---- engines ---------------------------------------------------------------------------------
 
-/** One papr-ts configuration: backend and thread count (the wasm backend runs on one thread). */
+/** One papr-ts configuration: backend and thread count. */
 interface Ours {
   engine: string;
   backend: BackendName;
@@ -68,6 +78,9 @@ const ours: Ours[] = [
   { engine: "js 1T", backend: "js", threads: 1 },
   ...(THREADS > 1 ? [{ engine: `js ${THREADS}T`, backend: "js" as const, threads: THREADS }] : []),
   ...(availableBackends().includes("wasm") ? [{ engine: "wasm 1T", backend: "wasm" as const, threads: 1 }] : []),
+  ...(availableBackends().includes("wasm") && THREADS > 1
+    ? [{ engine: `wasm ${THREADS}T`, backend: "wasm" as const, threads: THREADS }]
+    : []),
 ];
 
 async function use(o: { backend: BackendName; threads: number }): Promise<void> {
@@ -295,6 +308,17 @@ async function main(): Promise<void> {
   }
 
   const gemm = await gemmRates();
+  let browser: BrowserResults | null = null;
+  if (BROWSER) {
+    console.log("the same in headless Chromium (bench/browser.ts) ...");
+    browser = await browserBench({
+      sizes: SIZES,
+      proposer: PROPOSER,
+      zs: ZS,
+      engines: ours.map((o) => ({ name: o.engine, backend: o.backend, threads: o.threads })),
+      rounds: BROWSER_ROUNDS,
+    });
+  }
   const allocated = allocationPerForward();
   await use({ backend: "js", threads: 1 });
   stopThreads();
@@ -321,7 +345,7 @@ async function main(): Promise<void> {
     `Machine: ${cpuModel()}, ${availableParallelism()} cores, Node ${process.version}; WebAssembly SIMD ${simd.simd ? "yes" : "no"}, relaxed SIMD ${simd.relaxed ? "yes (fused multiply-add)" : "no (f32x4.mul + f32x4.add)"}. Load average at start ${loadStart.map((l) => l.toFixed(2)).join(" ")}, at end ${loadEnd.map((l) => l.toFixed(2)).join(" ")} (the machine is shared: numbers are noisy when the load exceeds the core count).`,
   );
   lines.push(
-    `Median of ${ROUNDS} interleaved rounds after one warm-up round; one image (224x224 for DeiT; ${sceneSize}x${sceneSize} for the default pair weights/vit-scenes + weights/mobilenetv3-scenes), DeiT with seeded synthetic weights; PaPr proposer MobileNetV3-${PROPOSER} for DeiT (included in every PaPr time, for the peers too; the peers get papr-ts's kept indices). papr-ts "js" = plain-JS kernels (the reference; ${THREADS}T = ${THREADS} worker threads), "wasm" = WebAssembly SIMD kernels (one thread). Peers run: ${PEERS.join(", ") || "none"}.`,
+    `Median of ${ROUNDS} interleaved rounds after one warm-up round; one image (224x224 for DeiT; ${sceneSize}x${sceneSize} for the default pair weights/vit-scenes + weights/mobilenetv3-scenes), DeiT with seeded synthetic weights; PaPr proposer MobileNetV3-${PROPOSER} for DeiT (included in every PaPr time, for the peers too; the peers get papr-ts's kept indices). papr-ts "js" = plain-JS kernels (the reference), "wasm" = WebAssembly SIMD kernels; ${THREADS}T = ${THREADS} threads (the calling one + worker threads; wasm: one instance per thread over one shared memory). Peers run: ${PEERS.join(", ") || "none"}.`,
     "",
   );
   lines.push("## Median milliseconds per image", "");
@@ -385,8 +409,7 @@ async function main(): Promise<void> {
     `## GEMM on DeiT-Small's linear shapes through linear() (197 tokens: qkv 384->1152, proj 384->384, fc1 384->1536 + GELU, fc2 1536->384)`,
     "",
   );
-  lines.push("| engine | ms (all four) | GFLOP/s |", "|---|---:|---:|");
-  for (const g of gemm) lines.push(`| ${g.engine} | ${g.ms.toFixed(1)} | ${g.gflops.toFixed(2)} |`);
+  lines.push(...gemmTable(gemm));
 
   lines.push("", "## Memory", "");
   lines.push(
@@ -407,11 +430,19 @@ async function main(): Promise<void> {
   const small = SIZES.includes("small") ? "small" : SIZES[0];
   const target = (ok: boolean, text: string) => `- [${ok ? "x" : " "}] ${text}`;
   const gemmWasm = gemm.find((g) => g.engine === "wasm 1T")?.gflops ?? NaN;
+  const gemmWasmN = gemm.find((g) => g.engine === `wasm ${THREADS}T`)?.gflops ?? NaN;
   const wasm1 = ms(small, 1, "wasm 1T");
   const ortWeb1 = ms(small, 1, "ORT-web 1T");
   const wasmHalf = ms(small, 0.5, "wasm 1T");
   lines.push("", `## Targets (DeiT-${small} unless named)`, "");
   lines.push(target(gemmWasm >= 20, `wasm GEMM on DeiT-Small's shapes >= 20 GFLOP/s, 1 thread: ${fmt(gemmWasm, 2)}`));
+  if (THREADS > 1)
+    lines.push(
+      target(
+        gemmWasmN >= 1.8 * gemmWasm,
+        `wasm GEMM on ${THREADS} threads >= 1.8x 1 thread: ${fmt(gemmWasmN, 2)} GFLOP/s = ${fmt(gemmWasmN / gemmWasm, 2)}x`,
+      ),
+    );
   lines.push(
     target(wasm1 < ortWeb1, `unpruned, wasm 1T (${fmt(wasm1)} ms) faster than ORT-web 1T (${fmt(ortWeb1)} ms)`),
   );
@@ -445,10 +476,61 @@ async function main(): Promise<void> {
       );
     }
   }
+  if (browser !== null)
+    lines.push("", ...browserSection(browser, info, ROUNDS === BROWSER_ROUNDS ? ROUNDS : BROWSER_ROUNDS));
   const text = lines.join("\n") + "\n";
   writeFileSync(join(HERE, "RESULTS.md"), text);
   console.log("\n" + text);
   process.exit(0); // ORT / TF.js keep handles open
+}
+
+/** The GEMM table: per engine ms, GFLOP/s and the speed-up over 1 thread of the same backend. */
+function gemmTable(gemm: { engine: string; ms: number; gflops: number }[]): string[] {
+  const one = (engine: string) => gemm.find((g) => g.engine === engine.replace(/\d+T$/, "1T"))?.gflops ?? NaN;
+  return [
+    "| engine | ms (all four) | GFLOP/s | x 1 thread |",
+    "|---|---:|---:|---:|",
+    ...gemm.map(
+      (g) => `| ${g.engine} | ${g.ms.toFixed(1)} | ${g.gflops.toFixed(2)} | ${(g.gflops / one(g.engine)).toFixed(2)} |`,
+    ),
+  ];
+}
+
+/** The --browser section: the same papr-ts cases and GEMM shapes in headless Chromium. */
+function browserSection(b: BrowserResults, info: Map<string, ModelInfo>, rounds: number): string[] {
+  const engines = [...new Set(b.forward.map((f) => f.engine))];
+  const at = (size: string, z: number, engine: string) =>
+    b.forward.find((f) => f.size === size && f.z === z && f.engine === engine);
+  const zName = (z: number) => (z === 1 ? "unpruned" : `PaPr z=${z}`);
+  const lines = [
+    "## In the browser (--browser: headless Chromium, the bench page's Web Worker)",
+    "",
+    `${b.userAgent}; ${b.cores} cores (navigator.hardwareConcurrency); crossOriginIsolated ${b.crossOriginIsolated}. Median of ${rounds} interleaved rounds after a warm-up round; same models, weights and image as above; "proposer" and "blocks" are the stage times of the same runs.`,
+    "",
+    `| model | case | GMACs | ${engines.map((e) => `${e} ms (proposer / blocks)`).join(" | ")} |`,
+    `|---|---|---:|${engines.map(() => "---:").join("|")}|`,
+  ];
+  for (const size of [...new Set(b.forward.map((f) => f.size))]) {
+    for (const z of [...new Set(b.forward.map((f) => f.z))]) {
+      const cells = engines.map((e) => {
+        const f = at(size, z, e)!;
+        return `${f.ms.toFixed(1)} (${f.proposerMs.toFixed(1)} / ${f.blocksMs.toFixed(1)})`;
+      });
+      lines.push(
+        `| DeiT-${size} | ${zName(z)} | ${(info.get(size)!.macs.get(z)!.total / 1e9).toFixed(3)} | ${cells.join(" | ")} |`,
+      );
+    }
+  }
+  lines.push("", "GEMM on DeiT-Small's linear shapes in the browser:", "", ...gemmTable(b.gemm));
+  const wasm1 = b.gemm.find((g) => g.engine === "wasm 1T")?.gflops ?? NaN;
+  const wasmN = b.gemm.find((g) => g.engine === `wasm ${THREADS}T`)?.gflops ?? NaN;
+  const half = at("small", 0.5, `wasm ${THREADS}T`)?.ms ?? NaN;
+  lines.push(
+    "",
+    `- [${half < 200 ? "x" : " "}] browser, wasm ${THREADS}T: DeiT-Small with PaPr z=0.5 under 200 ms: ${half.toFixed(1)} ms`,
+    `- [${wasmN >= 1.8 * wasm1 ? "x" : " "}] browser, wasm GEMM on ${THREADS} threads >= 1.8x 1 thread: ${wasmN.toFixed(2)} GFLOP/s = ${(wasmN / wasm1).toFixed(2)}x`,
+  );
+  return lines;
 }
 
 function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {

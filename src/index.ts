@@ -14,9 +14,11 @@ export { availableThreads, threadCount } from "./tensor/parallel.ts";
 export {
   availableBackends,
   backendName,
+  backendThreads,
   setBackend,
   setThreads,
   stopThreads,
+  threadsUnavailableReason,
   type BackendName,
 } from "./tensor/backend.ts";
 

@@ -2,8 +2,8 @@
 // Nothing heavy runs here, so the page stays responsive while a large image decodes or the ViT runs.
 //
 // URL parameters: ?backbone=URL&proposer=URL (model directories, same origin; default: weights/ of the
-// repository), &z=0.5 (initial keep ratio).
-// window.paprDemo exposes { state, error, last, results } for the end-to-end test (test/web/browser.test.ts).
+// repository), &z=0.5 (initial keep ratio), &threads=N (default: every core, navigator.hardwareConcurrency).
+// window.paprDemo exposes { state, error, last, results, engine } for the end-to-end test (test/web/browser.test.ts).
 
 const MAX_FILE_BYTES = 64 * 1024 * 1024; // bigger files are refused before reading; dimensions are checked in the worker
 const params = new URLSearchParams(location.search);
@@ -11,6 +11,7 @@ const weights = {
   backbone: params.get("backbone") ?? "../../weights/vit-scenes/",
   proposer: params.get("proposer") ?? "../../weights/mobilenetv3-scenes/",
 };
+const threads = params.has("threads") ? Number(params.get("threads")) : undefined;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -27,7 +28,7 @@ const ui = {
   weights: $("weights"),
 };
 
-const demo = { state: "loading", error: null, last: null, results: 0 };
+const demo = { state: "loading", error: null, last: null, results: 0, engine: null };
 window.paprDemo = demo;
 
 let worker = null;
@@ -77,7 +78,7 @@ function startWorker() {
 
 function loadModels() {
   setState("loading", `loading the models (${weights.backbone}, ${weights.proposer})…`);
-  worker.postMessage({ type: "load", ...weights });
+  worker.postMessage({ type: "load", ...weights, threads });
 }
 
 function request(message) {
@@ -113,7 +114,10 @@ function onMessage(data) {
   switch (data.type) {
     case "loaded": {
       const line = (role, m) => `${role}: ${m.arch}${m.source ? ` (${m.source})` : ""} from ${m.url}`;
-      ui.weights.textContent = `${line("backbone", data.backbone)} · ${line("proposer", data.proposer)}`;
+      const { backend, threads, note } = data.engine;
+      const engine = `engine: ${backend}, ${threads} thread${threads === 1 ? "" : "s"}${note ? ` (${note})` : ""}`;
+      ui.weights.textContent = `${line("backbone", data.backbone)} · ${line("proposer", data.proposer)} · ${engine}`;
+      demo.engine = data.engine;
       clearError();
       setState("ready", "ready: choose or drop an image");
       return;

@@ -2,12 +2,21 @@
 // runs PaPr with the library's browser bundle, off the page's main thread so the page stays responsive.
 // Same steps as `papr classify` (src/cli/main.ts): decodeImage -> preprocess -> Papr.predict.
 //
-// page -> worker: { type: "load", backbone: URL, proposer: URL }
+// It starts the engine's worker threads (its own nested workers) before loading the models: every core
+// (navigator.hardwareConcurrency), or `threads` when the page asks; they are ready before the first job.
+// The pool blocks (Atomics.wait) only here, in this worker, never on the page's main thread.
+//
+// page -> worker: { type: "load", backbone: URL, proposer: URL, threads?: number }
 //                 { type: "classify", job, name, z, bytes?: ArrayBuffer }   (no bytes: the last image again)
-// worker -> page: { type: "loaded", backbone, proposer } | { type: "result", job, ... }
+// worker -> page: { type: "loaded", backbone, proposer, engine } | { type: "result", job, ... }
+//                 engine: { backend, threads, crossOriginIsolated, note: why fewer threads, or null }
 //                 { type: "error", job?, stage, message }
 import {
   Papr,
+  backendName,
+  backendThreads,
+  setThreads,
+  threadsUnavailableReason,
   checkKeepRatio,
   decodeImage,
   explainPicture,
@@ -19,10 +28,22 @@ import {
 } from "../../dist/papr.js";
 
 let models = null; // { backbone, proposer, papr }
+let engine = null; // { backend, threads, crossOriginIsolated, note }
+
+/** Starts the worker threads once: `requested` of them (more than the cores allowed), else every core. */
+async function startEngine(requested) {
+  const cores = navigator.hardwareConcurrency ?? 1;
+  const want = requested ?? cores;
+  await setThreads(want, { force: requested !== undefined });
+  const threads = backendThreads();
+  const note = threads < want ? threadsUnavailableReason() : null;
+  return { backend: backendName(), threads, cores, crossOriginIsolated: self.crossOriginIsolated === true, note };
+}
 let image = null; // { name, x, width, height, decodeMs }
 
-async function load({ backbone: backboneUrl, proposer: proposerUrl }) {
+async function load({ backbone: backboneUrl, proposer: proposerUrl, threads }) {
   models = null;
+  engine ??= await startEngine(threads);
   const [backbone, proposer] = await Promise.all([
     fetchModelDir(backboneUrl, "backbone"),
     fetchModelDir(proposerUrl, "proposer"),
@@ -41,7 +62,12 @@ async function load({ backbone: backboneUrl, proposer: proposerUrl }) {
     source: m.file.source ?? null,
     classes: m.file.labels?.length ?? null,
   });
-  return { type: "loaded", backbone: describe(backbone, backboneUrl), proposer: describe(proposer, proposerUrl) };
+  return {
+    type: "loaded",
+    backbone: describe(backbone, backboneUrl),
+    proposer: describe(proposer, proposerUrl),
+    engine,
+  };
 }
 
 function classify({ job, name, z, bytes }) {
@@ -81,6 +107,7 @@ function classify({ job, name, z, bytes }) {
       label: labels?.[cls] ?? `class ${cls}`,
       probability: best.values[i],
     })),
+    kept: Array.from(result.kept),
     keptCount: result.keptCount,
     numPatches: result.numPatches,
     tokensPerBlock: result.tokensPerBlock,

@@ -19,7 +19,7 @@ import { writeSafetensors } from "../tensor/safetensors.ts";
 import { softmax } from "../tensor/softmax.ts";
 import { topk } from "../tensor/sort.ts";
 import { MAX_FORCED_THREADS, availableThreads } from "../tensor/parallel.ts";
-import { setBackend, setThreads, type BackendName } from "../tensor/backend.ts";
+import { setBackend, setThreads, threadsUnavailableReason, type BackendName } from "../tensor/backend.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import {
   IMAGE_LIMIT_OPTIONS,
@@ -254,7 +254,10 @@ function useBackend(name: string): void {
   }
 }
 
-/** Worker threads split GEMM rows and attention heads (same results); default = available cores. */
+/**
+ * Worker threads split GEMM rows and attention heads (same results); default = available cores. Where the
+ * backend cannot use threads here, one thread, with a note on stderr when --threads asked for more.
+ */
 async function startThreads(text: string | undefined, force: boolean): Promise<void> {
   if (text === undefined) {
     await setThreads();
@@ -269,7 +272,9 @@ async function startThreads(text: string | undefined, force: boolean): Promise<v
   }
   if (threads > MAX_FORCED_THREADS)
     throw new UserError(`--threads: ${threads} is more than the limit of ${MAX_FORCED_THREADS}`);
-  await setThreads(threads, { force });
+  const started = await setThreads(threads, { force });
+  if (started < threads)
+    process.stderr.write(`papr: --threads ${threads}: running on 1 thread: ${threadsUnavailableReason()}\n`);
 }
 
 /** A non-finite stage of the forward, reported with the image it came from. */

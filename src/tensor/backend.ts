@@ -1,5 +1,7 @@
-// Which kernels run: "js" (the plain-JS kernels, the reference, split over worker threads by
-// setThreads) or "wasm" (the WebAssembly SIMD kernels of wasm/, assembled at load time; one thread).
+// Which kernels run: "js" (the plain-JS kernels, the reference) or "wasm" (the WebAssembly SIMD kernels
+// of wasm/, assembled at load time); both split GEMM and attention over worker threads after
+// setThreads (js: parallel.ts, operands copied to a shared arena; wasm: wasm/threads_wasm.ts, one
+// instance per worker over the same shared WebAssembly memory). Results do not depend on the threads.
 // A backend is a set of runners registered with the kernels (registerGemmRunner, ...), as
 // parallel.ts registers its thread-split runners; the kernel files import neither.
 //
@@ -10,11 +12,11 @@ import { registerAttentionHeadsRunner } from "./attention.ts";
 import { registerDepthwiseRunner } from "./conv.ts";
 import { registerGemmRunner } from "./gemm.ts";
 import { parallelAttentionHeads, parallelGemm } from "./parallel.ts";
-import { startThreads, stopThreads as stopPool } from "./workers/thread_pool.ts";
+import { startThreads, stopThreads as stopPool, threadCount } from "./workers/thread_pool.ts";
 import { wasmAttentionHeads } from "./wasm/attention_wasm.ts";
 import { wasmDepthwise } from "./wasm/depthwise_wasm.ts";
 import { wasmGemm } from "./wasm/gemm_wasm.ts";
-import { wasmUnavailableReason } from "./wasm/runtime.ts";
+import { wasmThreadsUnavailableReason, wasmUnavailableReason } from "./wasm/runtime.ts";
 
 export type BackendName = "js" | "wasm";
 export const BACKENDS: readonly BackendName[] = ["js", "wasm"];
@@ -49,11 +51,29 @@ export function setBackend(name: BackendName): void {
 }
 
 /**
- * Starts worker threads for the js backend's GEMM and attention (default: every available core; more than the
- * cores only with `force`). The wasm backend runs on one thread whatever this says.
+ * Starts worker threads for GEMM and attention (default: every available core; more than the cores only
+ * with `force`); returns the threads the active backend uses now. Where threads cannot run here
+ * (threadsUnavailableReason(): no SharedArrayBuffer, e.g. a page without cross-origin isolation, or
+ * no shared WebAssembly memory on the wasm backend) nothing is started and it returns 1: callers that
+ * asked for more say why.
  */
 export async function setThreads(threads?: number, options: { force?: boolean } = {}): Promise<number> {
-  return startThreads(threads, options);
+  const wantsMore = threads === undefined || (Number.isInteger(threads) && threads > 1);
+  if (wantsMore && threadsUnavailableReason() !== null) return startThreads(1); // stops using any workers
+  const started = await startThreads(threads, options);
+  return active === "wasm" && wasmThreadsUnavailableReason() !== null ? 1 : started;
+}
+
+/** Why the active backend cannot use worker threads here, or null when it can. */
+export function threadsUnavailableReason(): string | null {
+  if (typeof SharedArrayBuffer === "undefined")
+    return "SharedArrayBuffer is not available (a browser page needs cross-origin isolation: COOP/COEP headers)";
+  return active === "wasm" ? wasmThreadsUnavailableReason() : null;
+}
+
+/** Threads the active backend's kernels use now (1: the calling thread alone). */
+export function backendThreads(): number {
+  return threadsUnavailableReason() === null ? threadCount() : 1;
 }
 
 /** Ends the workers; the kernels run on the calling thread, on the same backend. */

@@ -96,7 +96,7 @@ test("threads started and stopped leave the backend as it was (its kernels, not 
     assert.is(backendName(), backend);
     alone.forEach((t, i) => {
       assertSame(after[i], t, `${backend} case ${i} after stopThreads`);
-      if (backend === "js") assertSame(threaded[i], t, `js case ${i} on 2 threads`);
+      assertSame(threaded[i], t, `${backend} case ${i} on 2 threads`);
     });
   }
   setBackend(before);

@@ -2,7 +2,9 @@
 // `npm run web` serves it: bad input shows a readable message and the page recovers; the first example
 // image, then z = 0.3 set on the slider, gives the same prediction, kept-token count, logits (1e-5) and
 // kept-patch mask as `papr classify` on the same file; so does a progressive JPEG chosen in the file input;
-// the page stays responsive while the worker computes; a screenshot goes to out/web/web-demo.png. Weights: weights/vit-scenes + weights/mobilenetv3-scenes when present, else
+// the page stays responsive while the worker computes; the page is cross-origin isolated and its engine
+// runs on every core (navigator.hardwareConcurrency), giving exactly the kept indices and logits of a
+// second page on one thread (?threads=1); a screenshot goes to out/web/web-demo.png. Weights: weights/vit-scenes + weights/mobilenetv3-scenes when present, else
 // synthetic ones of the same architectures (test/web/synthetic_models.ts); PAPR_WEB_WEIGHTS=DIR picks
 // DIR/vit-scenes + DIR/mobilenetv3-scenes (inside the repository: the page loads them from the same origin).
 // Skipped where /usr/bin/chromium is absent (CI installs it: .ci/run).
@@ -197,6 +199,14 @@ const browserTest = skipUnless(
         await page.waitForFunction(() => (window as any).paprDemo?.state !== "loading", null, { timeout: WAIT_MS });
         const loaded = await page.evaluate(() => (window as any).paprDemo);
         assert.is(loaded.state, "ready", `models did not load: ${loaded.error}`);
+        // COOP/COEP from the server: SharedArrayBuffer, so the engine's threads, on every core
+        assert.is(await page.evaluate(() => self.crossOriginIsolated), true, "page not cross-origin isolated");
+        const engine = loaded.engine;
+        assert.equal(
+          [engine.crossOriginIsolated, engine.threads, engine.note],
+          [true, await page.evaluate(() => navigator.hardwareConcurrency), null],
+          `engine: ${JSON.stringify(engine)}`,
+        );
 
         // bad input: a text file, then a PNG declaring 30000 x 30000 pixels; each shows a message, the page recovers
         const errorAfter = async (file: { name: string; mimeType: string; buffer: Buffer }) => {
@@ -291,13 +301,31 @@ const browserTest = skipUnless(
           { timeout: WAIT_MS },
         );
         const jpeg = await lastResult();
+        const threaded = got;
         assert.is(jpeg.error, null);
         assert.equal([jpeg.name, jpeg.z, jpeg.imageSize], [basename(jpegPath), Z, [64, 48]]);
         assertSameAsCli(jpeg, cli.get(basename(jpegPath))!, basename(jpegPath));
-        console.log(
-          `  browser test: ${weights.kind} weights, ${got.keptCount} of ${got.numPatches} patches kept, screenshot ${relative(ROOT, shot)}`,
-        );
         assert.equal(pageErrors, [], `uncaught errors in the page: ${pageErrors.join("; ")}`);
+
+        // the same image and z on one thread: the same kept indices and logits, bit for bit
+        await page.goto(server.url + (query ? `${query}&` : "?") + `threads=1&z=${Z}`);
+        await page.waitForFunction(() => (window as any).paprDemo?.state !== "loading", null, { timeout: WAIT_MS });
+        assert.is(await page.evaluate(() => (window as any).paprDemo.engine?.threads), 1, "?threads=1");
+        await page.selectOption("#example", exampleUrl);
+        await page.waitForFunction(
+          () => (window as any).paprDemo.results === 1 && (window as any).paprDemo.state === "ready",
+          null,
+          { timeout: WAIT_MS },
+        );
+        const single = await lastResult();
+        assert.is(single.error, null);
+        assert.is(single.z, Z);
+        assert.equal(threaded.kept, single.kept, `kept indices on ${engine.threads} threads vs 1`);
+        assert.equal(threaded.logits, single.logits, `logits on ${engine.threads} threads vs 1`);
+        console.log(
+          `  browser test: ${weights.kind} weights, ${engine.backend} on ${engine.threads} threads = 1 thread, ` +
+            `${got.keptCount} of ${got.numPatches} patches kept, screenshot ${relative(ROOT, shot)}`,
+        );
       } finally {
         await context.close();
         await server.close();

@@ -26,7 +26,12 @@ export interface FunctionSource<P extends string = string, L extends string = st
 }
 
 export interface ModuleSource {
-  memory: { minPages: number; maxPages?: number };
+  /**
+   * The one memory. `imported`: the module imports it as env.memory (the caller creates it, so that
+   * several instances, one per thread, can share it); `shared` (needs `maxPages` and `imported`):
+   * a shared memory of the threads proposal, limits flag 0x03.
+   */
+  memory: { minPages: number; maxPages?: number; imported?: boolean; shared?: boolean };
   functions: FunctionSource[];
 }
 
@@ -209,10 +214,12 @@ function functionBody(f: FunctionSource): number[] {
 /** The bytes of a module with one memory (exported as "memory") and the given exported functions. */
 export function assemble(source: ModuleSource): Uint8Array<ArrayBuffer> {
   const { functions, memory } = source;
+  if (memory.shared && (memory.maxPages === undefined || !memory.imported))
+    throw new Error("wasm assembler: a shared memory needs maxPages and imported: true");
   const limits =
     memory.maxPages === undefined
       ? [0x00, ...unsignedLeb(memory.minPages)]
-      : [0x01, ...unsignedLeb(memory.minPages), ...unsignedLeb(memory.maxPages)];
+      : [memory.shared ? 0x03 : 0x01, ...unsignedLeb(memory.minPages), ...unsignedLeb(memory.maxPages)];
   const exports = [
     [...utf8("memory"), 0x02, 0],
     ...functions.map((f, i) => [...utf8(f.name), 0x00, ...unsignedLeb(i)]),
@@ -220,8 +227,9 @@ export function assemble(source: ModuleSource): Uint8Array<ArrayBuffer> {
   const bytes = [
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // "\0asm", version 1
     ...section(1, vector(functions.map(functionType))), // types: one per function
+    ...(memory.imported ? section(2, vector([[...utf8("env"), ...utf8("memory"), 0x02, ...limits]])) : []), // imports: env.memory
     ...section(3, vector(functions.map((_, i) => unsignedLeb(i)))), // function i has type i
-    ...section(5, vector([limits])), // memory 0
+    ...(memory.imported ? [] : section(5, vector([limits]))), // memory 0, defined here
     ...section(7, vector(exports)),
     ...section(10, vector(functions.map(functionBody))), // code
   ];

@@ -4,12 +4,42 @@
 //   P = softmax(scores * scale)     written straight into MR-row panels: the A operand of the next product
 //   merged[:, h*hd..] = P @ v_h     B = v_h read in place from the qkv copy (row stride 3D)
 // Scratch is laid out once per call and reused by every head (nothing allocated per head).
+// Heads are split over the threads (threads_wasm.ts): each thread has its own per-head scratch and
+// writes its heads' columns of merged[N, D] in wasm memory, copied out once at the end.
 import { MR as KERNEL_MR, NR as KERNEL_NR } from "./gemm_kernel.ts";
-import { align, memoryF32, scratchBase, wasmKernels } from "./runtime.ts";
+import { align, memoryF32, scratchBase, wasmKernels, type WasmKernels } from "./runtime.ts";
+import {
+  kernelsHere,
+  memoryHere,
+  MIN_WASM_PARALLEL_MACS,
+  splitPoints,
+  splitWasmJobs,
+  wasmThreads,
+} from "./threads_wasm.ts";
+import { registerJobKind, type Job } from "../workers/jobs.ts";
 
 // module-local copies: imported bindings may compile to getters (tsx), slow inside the packing loops
 const MR = KERNEL_MR;
 const NR = KERNEL_NR;
+
+/** Where one call's shared operands are (byte addresses): qkv[N, 3D] (+ NR zeros), zeros, merged[N, D]. */
+interface HeadsLayout {
+  N: number;
+  D: number;
+  numHeads: number;
+  qkvAt: number;
+  zerosAt: number;
+  mergedAt: number;
+}
+
+/** One thread's per-head scratch (byte addresses), reused by each of its heads. */
+interface HeadScratch {
+  qAt: number; // q_h in MR-row panels [Mpad, hd]
+  kAt: number; // k_h in 8-column panels [Npad, hd]
+  scoresAt: number; // [Mpad, Npad]
+  pAt: number; // softmax in MR-row panels [Mpad, N] (rows past N stay 0)
+  outAt: number; // [Mpad, headPanels * 8]
+}
 
 /** Heads [0, numHeads) of attention over qkv[N, 3D] (per token [q | k | v]) into merged[N, D]. */
 export function wasmAttentionHeads(
@@ -20,14 +50,11 @@ export function wasmAttentionHeads(
   numHeads: number,
 ): void {
   if (N === 0) return;
-  const kernels = wasmKernels();
   const hd = D / numHeads;
-  const scale = hd ** -0.5;
-  const rowTiles = Math.ceil(N / MR);
-  const Mpad = rowTiles * MR;
-  const tokenPanels = Math.ceil(N / NR);
+  const Mpad = Math.ceil(N / MR) * MR;
+  const Npad = Math.ceil(N / NR) * NR;
   const headPanels = Math.ceil(hd / NR);
-  const Npad = tokenPanels * NR;
+  const threads = 2 * N * N * D < MIN_WASM_PARALLEL_MACS ? 1 : Math.min(wasmThreads(), numHeads);
 
   let at = scratchBase();
   const take = (floats: number) => {
@@ -35,57 +62,113 @@ export function wasmAttentionHeads(
     at = align(at + floats * 4);
     return here;
   };
-  const qkvAt = take(N * 3 * D + NR); // + slack: the last head's padded columns read past the end
-  const qAt = take(Mpad * hd);
-  const kAt = take(Npad * hd);
-  const scoresAt = take(Mpad * Npad);
-  const pAt = take(Mpad * N);
-  const outAt = take(Mpad * headPanels * NR);
-  const zerosAt = take(Math.max(Npad, Mpad, headPanels * NR));
+  const zeros = Math.max(Npad, Mpad, headPanels * NR);
+  const layout: HeadsLayout = {
+    N,
+    D,
+    numHeads,
+    qkvAt: take(N * 3 * D + NR), // + slack: the last head's padded columns read past the end
+    zerosAt: take(zeros),
+    mergedAt: take(N * D),
+  };
+  const scratch = Array.from({ length: threads }, (): HeadScratch => ({
+    qAt: take(Mpad * hd),
+    kAt: take(Npad * hd),
+    scoresAt: take(Mpad * Npad),
+    pAt: take(Mpad * N),
+    outAt: take(Mpad * headPanels * NR),
+  }));
   const mem = memoryF32(at);
-  mem.set(qkv.subarray(0, N * 3 * D), qkvAt >> 2);
-  mem.fill(0, (qkvAt >> 2) + N * 3 * D, (qkvAt >> 2) + N * 3 * D + NR);
-  mem.fill(0, zerosAt >> 2, (zerosAt >> 2) + Math.max(Npad, Mpad, headPanels * NR));
-  mem.fill(0, pAt >> 2, (pAt >> 2) + Mpad * N); // rows past N stay 0
+  const qkvF = layout.qkvAt >> 2;
+  mem.set(qkv.subarray(0, N * 3 * D), qkvF);
+  mem.fill(0, qkvF + N * 3 * D, qkvF + N * 3 * D + NR);
+  mem.fill(0, layout.zerosAt >> 2, (layout.zerosAt >> 2) + zeros);
+  for (const s of scratch) mem.fill(0, s.pAt >> 2, (s.pAt >> 2) + Mpad * N);
 
-  for (let h = 0; h < numHeads; h++) {
-    packPanels(qkv, h * hd, 3 * D, N, hd, MR, mem, qAt >> 2); // q_h rows
-    packPanels(qkv, D + h * hd, 3 * D, N, hd, NR, mem, kAt >> 2); // k_h rows = columns of k_h^T
+  const kernels = wasmKernels();
+  if (threads === 1) {
+    headsRange(kernels, mem, layout, scratch[0], 0, numHeads);
+  } else {
+    const bounds = splitPoints(numHeads, threads);
+    const jobs = Array.from({ length: threads - 1 }, (_, w): HeadsJob => ({
+      kind: "wasm_heads",
+      layout,
+      scratch: scratch[w + 1],
+      h0: bounds[w + 1],
+      h1: bounds[w + 2],
+    }));
+    splitWasmJobs(jobs, () => headsRange(kernels, mem, layout, scratch[0], bounds[0], bounds[1]));
+  }
+  merged.set(mem.subarray(layout.mergedAt >> 2, (layout.mergedAt >> 2) + N * D));
+}
+
+interface HeadsJob extends Job {
+  kind: "wasm_heads";
+  layout: HeadsLayout;
+  scratch: HeadScratch;
+  h0: number;
+  h1: number;
+}
+
+registerJobKind<HeadsJob>("wasm_heads", (job) =>
+  headsRange(kernelsHere(), memoryHere(), job.layout, job.scratch, job.h0, job.h1),
+);
+
+/** Heads [h0, h1): per head, scores = q_h k_h^T, P = softmax(scores * scale), merged[:, head] = P v_h. */
+function headsRange(
+  kernels: WasmKernels,
+  mem: Float32Array,
+  L: HeadsLayout,
+  s: HeadScratch,
+  h0: number,
+  h1: number,
+): void {
+  const { N, D, numHeads } = L;
+  const hd = D / numHeads;
+  const scale = hd ** -0.5;
+  const rowTiles = Math.ceil(N / MR);
+  const tokenPanels = Math.ceil(N / NR);
+  const headPanels = Math.ceil(hd / NR);
+  const Npad = tokenPanels * NR;
+  const qkvF = L.qkvAt >> 2;
+  for (let h = h0; h < h1; h++) {
+    packPanels(mem, qkvF + h * hd, 3 * D, N, hd, MR, mem, s.qAt >> 2); // q_h rows
+    packPanels(mem, qkvF + D + h * hd, 3 * D, N, hd, NR, mem, s.kAt >> 2); // k_h rows = columns of k_h^T
     // scores[Mpad, Npad] = q_h @ k_h^T
     kernels.gemm_tiles(
-      qAt,
+      s.qAt,
       hd,
-      kAt,
+      s.kAt,
       NR * 4,
       NR * 4 * hd,
-      scoresAt,
+      s.scoresAt,
       Npad * 4,
       rowTiles,
       tokenPanels,
-      zerosAt,
-      zerosAt,
+      L.zerosAt,
+      L.zerosAt,
       0,
     );
-    kernels.softmax_panels(scoresAt, Npad * 4, N, N, scale, pAt);
+    kernels.softmax_panels(s.scoresAt, Npad * 4, N, N, scale, s.pAt);
     // out[Mpad, hd] = P @ v_h, v_h read in place: B[k, j] = qkv[k*3D + 2D + h*hd + j]
-    const vAt = qkvAt + (2 * D + h * hd) * 4;
+    const vAt = L.qkvAt + (2 * D + h * hd) * 4;
     kernels.gemm_tiles(
-      pAt,
+      s.pAt,
       N,
       vAt,
       3 * D * 4,
       NR * 4,
-      outAt,
+      s.outAt,
       headPanels * NR * 4,
       rowTiles,
       headPanels,
-      zerosAt,
-      zerosAt,
+      L.zerosAt,
+      L.zerosAt,
       0,
     );
     for (let i = 0; i < N; i++) {
-      const from = (outAt >> 2) + i * headPanels * NR;
-      merged.set(mem.subarray(from, from + hd), i * D + h * hd);
+      const from = (s.outAt >> 2) + i * headPanels * NR;
+      mem.copyWithin((L.mergedAt >> 2) + i * D + h * hd, from, from + hd);
     }
   }
 }

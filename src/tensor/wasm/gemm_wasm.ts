@@ -9,12 +9,14 @@
 //   - the bias goes in as a column vector or a row vector (the other one zero), activations 1-4 are
 //     fused into the store; GELU runs as a second pass over C in wasm (gelu_kernel.ts: gemm.ts's erfc
 //     polynomial, float32); SiLU / sigmoid are applied in JS while C is copied out.
+//   - the kernel's tiles are split over worker threads sharing the memory (threads_wasm.ts);
 //   - a weight ("nt" B) met for the first time is packed into scratch; from its second call on, into
 //     the persistent area (one-off arrays do not fill it).
 // Float64 operands (the JS attention's score buffer) go to the JS gemm.
 import { activationCode, applyActivation as applyActivationImported, gemm, type Gemm } from "../gemm.ts";
 import { MR as KERNEL_MR, NR as KERNEL_NR } from "./gemm_kernel.ts";
-import { align, allocatePersistent, memoryF32, resetPersistent, scratchBase, wasmKernels } from "./runtime.ts";
+import { align, allocatePersistent, memoryF32, resetPersistent, scratchBase } from "./runtime.ts";
+import { gemmThreads, runGemmTiles } from "./threads_wasm.ts";
 
 // module-local copies: imported bindings may compile to getters (tsx), slow inside the packing loops
 const MR = KERNEL_MR;
@@ -43,7 +45,6 @@ export function wasmGemm(g: Gemm): void {
     gemm(g);
     return;
   }
-  const kernels = wasmKernels();
   const rowTiles = Math.ceil(M / MR);
   const colPanels = Math.ceil(N / NR);
   const Mpad = rowTiles * MR;
@@ -64,30 +65,40 @@ export function wasmGemm(g: Gemm): void {
   const colBiasAt = take(Npad);
   const rowBiasAt = take(Mpad);
   const cAt = take(Mpad * Npad);
+  // on several threads, A's rows are copied as they are and each thread packs the row tiles it computes
+  const threads = gemmThreads(M, N, K);
+  const rawAAt = threads > 1 ? take(M * K) : -1;
   const mem = memoryF32(at);
 
-  packRows(g, mem, aAt >> 2, Mpad);
+  if (threads > 1) copyRows(g, mem, rawAAt >> 2);
+  else packRows(g, mem, aAt >> 2, Mpad);
   if (weight === null && g.bLayout === "nn") copyRowsNN(g, mem, bAt >> 2, Npad);
   if (weight === null && g.bLayout === "nt") packColumnsNT(g, mem, bAt >> 2);
   const panelsPacked = g.bLayout === "nt";
   writeBias(g, mem, colBiasAt >> 2, Npad, rowBiasAt >> 2, Mpad);
 
   const act = activationCode(g.activation);
-  kernels.gemm_tiles(
-    aAt,
-    K,
-    bAt,
-    panelsPacked ? NR * 4 : Npad * 4, // bytes from B[k, j] to B[k + 1, j]
-    panelsPacked ? NR * 4 * K : NR * 4, // bytes from one 8-column panel to the next
-    cAt,
-    Npad * 4,
-    rowTiles,
-    colPanels,
-    colBiasAt,
-    rowBiasAt,
-    act <= FUSED_IN_WASM ? act : 0,
+  // the product (and the GELU pass, in wasm), split over the threads when there are several
+  runGemmTiles(
+    {
+      ap: aAt,
+      K,
+      bp: bAt,
+      bKStride: panelsPacked ? NR * 4 : Npad * 4, // bytes from B[k, j] to B[k + 1, j]
+      bPanelStride: panelsPacked ? NR * 4 * K : NR * 4, // bytes from one 8-column panel to the next
+      cp: cAt,
+      ldc: Npad * 4,
+      rowTiles,
+      colPanels,
+      colBias: colBiasAt,
+      rowBias: rowBiasAt,
+      act: act <= FUSED_IN_WASM ? act : 0,
+      gelu: act === GELU,
+      rawA: rawAAt >> 2,
+      M,
+    },
+    threads,
   );
-  if (act === GELU) kernels.gelu_inplace(cAt, (Mpad * Npad) / 4); // the second pass, in wasm
   copyOut(g, mem, cAt >> 2, Npad, act > FUSED_IN_WASM && act !== GELU ? act : 0);
 }
 
@@ -103,6 +114,13 @@ function packRows(g: Gemm, mem: Float32Array, to: number, Mpad: number): void {
     const src = aOffset + i * lda;
     for (let k = 0; k < K; k++, dst += MR) mem[dst] = a[src + k];
   }
+}
+
+/** mem[to + i*K + k] = A[i, k]: the rows of A as they are (packed by the threads, threads_wasm.ts). */
+function copyRows(g: Gemm, mem: Float32Array, to: number): void {
+  const { a, aOffset, lda, K, M } = g;
+  const af = a as Float32Array;
+  for (let i = 0; i < M; i++) mem.set(af.subarray(aOffset + i * lda, aOffset + i * lda + K), to + i * K);
 }
 
 /** B [K, N] ("nn") into rows of Npad floats (the padding columns are left as they are: their outputs are dropped). */

@@ -2,6 +2,10 @@
 // lists on first use (relaxed-SIMD multiply-add where WebAssembly.validate accepts it, plain
 // f32x4.mul + f32x4.add elsewhere), compiled synchronously (the module is a few KB).
 //
+// The memory is created here and imported by the module (env.memory): a shared WebAssembly.Memory
+// where the engine allows one (Node; a cross-origin isolated page), so that worker threads can run
+// instances of the same module over it (threads_wasm.ts); a private one elsewhere (one thread).
+//
 // Memory layout: [ packed weights (persistent, bump-allocated) | per-call scratch ].
 import { assemble, type ModuleSource } from "./assembler.ts";
 import { depthwiseKernel } from "./depthwise_kernel.ts";
@@ -13,6 +17,10 @@ type Kernel = (...args: number[]) => void;
 
 export interface WasmKernels {
   memory: WebAssembly.Memory;
+  /** The compiled module (a worker instantiates it over the same shared memory). */
+  module: WebAssembly.Module;
+  /** Whether `memory` is shared (worker threads can run the kernels over it). */
+  shared: boolean;
   gemm_tiles: Kernel;
   softmax_panels: Kernel;
   gelu_inplace: Kernel;
@@ -29,10 +37,16 @@ const DEPTHWISE = [
 ] as const;
 
 const PAGE = 65536;
+const INITIAL_PAGES = 16;
+/**
+ * The shared memory's maximum (a shared memory cannot move, so the engine reserves address space
+ * for all of it up front, not RAM): wasm32's 4 GiB, or 1 GiB where the engine refuses that.
+ */
+const SHARED_MAX_PAGES = [65536, 16384];
 
-function moduleSource(relaxed: boolean): ModuleSource {
+function moduleSource(relaxed: boolean, shared = false, maxPages?: number): ModuleSource {
   return {
-    memory: { minPages: 16 },
+    memory: { minPages: INITIAL_PAGES, maxPages, imported: true, shared },
     functions: [
       gemmTiles(relaxed),
       softmaxPanels(),
@@ -69,7 +83,23 @@ export function wasmUnavailableReason(): string | null {
 }
 
 let kernels: WasmKernels | null = null;
-let views = { f32: new Float32Array(0), buffer: null as ArrayBuffer | null };
+let sharedFailure: string | null = null; // why the memory is not shared, when it is not
+let views = { f32: new Float32Array(0), buffer: null as ArrayBufferLike | null };
+
+/** A shared memory and its maximum pages, or the reason there is none. */
+function sharedMemory(): { memory: WebAssembly.Memory; maxPages: number } | string {
+  if (typeof SharedArrayBuffer === "undefined")
+    return "SharedArrayBuffer is not available (a browser page needs cross-origin isolation: COOP/COEP headers)";
+  let failure = "";
+  for (const maxPages of SHARED_MAX_PAGES) {
+    try {
+      return { memory: new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: maxPages, shared: true }), maxPages };
+    } catch (error) {
+      failure = (error as Error).message;
+    }
+  }
+  return `this engine did not create a shared WebAssembly.Memory (${failure})`;
+}
 
 /** The instantiated kernels (built on first call). */
 export function wasmKernels(): WasmKernels {
@@ -77,20 +107,48 @@ export function wasmKernels(): WasmKernels {
   const reason = wasmUnavailableReason();
   if (reason !== null) throw new Error(`wasm backend: ${reason}`);
   const relaxed = wasmSupport().relaxed;
-  const module = new WebAssembly.Module(assemble(moduleSource(relaxed)));
-  const exports = new WebAssembly.Instance(module, {}).exports as unknown as Record<string, Kernel> & {
-    memory: WebAssembly.Memory;
-  };
+  const found = sharedMemory();
+  let module: WebAssembly.Module;
+  let memory: WebAssembly.Memory;
+  if (typeof found === "string") {
+    sharedFailure = found;
+    memory = new WebAssembly.Memory({ initial: INITIAL_PAGES });
+    module = new WebAssembly.Module(assemble(moduleSource(relaxed)));
+  } else {
+    memory = found.memory;
+    module = new WebAssembly.Module(assemble(moduleSource(relaxed, true, found.maxPages)));
+  }
+  kernels = instantiateKernels(module, memory, relaxed, sharedFailure === null);
+  return kernels;
+}
+
+/** An instance of `module` over `memory` (this thread's, or a worker's over the same shared memory). */
+export function instantiateKernels(
+  module: WebAssembly.Module,
+  memory: WebAssembly.Memory,
+  relaxed: boolean,
+  shared: boolean,
+): WasmKernels {
+  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Record<string, Kernel>;
   const depthwise = Object.fromEntries(DEPTHWISE.map(([k, s]) => [`k${k}_s${s}`, exports[`depthwise_k${k}_s${s}`]]));
-  kernels = {
-    memory: exports.memory,
+  return {
+    memory,
+    module,
+    shared,
     gemm_tiles: exports.gemm_tiles,
     softmax_panels: exports.softmax_panels,
     gelu_inplace: exports.gelu_inplace,
     depthwise,
     relaxed,
   };
-  return kernels;
+}
+
+/** Why worker threads cannot run the wasm kernels here (the memory is not shared), or null when they can. */
+export function wasmThreadsUnavailableReason(): string | null {
+  const reason = wasmUnavailableReason();
+  if (reason !== null) return reason;
+  wasmKernels();
+  return sharedFailure;
 }
 
 /** Grows memory to at least `bytes`; returns the (possibly new) float32 view of all of it. */

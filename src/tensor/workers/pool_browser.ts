@@ -9,6 +9,11 @@ export const browserPlatform: PoolPlatform = {
   availableCores: () =>
     (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1,
 
+  // Jobs go to a worker through a MessageChannel, not Worker.postMessage: Chromium delivers a Web
+  // Worker's Worker.postMessage to its own (nested) worker only when the poster's event loop runs,
+  // which a pool waiting for its jobs does not let it do (the pool hung inside the demo's worker);
+  // a MessagePort's messages are delivered at once. The port is set up, and acknowledged, before
+  // the worker counts as started, so every job (even the first) can be waited for.
   spawn: () =>
     new Promise<PoolWorker>((resolve, reject) => {
       const worker = new Worker(new URL("./worker_browser.ts", import.meta.url), { type: "module" });
@@ -16,7 +21,19 @@ export const browserPlatform: PoolPlatform = {
       worker.onmessage = (event) => {
         if (event.data !== "ready") return;
         worker.onmessage = null;
-        resolve({ post: (m) => worker.postMessage(m), terminate: () => worker.terminate() });
+        const { port1, port2 } = new MessageChannel();
+        port1.onmessage = (reply) => {
+          if (reply.data !== "port ready") return;
+          port1.onmessage = null;
+          resolve({
+            post: (m) => port1.postMessage(m),
+            terminate: () => {
+              port1.close();
+              worker.terminate();
+            },
+          });
+        };
+        worker.postMessage({ port: port2 }, [port2]);
       };
     }),
 

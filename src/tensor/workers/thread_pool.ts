@@ -35,6 +35,7 @@ interface Pool {
 }
 
 let pool: Pool | null = null;
+let poolsStarted = 0; // counts the pools created, so that users of the workers notice a new set of them
 let platformPromise: Promise<PoolPlatform> | null = null;
 
 function loadPlatform(): Promise<PoolPlatform> {
@@ -53,6 +54,14 @@ export function threadCount(): number {
 /** Workers taking jobs now, beside the calling thread (0 = no pool). */
 export function activeWorkers(): number {
   return pool === null ? 0 : pool.active;
+}
+
+/**
+ * Which pool runs now: changes when stopThreads ends the workers and setThreads starts new ones (workers
+ * of one pool are only added, never replaced). Code that sets state up in the workers keys it by this.
+ */
+export function poolGeneration(): number {
+  return poolsStarted;
 }
 
 /** The number of cores the platform reports (navigator.hardwareConcurrency / os.availableParallelism). */
@@ -93,6 +102,7 @@ export async function startThreads(threads?: number, options: { force?: boolean 
     );
   }
   if (pool === null) {
+    poolsStarted++;
     pool = {
       platform,
       workers: [],
