@@ -55,3 +55,4 @@ export * from "./papr/ranking.ts";
 export * from "./papr/prune.ts";
 export * from "./papr/macs.ts";
 export * from "./papr/explain.ts";
+export * from "./papr/adaptive_pruning.ts";

@@ -126,3 +126,23 @@ export function adaptivePruning(blocks: number[], thresholds: number[], label = 
 export function adaptivePruningForBudget(file: AdaptiveThresholds, budget: number): TokenReducer {
   return adaptivePruning(file.blocks, budgetThresholds(file, budget).thresholds, `adaptive budget ${budget}`);
 }
+
+/**
+ * Where each patch left the ViT, from a reduction run's groups after every block (ReductionRun.groupsPerBlock):
+ * [numPatches] = -1 kept to the head, -2 never entered the blocks (pruned by PaPr), else the block that dropped it.
+ */
+export function droppedAtBlock(
+  groupsPerBlock: Int32Array[],
+  entered: ArrayLike<number>,
+  numPrefix: number,
+): Int32Array {
+  const numPatches = (groupsPerBlock[0]?.length ?? numPrefix) - numPrefix;
+  const out = new Int32Array(numPatches).fill(-2);
+  for (let j = 0; j < entered.length; j++) {
+    const patch = entered[j];
+    out[patch] = -1;
+    const block = groupsPerBlock.findIndex((groups) => groups[numPrefix + patch] < 0);
+    if (block >= 0) out[patch] = block;
+  }
+  return out;
+}
