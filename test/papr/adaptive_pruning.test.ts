@@ -10,8 +10,12 @@ import {
   adaptivePruningBlocks,
   adaptivePruningForBudget,
   budgetThresholds,
+  droppedAtBlock,
   parseAdaptiveThresholds,
 } from "../../src/papr/adaptive_pruning.ts";
+import { explainPicture, explainPictureWithStages, pruningStagesPanel } from "../../src/papr/explain.ts";
+import type { RgbImage } from "../../src/image/image.ts";
+import { tensor } from "../../src/tensor/tensor.ts";
 import { Papr } from "../../src/papr/papr.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
 
@@ -101,6 +105,33 @@ test("the token count is a result of the image: two images, same thresholds, oth
     () => papr.predict(x, { z: 1, reducer: adaptivePruning([1, 9], [0.1, 0.1]) }),
     /stage at block 9, but the backbone has 6 blocks/,
   );
+});
+
+test("droppedAtBlock: the block each patch left at; -1 kept to the head, -2 pruned before the blocks (PaPr)", () => {
+  // 1 prefix token, 4 patches; patches 0, 2, 3 entered; 2 dropped in block 1, 0 in block 2; 3 stays
+  const groups = [Int32Array.of(0, 1, -1, 2, 3), Int32Array.of(0, 1, -1, -1, 2), Int32Array.of(0, -1, -1, -1, 1)];
+  assert.equal([...droppedAtBlock(groups, [0, 2, 3], 1)], [2, -2, 1, -1]);
+});
+
+test("the stages panel: kept patches as they are, PaPr-pruned dimmed, dropped ones tinted by stage", () => {
+  const image: RgbImage = { width: 4, height: 4, data: new Uint8Array(4 * 4 * 3).fill(200) };
+  const pixel = (img: RgbImage, px: number, py: number) => [
+    ...img.data.subarray((py * img.width + px) * 3, (py * img.width + px) * 3 + 3),
+  ];
+  const panel = pruningStagesPanel(image, Int32Array.of(-1, -2, 1, 3), [2, 2], [1, 3]);
+  assert.equal(pixel(panel, 0, 0), [200, 200, 200]);
+  assert.equal(pixel(panel, 3, 0), [50, 50, 50]);
+  assert.not.equal(pixel(panel, 0, 3), pixel(panel, 3, 3), "two stages, two tints");
+  assert.throws(() => pruningStagesPanel(image, Int32Array.of(1, 2), [2, 2], [1]), /droppedAt has 2 entries/);
+  const three = explainPicture(image, tensor([1, 2, 3, 4], [2, 2]), Uint8Array.of(1, 0, 1, 1));
+  const four = explainPictureWithStages(
+    image,
+    tensor([1, 2, 3, 4], [2, 2]),
+    Uint8Array.of(1, 0, 1, 1),
+    Int32Array.of(-1, -2, 1, 3),
+    [1, 3],
+  );
+  assert.is(four.width, three.width + 8 + 4);
 });
 
 test.run();
