@@ -111,11 +111,12 @@ def main():
         model = adaptive.AdaptiveSparse(vit, blocks)
         opt = torch.optim.Adam([model.log_units], lr=args.lr)
         start = time.time()
-        step = 0
+        done = 0  # steps run
         for step in range(args.steps):
             if time.time() - start > per_budget:
                 print(f"budget {budget}: STOPPED EARLY at step {step} (time cap)", flush=True)
                 break
+            done = step + 1
             # soft-mask temperature annealed from TAU_START to TAU_END (log scale), closing in on the hard mask
             model.tau = TAU_START * (TAU_END / TAU_START) ** (step / max(1, args.steps - 1))
             x, y = train_batch(data, OFFSET_STEPS + step, args.batch, args.seed)
@@ -138,7 +139,7 @@ def main():
         results.append({
             "budget": budget,
             "thresholds": [float(v) for v in model.thresholds().tolist()],
-            "trainSteps": step + 1,
+            "trainSteps": done,  # (the committed file, written before this fix, says one more when stopped early)
             "validation": val,
         })
     out = args.out or os.path.join(args.weights, "adaptive-thresholds.json")
