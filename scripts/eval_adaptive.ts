@@ -25,13 +25,15 @@ const { values } = parseArgs({
     scenes: { type: "string", default: "2000" },
     backbone: { type: "string", default: "weights/vit-scenes" },
     proposer: { type: "string", default: "weights/mobilenetv3-scenes" },
-    "papr-z": { type: "string", default: "0.9,0.7,0.5,0.4,0.3" },
-    "combined-z": { type: "string", default: "0.7,0.5" },
+    "papr-z": { type: "string", default: "0.7,0.5,0.4,0.3" },
+    "combined-z": { type: "string", default: "0.5" },
+    minutes: { type: "string", default: "0" }, // > 0: stop after this wall time, reporting the scenes done
     out: { type: "string", default: "docs/eval" },
   },
 });
-const numScenes = Number(values.scenes);
-if (!Number.isInteger(numScenes) || numScenes < 1) throw new Error("eval:adaptive: bad --scenes");
+const requestedScenes = Number(values.scenes);
+if (!Number.isInteger(requestedScenes) || requestedScenes < 1) throw new Error("eval:adaptive: bad --scenes");
+const minutes = Number(values.minutes);
 const paprZs = values["papr-z"].split(",").map(Number);
 const combinedZs = values["combined-z"].split(",").map(Number);
 
@@ -101,7 +103,13 @@ const macs = settings.map(() => [] as number[]);
 const lastTokens = settings.map(() => [] as number[]);
 const meanTokens = settings.map(() => [] as number[]);
 const start = performance.now();
-for (let s = 0; s < numScenes; s++) {
+let numScenes = 0;
+for (let s = 0; s < requestedScenes; s++) {
+  if (minutes > 0 && performance.now() - start > minutes * 60_000) {
+    console.error(`eval:adaptive: --minutes ${minutes} reached after ${s} scenes`);
+    break;
+  }
+  numScenes = s + 1;
   const scene = makeScene(items, "test", s);
   const x = preprocess(scene.image, backbone.file.preprocess);
   const { result: features, macs: proposerMacs } = countMacs(() => proposerModel.convnet.features(x));
@@ -115,7 +123,7 @@ for (let s = 0; s < numScenes; s++) {
   });
   if ((s + 1) % 100 === 0)
     console.error(
-      `eval:adaptive: ${s + 1} / ${numScenes} scenes, ${((performance.now() - start) / 1000).toFixed(0)} s`,
+      `eval:adaptive: ${s + 1} / ${requestedScenes} scenes, ${((performance.now() - start) / 1000).toFixed(0)} s`,
     );
 }
 const seconds = (performance.now() - start) / 1000;
@@ -143,7 +151,7 @@ const rows = settings.map((setting, i) => ({
 const unpruned = rows[0];
 const se = (100 * Math.sqrt(0.25 / numScenes)).toFixed(1);
 const lines = [
-  `Held-out scenes: ${numScenes} (test split 0..${numScenes - 1}). Pruning blocks ${blocks.join(", ")} (0-based, of ${vit.numBlocks}); ` +
+  `Held-out scenes: ${numScenes} (test split 0..${numScenes - 1}${numScenes < requestedScenes ? `; ${requestedScenes} asked, stopped by --minutes ${minutes}` : ""}). Pruning blocks ${blocks.join(", ")} (0-based, of ${vit.numBlocks}); ` +
     `budget b = the target mean fraction of the unpruned blocks' MACs the thresholds were fit for (training scenes). ` +
     `One standard error of a top-1 near 50%: ${se} points.`,
   "",
@@ -164,7 +172,7 @@ const text = lines.join("\n") + "\n";
 console.log(text);
 writeOutputFile(
   join(values.out, "adaptive.md"),
-  `# Adaptive token pruning with learned thresholds: held-out scenes\n\n\`npm run eval:adaptive -- --scenes ${numScenes}\`\n\n${text}`,
+  `# Adaptive token pruning with learned thresholds: held-out scenes\n\n\`npm run eval:adaptive -- --scenes ${requestedScenes}${minutes > 0 ? ` --minutes ${minutes}` : ""}\`\n\n${text}`,
 );
 writeOutputFile(
   join(values.out, "adaptive.json"),
