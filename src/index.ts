@@ -68,3 +68,4 @@ export * from "./papr/prune.ts";
 export * from "./papr/macs.ts";
 export { swinMacs, type SwinCostBreakdown } from "./papr/swin_macs.ts";
 export * from "./papr/explain.ts";
+export * from "./papr/adaptive_pruning.ts";

@@ -9,8 +9,9 @@ import { encodePng } from "../image/encode.ts";
 import { preprocess, tensorToRgb } from "../image/preprocess.ts";
 import { DEFAULT_BACKBONE_DIR, DEFAULT_PROPOSER_DIR } from "../models/default_weights_node.ts";
 import type { LoadedModel } from "../models/registry.ts";
+import { adaptivePruningForBudget, droppedAtBlock, type AdaptiveThresholds } from "../papr/adaptive_pruning.ts";
 import { attentionPruning } from "../papr/attention_pruning.ts";
-import { explainPicture, explainPictureWithGroups } from "../papr/explain.ts";
+import { explainPicture, explainPictureWithGroups, explainPictureWithStages } from "../papr/explain.ts";
 import { paprTomeSchedule, tome } from "../papr/tome.ts";
 import { blockRecordsJson, type TokenReducer } from "../papr/token_reduction.ts";
 import { NonFiniteError, Papr, type PaprResult } from "../papr/papr.ts";
@@ -35,6 +36,7 @@ import {
   writeOutputFile,
 } from "./files.ts";
 import { USAGE } from "./usage.ts";
+import { loadAdaptiveThresholds } from "./adaptive_thresholds_node.ts";
 
 export async function classify(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -53,13 +55,14 @@ export async function classify(argv: string[]): Promise<void> {
       backend: { type: "string" },
       tome: { type: "string" },
       "attention-keep": { type: "string" },
+      adaptive: { type: "string" },
       "force-threads": { type: "boolean", default: false },
       ...IMAGE_LIMIT_OPTIONS,
     },
   });
   if (positionals.length === 0) throw new UserError(`classify: no image given\n${USAGE}`);
-  if (values.tome !== undefined && values["attention-keep"] !== undefined)
-    throw new UserError("classify: give --tome or --attention-keep, not both");
+  if ([values.tome, values["attention-keep"], values.adaptive].filter((v) => v !== undefined).length > 1)
+    throw new UserError("classify: give at most one of --tome, --attention-keep and --adaptive");
   const limits = parseImageLimits(values);
   const z = parseNumber("--z", values.z);
   try {
@@ -94,7 +97,14 @@ export async function classify(argv: string[]): Promise<void> {
     );
   }
   const papr = new Papr(backbone.vit, proposer.convnet);
-  const reducer = tokenReducer(values.tome, values["attention-keep"], z, backbone.vit.numBlocks);
+  const adaptive = values.adaptive !== undefined ? loadAdaptiveThresholds(values.weights) : undefined;
+  const reducer = tokenReducer(
+    values.tome,
+    values["attention-keep"],
+    z,
+    backbone.vit.numBlocks,
+    adaptive && { file: adaptive, budget: values.adaptive! },
+  );
   const labels = backbone.file.labels;
   const wantPictures = values.trace !== undefined || values.explain !== undefined;
 
@@ -104,7 +114,7 @@ export async function classify(argv: string[]): Promise<void> {
     printResult(path, result, labels, Math.min(k, result.logits.size), z);
     const { explain: explainOut, trace: traceOut } = outputs[i];
     if (explainOut) {
-      writeExplain(explainOut, x, result, backbone);
+      writeExplain(explainOut, x, result, backbone, adaptive?.blocks);
       console.log(`  explain picture: ${explainOut}`);
     }
     if (traceOut) {
@@ -115,11 +125,25 @@ export async function classify(argv: string[]): Promise<void> {
 }
 
 /** The explain picture: the input, the significance map, the kept (and merged / dropped) patches. */
-function writeExplain(out: string, x: Tensor, result: PaprResult, backbone: LoadedModel & { family: "vit" }): void {
+function writeExplain(
+  out: string,
+  x: Tensor,
+  result: PaprResult,
+  backbone: LoadedModel & { family: "vit" },
+  adaptiveBlocks?: number[],
+): void {
   const image = tensorToRgb(x, backbone.file.preprocess.mean, backbone.file.preprocess.std);
   const { significance, mask } = result.trace!;
-  const picture =
-    result.method !== "none"
+  const P = backbone.vit.config.numPrefixTokens;
+  const picture = adaptiveBlocks
+    ? explainPictureWithStages(
+        image,
+        significance,
+        mask,
+        droppedAtBlock(result.reduction.groupsPerBlock, result.kept, P),
+        adaptiveBlocks,
+      )
+    : result.method !== "none"
       ? explainPictureWithGroups(
           image,
           significance,
@@ -130,14 +154,16 @@ function writeExplain(out: string, x: Tensor, result: PaprResult, backbone: Load
   writeOutputFile(out, encodePng(picture.data, picture.width, picture.height));
 }
 
-/** The in-block method of --tome / --attention-keep, or undefined for PaPr alone. */
+/** The in-block method of --tome / --attention-keep / --adaptive, or undefined for PaPr alone. */
 function tokenReducer(
   tomeR: string | undefined,
   attentionKeep: string | undefined,
   z: number,
   depth: number,
+  adaptive?: { file: AdaptiveThresholds; budget: string },
 ): TokenReducer | undefined {
   try {
+    if (adaptive) return adaptivePruningForBudget(adaptive.file, parseNumber("--adaptive", adaptive.budget));
     if (tomeR !== undefined) return tome({ schedule: paprTomeSchedule(depth, parseNumber("--tome", tomeR), z) });
     if (attentionKeep !== undefined)
       return attentionPruning({ stages: [{ block: 0, keepRate: parseNumber("--attention-keep", attentionKeep) }] });

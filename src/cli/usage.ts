@@ -4,7 +4,7 @@ export const USAGE = `usage:
                 [--convention official|patches] [--order significance|spatial]
                 [--trace out.json] [--explain out.png] [--threads N [--force-threads]]
                 [--backend js|wasm]
-                [--tome R | --attention-keep F] [--max-megapixels 40] [--max-aspect 16]
+                [--tome R | --attention-keep F | --adaptive BUDGET] [--max-megapixels 40] [--max-aspect 16]
   papr convert <checkpoint> --arch NAME --out DIR [--force] [--naming auto|timm|torchvision|hf] [--labels FILE] [--heads N]
                [--preprocess '{"cropPct":1,"mean":[0.5,0.5,0.5],"std":[0.5,0.5,0.5]}']
   papr eval-folder DIR --weights DIR [--classes FILE] [--limit N] [--proposer DIR [--z Z]] [--max-megapixels 40] [--max-aspect 16]
@@ -13,7 +13,9 @@ export const USAGE = `usage:
 
 classify --tome R merges R tokens per block with ToMe after PaPr (in the second half of the blocks when
 z < 1, in every block at z = 1); --attention-keep F keeps the fraction F of the patch tokens by class-token
-attention inside block 0 (after its attention). The explain picture then adds the merged / dropped tokens.
+attention inside block 0 (after its attention); --adaptive BUDGET drops, in later blocks, the patch tokens whose
+head-weighted class attention is below the thresholds fit for that budget (adaptive-thresholds.json beside
+--weights). The explain picture then adds the merged / dropped tokens.
 
 convert reads a ViT's width, depth, patch and image size from the checkpoint (--arch gives the family
 and the preprocessing; --heads overrides the preset's head count). It writes into a temporary folder beside

@@ -143,3 +143,71 @@ function groupColour(group: number): [number, number, number] {
   };
   return [f(5), f(3), f(1)];
 }
+
+// ---- adaptive pruning (src/papr/adaptive_pruning.ts) -------------------------------------------------
+
+/** Tint of the patches dropped at pruning stage k (first, second, third, ...): red, orange, yellow, violet. */
+const STAGE_COLOURS: [number, number, number][] = [
+  [200, 30, 30],
+  [235, 120, 20],
+  [230, 200, 30],
+  [150, 60, 200],
+];
+
+/**
+ * Where each patch left the ViT: droppedAt [H * W] = -1 kept to the head, -2 pruned by PaPr before the
+ * blocks (dimmed), or the block that dropped it (tinted by its stage among `stageBlocks`, darker the earlier).
+ */
+export function pruningStagesPanel(
+  image: RgbImage,
+  droppedAt: Int32Array,
+  grid: [number, number],
+  stageBlocks: number[],
+  dim = 0.25,
+): RgbImage {
+  const { width: S, height: T } = image;
+  const [H, W] = grid;
+  if (droppedAt.length !== H * W)
+    throw new Error(`pruningStagesPanel: droppedAt has ${droppedAt.length} entries for a ${H}x${W} patch grid`);
+  const out: RgbImage = { width: S, height: T, data: new Uint8Array(S * T * 3) };
+  for (let y = 0; y < T; y++) {
+    for (let x = 0; x < S; x++) {
+      const at = droppedAt[Math.min(H - 1, Math.floor((y * H) / T)) * W + Math.min(W - 1, Math.floor((x * W) / S))];
+      const stage = stageBlocks.indexOf(at);
+      const tint = at >= 0 ? STAGE_COLOURS[Math.max(0, stage) % STAGE_COLOURS.length] : null;
+      for (let c = 0; c < 3; c++) {
+        const v = image.data[(y * S + x) * 3 + c];
+        out.data[(y * S + x) * 3 + c] =
+          at === -1 ? v : at === -2 ? Math.round(v * dim) : Math.round(0.3 * v * dim + 0.7 * tint![c] * 0.6);
+      }
+    }
+  }
+  return out;
+}
+
+/** explainPicture's three panels plus pruningStagesPanel as a fourth. */
+export function explainPictureWithStages(
+  image: RgbImage,
+  significance: Tensor,
+  mask: Uint8Array,
+  droppedAt: Int32Array,
+  stageBlocks: number[],
+  dim = 0.25,
+): RgbImage {
+  const three = explainPicture(image, significance, mask, dim);
+  const panel = pruningStagesPanel(image, droppedAt, [significance.shape[0], significance.shape[1]], stageBlocks, dim);
+  return sideBySide(three, panel);
+}
+
+function sideBySide(left: RgbImage, right: RgbImage): RgbImage {
+  const width = left.width + GAP + right.width;
+  const out: RgbImage = { width, height: left.height, data: new Uint8Array(width * left.height * 3).fill(255) };
+  for (let y = 0; y < left.height; y++) {
+    out.data.set(left.data.subarray(y * left.width * 3, (y + 1) * left.width * 3), y * width * 3);
+    out.data.set(
+      right.data.subarray(y * right.width * 3, (y + 1) * right.width * 3),
+      (y * width + left.width + GAP) * 3,
+    );
+  }
+  return out;
+}

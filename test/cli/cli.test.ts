@@ -141,7 +141,10 @@ test("classify --tome / --attention-keep: tokens per block, the per-block trace,
     /kept 196 of 196 patches, then attention-pruning\(0: keep 0\.25\): tokens per block 197 50 -> 50/,
   );
   const image = join(IMAGES, "rgb8_64x48.png");
-  fails(classify(image, "--tome", "4", "--attention-keep", "0.5"), /give --tome or --attention-keep, not both/);
+  fails(
+    classify(image, "--tome", "4", "--attention-keep", "0.5"),
+    /give at most one of --tome, --attention-keep and --adaptive/,
+  );
   fails(classify(image, "--tome", "2.5"), /r must be an integer >= 0, got 2\.5/);
   fails(classify(image, "--attention-keep", "1.5"), /keepRate must be in \(0, 1\], got 1\.5/);
 });

@@ -45,9 +45,10 @@ def data_files() -> list:
     files = [(os.path.join(train_dir, f"{train_prefix}-{kind}-ubyte.gz"), "dataset-fashion-mnist", {"gen_scenes"})
              for kind in ("images-idx3", "labels-idx1")]
     files += [(os.path.join(test_dir, f"{test_prefix}-{kind}-ubyte.gz"), "the git checkout (data/fashion-mnist)",
-               {"gen_scenes", "gen_default_pair"}) for kind in ("images-idx3", "labels-idx1")]
-    files += [(os.path.join(weights, name), "the git checkout (weights/vit-scenes)", {"gen_default_pair"})
+               {"gen_scenes", "gen_default_pair", "gen_adaptive"}) for kind in ("images-idx3", "labels-idx1")]
+    files += [(os.path.join(weights, name), "the git checkout (weights/vit-scenes)", {"gen_default_pair", "gen_adaptive"})
               for name in ("model.safetensors", "config.json")]
+    files += [(os.path.join(weights, "adaptive-thresholds.json"), "the git checkout (weights/vit-scenes)", {"gen_adaptive"})]
     return files
 
 
