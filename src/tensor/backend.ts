@@ -15,6 +15,10 @@ import { wasmAttentionHeads } from "./wasm/attention_wasm.ts";
 import { wasmDepthwise } from "./wasm/depthwise_wasm.ts";
 import { wasmGemm } from "./wasm/gemm_wasm.ts";
 import { wasmUnavailableReason } from "./wasm/runtime.ts";
+import { registerLayerNormRunner } from "./norm.ts";
+import { registerPoolRunners } from "./pooling.ts";
+import { registerSqueezeExciteRunner } from "./se.ts";
+import { wasmGlobalAvgPool, wasmLayerNorm, wasmPool, wasmSqueezeExciteRunner } from "./wasm/ops_wasm.ts";
 
 export type BackendName = "js" | "wasm";
 export const BACKENDS: readonly BackendName[] = ["js", "wasm"];
@@ -39,11 +43,17 @@ export function setBackend(name: BackendName): void {
     registerGemmRunner(wasmGemm);
     registerAttentionHeadsRunner(wasmAttentionHeads);
     registerDepthwiseRunner(wasmDepthwise);
+    registerLayerNormRunner(wasmLayerNorm);
+    registerSqueezeExciteRunner(wasmSqueezeExciteRunner);
+    registerPoolRunners(wasmPool, wasmGlobalAvgPool);
   } else {
     // split over the workers after setThreads, on the calling thread otherwise
     registerGemmRunner(parallelGemm);
     registerDepthwiseRunner(null);
     registerAttentionHeadsRunner(parallelAttentionHeads);
+    registerLayerNormRunner(null);
+    registerSqueezeExciteRunner(null);
+    registerPoolRunners(null, null);
   }
   active = name;
 }

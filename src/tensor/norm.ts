@@ -27,8 +27,24 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
   }
   if (!(eps >= 0)) throw new RangeError(`layerNorm: eps must be a number >= 0, got ${eps}`);
   const out = new Float32Array(x.size);
-  const xs = x.data;
-  for (let row = 0; row < x.size; row += D) {
+  layerNormRunner(x.data, weight?.data ?? null, bias?.data ?? null, x.size / Math.max(D, 1), D, eps, out);
+  return new Tensor(out, x.shape);
+}
+
+/** Layer norm of `rows` rows of D floats of x into out (weight / bias null: 1 / 0). */
+export type LayerNormRunner = (
+  x: Float32Array,
+  weight: Float32Array | null,
+  bias: Float32Array | null,
+  rows: number,
+  D: number,
+  eps: number,
+  out: Float32Array,
+) => void;
+
+/** The JS kernel: mean and variance in float64. */
+export const layerNormRows: LayerNormRunner = (xs, weight, bias, rows, D, eps, out) => {
+  for (let row = 0; row < rows * D; row += D) {
     let mean = 0;
     for (let j = 0; j < D; j++) mean += xs[row + j];
     mean /= D;
@@ -41,10 +57,16 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
     const invStd = 1 / Math.sqrt(variance + eps);
     for (let j = 0; j < D; j++) {
       const normalised = (xs[row + j] - mean) * invStd;
-      out[row + j] = normalised * (weight === null ? 1 : weight.data[j]) + (bias === null ? 0 : bias.data[j]);
+      out[row + j] = normalised * (weight === null ? 1 : weight[j]) + (bias === null ? 0 : bias[j]);
     }
   }
-  return new Tensor(out, x.shape);
+};
+
+let layerNormRunner: LayerNormRunner = layerNormRows;
+
+/** Replaces the layer-norm kernel (the wasm backend registers its own; null: back to layerNormRows). */
+export function registerLayerNormRunner(runner: LayerNormRunner | null): void {
+  layerNormRunner = runner ?? layerNormRows;
 }
 
 // ---- batchNorm / foldBatchNorm ----------------------------------------------

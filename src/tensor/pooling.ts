@@ -22,6 +22,7 @@ export interface AvgPool2dOptions extends MaxPool2dOptions {
 /** x[N,C,H,W] -> [N,C,outH,outW], the max of each window (NaN propagates, as in torch). */
 export function maxPool2d(x: Tensor, opts: MaxPool2dOptions): Tensor {
   const g = poolGeometry("maxPool2d", x, opts);
+  if (poolRunner !== null) return runPool("max", x, g, false);
   const W = x.shape[3];
   return poolEach(x, g, (plane, y0, y1, x0, x1) => {
     let best = -Infinity;
@@ -39,6 +40,7 @@ export function maxPool2d(x: Tensor, opts: MaxPool2dOptions): Tensor {
 export function avgPool2d(x: Tensor, opts: AvgPool2dOptions): Tensor {
   const g = poolGeometry("avgPool2d", x, opts);
   const countIncludePad = opts.countIncludePad ?? true;
+  if (poolRunner !== null) return runPool("avg", x, g, countIncludePad);
   const [H, W] = [x.shape[2], x.shape[3]];
   const [kh, kw] = g.kernel;
   return poolEach(x, g, (plane, y0, y1, x0, x1, wy0, wx0) => {
@@ -61,6 +63,10 @@ export function globalAvgPool(x: Tensor): Tensor {
   const area = H * W;
   if (area === 0) throw new ShapeError("globalAvgPool", `x ${shapeStr(x.shape)} has no pixels`);
   const out = new Float32Array(N * C);
+  if (globalPoolRunner !== null) {
+    globalPoolRunner(x.data, N * C, area, out);
+    return new Tensor(out, [N, C]);
+  }
   for (let i = 0; i < N * C; i++) {
     let sum = 0;
     for (let j = i * area; j < (i + 1) * area; j++) sum += x.data[j];
@@ -115,5 +121,37 @@ function poolEach(
       }
     }
   }
+  return new Tensor(out, [N, C, g.outH, g.outW]);
+}
+
+// ---- other kernels (the wasm backend registers its own; null: the JS loops above) ----
+
+/** Max / average pooling of `planes` planes [H, W] with geometry g into out [planes, outH, outW]. */
+export type PoolRunner = (
+  kind: "max" | "avg",
+  x: Float32Array,
+  planes: number,
+  H: number,
+  W: number,
+  g: WindowGeometry,
+  countIncludePad: boolean,
+  out: Float32Array,
+) => void;
+
+/** out[p] = mean of plane p (planes of `area` floats). */
+export type GlobalPoolRunner = (x: Float32Array, planes: number, area: number, out: Float32Array) => void;
+
+let poolRunner: PoolRunner | null = null;
+let globalPoolRunner: GlobalPoolRunner | null = null;
+
+export function registerPoolRunners(pool: PoolRunner | null, globalPool: GlobalPoolRunner | null): void {
+  poolRunner = pool;
+  globalPoolRunner = globalPool;
+}
+
+function runPool(kind: "max" | "avg", x: Tensor, g: WindowGeometry, countIncludePad: boolean): Tensor {
+  const [N, C, H, W] = x.shape;
+  const out = new Float32Array(N * C * g.outH * g.outW);
+  poolRunner!(kind, x.data, N * C, H, W, g, countIncludePad, out);
   return new Tensor(out, [N, C, g.outH, g.outW]);
 }

@@ -37,6 +37,14 @@ export function squeezeExcite(x: Tensor, p: SqueezeExciteParams): Tensor {
   if (!Object.hasOwn(GATES, gateName)) {
     throw new RangeError(`squeezeExcite: gate must be "hardsigmoid" or "sigmoid", got ${JSON.stringify(gateName)}`);
   }
+  if (activationName === "relu" && gateName === "hardsigmoid" && reluHardsigmoidRunner !== null && H * W > 0) {
+    const out = new Float32Array(x.size);
+    const plane = C * H * W;
+    for (let n = 0; n < N; n++) {
+      reluHardsigmoidRunner(x.data.subarray(n * plane, (n + 1) * plane), C, H * W, p, out.subarray(n * plane));
+    }
+    return new Tensor(out, x.shape);
+  }
   const activation = ACTIVATIONS[activationName];
   const gate = GATES[gateName];
 
@@ -50,4 +58,20 @@ export function squeezeExcite(x: Tensor, p: SqueezeExciteParams): Tensor {
     for (let i = nc * area; i < (nc + 1) * area; i++) out[i] = x.data[i] * s;
   }
   return new Tensor(out, x.shape);
+}
+
+/** One image x [C, area] -> out, ReLU inside and hard-sigmoid gate (MobileNetV3's). */
+export type SqueezeExciteRunner = (
+  x: Float32Array,
+  C: number,
+  area: number,
+  p: SqueezeExciteParams,
+  out: Float32Array,
+) => void;
+
+let reluHardsigmoidRunner: SqueezeExciteRunner | null = null;
+
+/** A kernel for the ReLU / hard-sigmoid squeeze-excitation (the wasm backend's; null: the JS composition above). */
+export function registerSqueezeExciteRunner(runner: SqueezeExciteRunner | null): void {
+  reluHardsigmoidRunner = runner;
 }

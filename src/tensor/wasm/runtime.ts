@@ -8,6 +8,7 @@ import { depthwiseKernel } from "./depthwise_kernel.ts";
 import { gemmTiles } from "./gemm_kernel.ts";
 import { softmaxPanels } from "./softmax_kernel.ts";
 import { geluInPlace } from "./gelu_kernel.ts";
+import { opKernels } from "./op_kernels.ts";
 
 type Kernel = (...args: number[]) => void;
 
@@ -18,6 +19,8 @@ export interface WasmKernels {
   gelu_inplace: Kernel;
   /** depthwise[`k${k}_s${stride}`] for k = 3, 5 and stride = 1, 2 */
   depthwise: Record<string, Kernel>;
+  /** op_kernels.ts's kernels by name (layer_norm, squeeze_excite, pool_max, im2col, ...) */
+  ops: Record<string, Kernel>;
   relaxed: boolean;
 }
 
@@ -38,6 +41,7 @@ function moduleSource(relaxed: boolean): ModuleSource {
       softmaxPanels(),
       geluInPlace(),
       ...DEPTHWISE.map(([k, s]) => depthwiseKernel(k, s, relaxed)),
+      ...opKernels(),
     ],
   };
 }
@@ -88,6 +92,7 @@ export function wasmKernels(): WasmKernels {
     softmax_panels: exports.softmax_panels,
     gelu_inplace: exports.gelu_inplace,
     depthwise,
+    ops: Object.fromEntries(opKernels().map((f) => [f.name, exports[f.name]])),
     relaxed,
   };
   return kernels;
