@@ -7,12 +7,13 @@
 //   setBackend("js");
 //   backendName();        // the active one; the default is the fastest available (wasm where it validates)
 import { registerAttentionHeadsRunner } from "./attention.ts";
-import { registerDepthwiseRunner } from "./conv.ts";
+import { registerConvGemmRunner, registerDepthwiseRunner } from "./conv.ts";
 import { registerGemmRunner } from "./gemm.ts";
 import { parallelAttentionHeads, parallelGemm } from "./parallel.ts";
 import { startThreads, stopThreads as stopPool } from "./workers/thread_pool.ts";
 import { wasmAttentionHeads } from "./wasm/attention_wasm.ts";
 import { wasmDepthwise } from "./wasm/depthwise_wasm.ts";
+import { wasmConvGemm } from "./wasm/conv_wasm.ts";
 import { wasmGemm } from "./wasm/gemm_wasm.ts";
 import { wasmUnavailableReason } from "./wasm/runtime.ts";
 import { registerLayerNormRunner } from "./norm.ts";
@@ -43,6 +44,7 @@ export function setBackend(name: BackendName): void {
     registerGemmRunner(wasmGemm);
     registerAttentionHeadsRunner(wasmAttentionHeads);
     registerDepthwiseRunner(wasmDepthwise);
+    registerConvGemmRunner(wasmConvGemm);
     registerLayerNormRunner(wasmLayerNorm);
     registerSqueezeExciteRunner(wasmSqueezeExciteRunner);
     registerPoolRunners(wasmPool, wasmGlobalAvgPool);
@@ -51,6 +53,7 @@ export function setBackend(name: BackendName): void {
     registerGemmRunner(parallelGemm);
     registerDepthwiseRunner(null);
     registerAttentionHeadsRunner(parallelAttentionHeads);
+    registerConvGemmRunner(null);
     registerLayerNormRunner(null);
     registerSqueezeExciteRunner(null);
     registerPoolRunners(null, null);

@@ -4,6 +4,7 @@ export * from "./checks.ts";
 export * from "./random.ts";
 export * from "./safetensors.ts";
 export * from "./mac_counter.ts";
+export * from "./constants.ts";
 // kernels
 export * from "./linear.ts";
 export * from "./elementwise.ts";

@@ -1,4 +1,5 @@
 // Normalisation layers.
+import { allocFloat32 } from "./arena.ts";
 import { Tensor, ShapeError, expectRank, shapeStr } from "./tensor.ts";
 import { expectMinRank } from "./checks.ts";
 
@@ -26,7 +27,7 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
     }
   }
   if (!(eps >= 0)) throw new RangeError(`layerNorm: eps must be a number >= 0, got ${eps}`);
-  const out = new Float32Array(x.size);
+  const out = allocFloat32(x.size);
   layerNormRunner(x.data, weight?.data ?? null, bias?.data ?? null, x.size / Math.max(D, 1), D, eps, out);
   return new Tensor(out, x.shape);
 }
@@ -88,7 +89,7 @@ export function batchNorm(x: Tensor, bn: BatchNormParams): Tensor {
   const [N, C, H, W] = x.shape;
   const { scale, shift } = batchNormAffine("batchNorm", bn, C, `x ${shapeStr(x.shape)}`);
   const area = H * W;
-  const out = new Float32Array(x.size);
+  const out = allocFloat32(x.size);
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const base = (n * C + c) * area;

@@ -5,6 +5,7 @@
 // one real cell). Padded cells never win a max; for the average they count in the divisor only
 // with countIncludePad (torch's default), and then only up to the padded border: in ceil mode a
 // window hanging past the padding divides by the part inside it, as torch does.
+import { allocFloat32 } from "./arena.ts";
 import { Tensor, ShapeError, expectRank, shapeStr } from "./tensor.ts";
 import { pair, windowGeometry, type Pair, type PaddingSpec, type WindowGeometry } from "./window.ts";
 
@@ -62,7 +63,7 @@ export function globalAvgPool(x: Tensor): Tensor {
   const [N, C, H, W] = x.shape;
   const area = H * W;
   if (area === 0) throw new ShapeError("globalAvgPool", `x ${shapeStr(x.shape)} has no pixels`);
-  const out = new Float32Array(N * C);
+  const out = allocFloat32(N * C);
   if (globalPoolRunner !== null) {
     globalPoolRunner(x.data, N * C, area, out);
     return new Tensor(out, [N, C]);
@@ -107,7 +108,7 @@ function poolEach(
   const [N, C, H, W] = x.shape;
   const [kh, kw] = g.kernel;
   const [sh, sw] = g.stride;
-  const out = new Float32Array(N * C * g.outH * g.outW);
+  const out = allocFloat32(N * C * g.outH * g.outW);
   let at = 0;
   for (let nc = 0; nc < N * C; nc++) {
     const plane = x.data.subarray(nc * H * W, (nc + 1) * H * W);
@@ -151,7 +152,7 @@ export function registerPoolRunners(pool: PoolRunner | null, globalPool: GlobalP
 
 function runPool(kind: "max" | "avg", x: Tensor, g: WindowGeometry, countIncludePad: boolean): Tensor {
   const [N, C, H, W] = x.shape;
-  const out = new Float32Array(N * C * g.outH * g.outW);
+  const out = allocFloat32(N * C * g.outH * g.outW);
   poolRunner!(kind, x.data, N * C, H, W, g, countIncludePad, out);
   return new Tensor(out, [N, C, g.outH, g.outW]);
 }

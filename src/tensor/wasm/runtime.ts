@@ -123,9 +123,17 @@ export function allocatePersistent(bytes: number): number {
   return at;
 }
 
-/** Forgets every persistent allocation (the caller drops what pointed into it). */
+let epoch = 0; // counts resets: a cache that stored an address checks that it is still of this epoch
+
+/** Forgets every persistent allocation (the caller drops what pointed into it; other caches see a new epoch). */
 export function resetPersistent(): void {
   persistentTop = 0;
+  epoch++;
+}
+
+/** How many times the persistent area was reset: addresses from an older epoch are gone. */
+export function persistentEpoch(): number {
+  return epoch;
 }
 
 /** Byte address where per-call scratch starts (after the persistent area). */
