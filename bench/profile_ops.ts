@@ -4,7 +4,7 @@
 // `--rounds` forwards (after one warm-up) and its share of the forward.
 //
 //   node --import tsx bench/profile_ops.ts [--backend wasm|js] [--rounds 5] [--z 1]
-import { add, hardswish, relu } from "../src/tensor/elementwise.ts";
+import { add, relu } from "../src/tensor/elementwise.ts";
 import { conv2d } from "../src/tensor/conv.ts";
 import { layerNorm } from "../src/tensor/norm.ts";
 import { linear } from "../src/tensor/linear.ts";
@@ -116,25 +116,44 @@ function resnet18(): void {
     }),
   );
   profile("ResNet-18 features", (time) => {
-    let y = time("max pool", () =>
-      maxPool2d(
-        time("relu", () => relu(conv(time, image, stem))),
-        { kernel: 3, stride: 2, padding: 1 },
-      ),
-    );
+    const stemOut = conv(time, image, stem, "relu");
+    let y = time("max pool", () => maxPool2d(stemOut, { kernel: 3, stride: 2, padding: 1 }));
     for (const b of blocks) {
-      const a = time("relu", () => relu(conv(time, y, b.convs[0])));
+      const a = conv(time, y, b.convs[0], "relu");
       const r = conv(time, a, b.convs[1]);
       const shortcut = b.downsample ? conv(time, y, b.downsample) : y;
-      y = time("relu", () => relu(time("add (residual)", () => add(r, shortcut))));
+      const sum = time("add (residual)", () => add(r, shortcut));
+      y = time("relu", () => relu(sum));
     }
   });
 }
 
 function mobileOne(): void {
   const weights = syntheticWeights(mobileoneSpec());
-  const model = createMobileOne({}, weights);
-  profile("MobileOne-S0 features (whole)", (time) => time("features", () => model.features(image)));
+  createMobileOne({}, weights); // checks the weights
+  // the reparameterised convs in order: 3x3 (stem, depthwise) pad 1, 1x1 pad 0; stride 2 where the map halves
+  const convs: FusedConv[] = [];
+  let size = 224;
+  for (const [name, w] of weights) {
+    if (!name.endsWith("reparam_conv.weight")) continue;
+    const [O, cg, k] = w.shape;
+    const stride = name.startsWith("stem") || isDownsample(name) ? 2 : 1;
+    convs.push({
+      weight: w,
+      bias: weights.get(name.replace(".weight", ".bias"))!,
+      options: { stride, padding: (k - 1) / 2, groups: cg === 1 ? O : 1 },
+    });
+    size = Math.ceil(size / stride);
+  }
+  profile(`MobileOne-S0 features (${size}x${size} out)`, (time) => {
+    let y = image;
+    for (const c of convs) y = conv(time, y, c, "relu");
+  });
+}
+
+/** stages.i.0 (the first depthwise conv of a stage) has stride 2 in MobileOne-S0. */
+function isDownsample(name: string): boolean {
+  return /^stages\.\d+\.0\.reparam/.test(name);
 }
 
 function deitSmall(): void {
@@ -162,7 +181,6 @@ function deitSmall(): void {
       x = time("add (residual)", () => add(x, out));
     }
   });
-  void hardswish;
 }
 
 mobileNetV3("small");
