@@ -9,6 +9,7 @@
 //
 //   npm run bench -- --rounds 5 --models tiny,small --proposer small --threads 2
 //                    --peers ort-node,ort-web,tfjs-cpu,tfjs-wasm   (default: all; "none": papr-ts only)
+//                    --engines js-1T,js-2T,wasm-1T                 (papr-ts engines; default: all)
 import { writeFileSync, readFileSync, existsSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { spawnSync } from "node:child_process";
@@ -36,6 +37,7 @@ const THREADS = Number(args.threads ?? availableParallelism());
 const ALL_PEERS = ["ort-node", "ort-web", "tfjs-cpu", "tfjs-wasm"];
 const PEERS = args.peers === "none" ? [] : (args.peers ?? ALL_PEERS.join(",")).split(",");
 const ZS = [1, 0.7, 0.5, 0.3]; // 1 = unpruned
+const ENGINES = args.engines === undefined ? null : args.engines.split(","); // papr-ts engines: js-1T, js-2T, wasm-1T
 const SCENES = "scenes"; // the default pair's row label
 
 function parseArgs(argv: string[]): Record<string, string> {
@@ -66,10 +68,10 @@ interface Ours {
 }
 
 const ours: Ours[] = [
-  { engine: "js 1T", backend: "js", threads: 1 },
+  { engine: "js 1T", backend: "js" as const, threads: 1 },
   ...(THREADS > 1 ? [{ engine: `js ${THREADS}T`, backend: "js" as const, threads: THREADS }] : []),
   ...(availableBackends().includes("wasm") ? [{ engine: "wasm 1T", backend: "wasm" as const, threads: 1 }] : []),
-];
+].filter((o) => ENGINES === null || ENGINES.includes(o.engine.replace(" ", "-"))); // --engines js-1T,wasm-1T
 
 async function use(o: { backend: BackendName; threads: number }): Promise<void> {
   setBackend(o.backend);

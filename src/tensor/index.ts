@@ -5,6 +5,7 @@ export * from "./random.ts";
 export * from "./safetensors.ts";
 export * from "./mac_counter.ts";
 export * from "./constants.ts";
+export { Arena, withArena } from "./arena.ts";
 // kernels
 export * from "./linear.ts";
 export * from "./elementwise.ts";
