@@ -1,7 +1,8 @@
 // Typed-array bytes allocated by one forward (run by bench.ts in a fresh process, because counting
 // replaces the global typed-array constructors, which would slow down the timed runs): every
 // Float32Array / Float64Array / Int32Array / Uint8Array created with a length or from values counts
-// its bytes; views over an existing buffer (subarray) do not. argv[2]: backend (js | wasm).
+// its bytes, and so does every typed array made by slice / map / filter (they bypass the global
+// constructors); views over an existing buffer (subarray) do not. argv[2]: backend (js | wasm).
 // Prints one line per case: "alloc model=<m> z=<z> bytes=<n>".
 import { createVit, vitConfig, vitSpec } from "../src/models/vit.ts";
 import { createMobileNetV3, mobilenetV3Spec } from "../src/models/mobilenetv3.ts";
@@ -53,6 +54,15 @@ for (const c of cases) for (const z of [1, 0.5]) c.papr.predict(c.input, { z });
 
 const g = globalThis as unknown as Record<string, TypedArrayClass>;
 for (const name of ["Float32Array", "Float64Array", "Int32Array", "Uint8Array"]) g[name] = counting(g[name]);
+const typedArrayPrototype = Object.getPrototypeOf(Float64Array.prototype) as Record<string, unknown>;
+for (const method of ["slice", "map", "filter"]) {
+  const original = typedArrayPrototype[method] as (...args: unknown[]) => ArrayBufferView;
+  typedArrayPrototype[method] = function (this: ArrayBufferView, ...args: unknown[]) {
+    const made = original.apply(this, args);
+    counted += made.byteLength;
+    return made;
+  };
+}
 for (const c of cases) {
   for (const z of [1, 0.5]) {
     counted = 0;

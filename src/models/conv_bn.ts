@@ -2,6 +2,7 @@
 // lines, and folding BatchNorm into the conv before it at load time.
 import { conv2d, type Conv2dOptions } from "../tensor/conv.ts";
 import type { FusedActivation } from "../tensor/gemm.ts";
+import { declareConstant } from "../tensor/constants.ts";
 import { foldBatchNorm } from "../tensor/norm.ts";
 import { expectShape, type Tensor } from "../tensor/tensor.ts";
 import type { ModelSpec } from "./model_spec.ts";
@@ -34,6 +35,7 @@ export function foldConvBn(
     runningVar: get(`${bnName}.running_var`),
     eps,
   });
+  declareConstant(folded.weight, folded.bias); // the model's from now on
   return { weight: folded.weight, bias: folded.bias, options };
 }
 

@@ -7,7 +7,6 @@
 //   head.fc                           linear after global average pooling
 // Stages: (2, 8, 10, 1) depthwise/pointwise pairs, widths (48, 128, 256, 1024); S0 has no SE.
 // features(x) = last stage after its ReLU, [1, 1024, 7, 7] at 224; forward(x) = head.fc(avg pool).
-import { relu } from "../tensor/elementwise.ts";
 import { linear } from "../tensor/linear.ts";
 import { globalAvgPool } from "../tensor/pooling.ts";
 import type { Tensor } from "../tensor/tensor.ts";
@@ -95,7 +94,7 @@ export function createMobileOne(config: MobileOneConfig, weights: Map<string, Te
   function features(x: Tensor): Tensor {
     expectImage("mobileone_s0.features", x);
     let y = x;
-    for (const block of blocks) y = relu(runConv(y, block));
+    for (const block of blocks) y = runConv(y, block, "relu"); // ReLU fused into the conv's store
     return y;
   }
 

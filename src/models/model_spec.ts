@@ -1,5 +1,6 @@
 // What a model expects of its weights, and the one check every model runs at construction: a
 // weight map against the model's spec, with one error listing every problem.
+import { declareConstant } from "../tensor/constants.ts";
 import { listSome } from "../tensor/quote.ts";
 import { ShapeError, shapeStr, type Tensor } from "../tensor/tensor.ts";
 
@@ -11,7 +12,8 @@ const LISTED_NAMES = 12;
 
 /**
  * Throws ONE ShapeError naming `op` and listing (up to LISTED_NAMES of) every missing, unexpected and mis-shaped
- * weight (expected vs actual shape), or returns when `weights` matches `spec` exactly.
+ * weight (expected vs actual shape), or returns when `weights` matches `spec` exactly. Weights that match are
+ * declared constant (tensor/constants.ts): the model treats them as immutable from then on.
  */
 export function checkWeights(op: string, spec: ModelSpec, weights: Map<string, Tensor>): void {
   const missing: string[] = [];
@@ -25,7 +27,10 @@ export function checkWeights(op: string, spec: ModelSpec, weights: Map<string, T
   const unexpected = [...weights.keys()]
     .filter((name) => !spec.has(name))
     .map((name) => `${name} ${shapeStr(weights.get(name)!.shape)}`);
-  if (missing.length + misShaped.length + unexpected.length === 0) return;
+  if (missing.length + misShaped.length + unexpected.length === 0) {
+    declareConstant(...weights.values());
+    return;
+  }
   const parts = [];
   const found = spec.size - missing.length;
   if (found < spec.size / 10) {

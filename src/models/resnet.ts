@@ -134,8 +134,7 @@ export function createResNet(config: ResNetConfig, weights: Map<string, Tensor>)
   function runBlock(x: Tensor, block: Block): Tensor {
     let y = x;
     block.convs.forEach((conv, i) => {
-      y = runConv(y, conv);
-      if (i < block.convs.length - 1) y = relu(y);
+      y = runConv(y, conv, i < block.convs.length - 1 ? "relu" : "none"); // ReLU fused into the store
     });
     const shortcut = block.downsample ? runConv(x, block.downsample) : x;
     return relu(add(y, shortcut));
@@ -143,7 +142,7 @@ export function createResNet(config: ResNetConfig, weights: Map<string, Tensor>)
 
   function features(x: Tensor): Tensor {
     expectImage(`${name}.features`, x);
-    let y = maxPool2d(relu(runConv(x, stem)), { kernel: 3, stride: 2, padding: 1 });
+    let y = maxPool2d(runConv(x, stem, "relu"), { kernel: 3, stride: 2, padding: 1 });
     for (const block of blocks) y = runBlock(y, block);
     return y;
   }

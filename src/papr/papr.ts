@@ -11,9 +11,10 @@
 // (an Observer); token merging or dropping inside the blocks is a TokenReducer (token_reduction.ts),
 // and plain PaPr is the reducer that does nothing.
 import type { Vit } from "../models/vit.ts";
+import { Arena, withArena } from "../tensor/arena.ts";
 import { countMacs } from "../tensor/mac_counter.ts";
 import { checkFinite } from "../tensor/checks.ts";
-import { ShapeError, shapeStr, type Tensor } from "../tensor/tensor.ts";
+import { ShapeError, Tensor, shapeStr } from "../tensor/tensor.ts";
 
 export { NonFiniteError, checkFinite } from "../tensor/checks.ts";
 import { costConfig, vitCost, type CostBreakdown, type VitCostConfig } from "./macs.ts";
@@ -122,6 +123,8 @@ export interface PaprResult extends Forward {
 
 export class Papr {
   readonly cost: VitCostConfig;
+  /** The activations of one forward, reused by the next (predict copies out what it returns). */
+  private readonly arena = new Arena();
 
   /** proposer may be null for a backbone run without pruning (z = 1), e.g. ToMe alone. */
   constructor(
@@ -141,7 +144,13 @@ export class Papr {
   predict(x: Tensor, options: PaprOptions = {}): PaprResult {
     const { trace = false, z = 0.5, ...rest } = options;
     const log = new StageLog();
-    const forward = paprForward(this.backbone, this.proposer, x, { ...rest, z, maps: trace }, log.observe);
+    const forward = withArena(this.arena, () => {
+      const f = paprForward(this.backbone, this.proposer, x, { ...rest, z, maps: trace }, log.observe);
+      // out of the arena: its buffers are the next forward's
+      const reduction = { ...f.reduction, tokens: f.reduction.tokens.clone() };
+      if (trace) for (const stage of ["proposer", "proposal", "significance"]) log.keepCopy(stage);
+      return { ...f, logits: f.logits.clone(), reduction };
+    });
     const { blocks, method } = forward.reduction;
     const { numPatches, numPrefixTokens } = this.backbone.config;
     const result: PaprResult = {
@@ -178,6 +187,12 @@ class StageLog {
     this.records.set(stage, { ms: performance.now() - start, macs, output: result });
     return result;
   };
+
+  /** Replaces a stage's Tensor output by a copy (when it has one). */
+  keepCopy(stage: string): void {
+    const record = this.records.get(stage);
+    if (record?.output instanceof Tensor) record.output = record.output.clone();
+  }
 
   has(stage: string): boolean {
     return this.records.has(stage);

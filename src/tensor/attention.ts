@@ -6,6 +6,7 @@
 // q, k and v are read in place from the qkv buffer (row stride 3D) by the GEMM of gemm.ts; the qkv
 // buffer and one head's float64 [N, N] scores are scratch reused across heads and calls (nothing is
 // allocated per head). With threads (parallel.ts) the heads are split over them.
+import { allocFloat32 } from "./arena.ts";
 import { Tensor, ShapeError, expectRank, expectShape, shapeStr } from "./tensor.ts";
 import { linear } from "./linear.ts";
 import { softmaxLane } from "./softmax.ts";
@@ -55,7 +56,7 @@ export function multiHeadSelfAttention(x: Tensor, params: AttentionParams): Tens
   const { qkvWeight, qkvBias, projWeight, projBias, numHeads } = params;
   const qkv = qkvScratch(N * 3 * D);
   linear(x, qkvWeight, qkvBias, { out: qkv.reshape([N, 3 * D]) }); // [N, 3D]
-  const merged = new Tensor(new Float32Array(N * D), [N, D]); // head h in columns h*hd .. (h+1)*hd-1
+  const merged = new Tensor(allocFloat32(N * D), [N, D]); // head h in columns h*hd .. (h+1)*hd-1
   runAttentionHeads(qkv.data, merged.data, N, D, numHeads);
   return linear(merged, projWeight, projBias);
 }

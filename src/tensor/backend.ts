@@ -9,14 +9,19 @@
 //   setBackend("js");
 //   backendName();        // the active one; the default is the fastest available (wasm where it validates)
 import { registerAttentionHeadsRunner } from "./attention.ts";
-import { registerDepthwiseRunner } from "./conv.ts";
+import { registerConvGemmRunner, registerDepthwiseRunner } from "./conv.ts";
 import { registerGemmRunner } from "./gemm.ts";
 import { parallelAttentionHeads, parallelGemm } from "./parallel.ts";
 import { startThreads, stopThreads as stopPool, threadCount } from "./workers/thread_pool.ts";
 import { wasmAttentionHeads } from "./wasm/attention_wasm.ts";
 import { wasmDepthwise } from "./wasm/depthwise_wasm.ts";
+import { wasmConvGemm } from "./wasm/conv_wasm.ts";
 import { wasmGemm } from "./wasm/gemm_wasm.ts";
 import { wasmThreadsUnavailableReason, wasmUnavailableReason } from "./wasm/runtime.ts";
+import { registerLayerNormRunner } from "./norm.ts";
+import { registerPoolRunners } from "./pooling.ts";
+import { registerSqueezeExciteRunner } from "./se.ts";
+import { wasmGlobalAvgPool, wasmLayerNorm, wasmPool, wasmSqueezeExciteRunner } from "./wasm/ops_wasm.ts";
 
 export type BackendName = "js" | "wasm";
 export const BACKENDS: readonly BackendName[] = ["js", "wasm"];
@@ -41,11 +46,19 @@ export function setBackend(name: BackendName): void {
     registerGemmRunner(wasmGemm);
     registerAttentionHeadsRunner(wasmAttentionHeads);
     registerDepthwiseRunner(wasmDepthwise);
+    registerConvGemmRunner(wasmConvGemm);
+    registerLayerNormRunner(wasmLayerNorm);
+    registerSqueezeExciteRunner(wasmSqueezeExciteRunner);
+    registerPoolRunners(wasmPool, wasmGlobalAvgPool);
   } else {
     // split over the workers after setThreads, on the calling thread otherwise
     registerGemmRunner(parallelGemm);
     registerDepthwiseRunner(null);
     registerAttentionHeadsRunner(parallelAttentionHeads);
+    registerConvGemmRunner(null);
+    registerLayerNormRunner(null);
+    registerSqueezeExciteRunner(null);
+    registerPoolRunners(null, null);
   }
   active = name;
 }

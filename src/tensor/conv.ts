@@ -10,6 +10,7 @@
 //     scratch), then the same GEMM  out_g[Og, P] = weight_g[Og, K] @ cols[K, P].
 // The GEMM writes NCHW directly (output channels on rows, bias per row). reference/conv.ts holds the
 // plain seven-loop convolution (conv2dReference) the tests compare the fast paths against.
+import { allocFloat32 } from "./arena.ts";
 import { Tensor, ShapeError, expectRank, shapeStr } from "./tensor.ts";
 import { addMacs } from "./mac_counter.ts";
 import { activationCode, applyActivation, gemmArgs, runGemm, type FusedActivation } from "./gemm.ts";
@@ -63,17 +64,40 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     dilation: opts.dilation ?? 1,
     ceilMode: false,
   });
-  const out = new Float32Array(N * O * geometry.outH * geometry.outW);
+  const out = allocFloat32(N * O * geometry.outH * geometry.outW);
+  const result = new Tensor(out, [N, O, geometry.outH, geometry.outW]);
   addMacs(out.length * Cg * kh * kw);
   const act = opts.activation ?? "none";
   activationCode(act); // throws on an unknown name before any work
   if (Cg === 1) depthwiseRunner(x, weight, bias, geometry, act, out);
+  else if (convGemmRunner !== null && convGemmRunner(x, weight, bias, groups, geometry, act, out)) return result;
   else if (isPointwise(geometry)) pointwiseGemm(x, weight, bias, groups, act, out);
   else im2colGemm(x, weight, bias, groups, geometry, act, out);
-  return new Tensor(out, [N, O, geometry.outH, geometry.outW]);
+  return result;
 }
 
-function isPointwise(g: WindowGeometry): boolean {
+/**
+ * A kernel for the non-depthwise convolutions (pointwise and dense): computes out and returns true, or
+ * returns false to leave them to the GEMM paths below (the wasm backend registers one; null: none).
+ */
+export type ConvGemmRunner = (
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  groups: number,
+  g: WindowGeometry,
+  activation: FusedActivation,
+  out: Float32Array,
+) => boolean;
+
+let convGemmRunner: ConvGemmRunner | null = null;
+
+/** Registers the non-depthwise convolution kernel (null: the GEMM paths of this file). */
+export function registerConvGemmRunner(runner: ConvGemmRunner | null): void {
+  convGemmRunner = runner;
+}
+
+export function isPointwise(g: WindowGeometry): boolean {
   const { kernel, stride, pad } = g;
   return (
     kernel[0] === 1 &&

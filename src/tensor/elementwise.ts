@@ -1,5 +1,6 @@
 // Elementwise kernels: add / mul with numpy broadcasting, and the activations.
 // Every value is computed in float64 (JS numbers) and stored as float32.
+import { allocFloat32 } from "./arena.ts";
 import { Tensor, ShapeError, expectRank, shapeStr, sizeOf } from "./tensor.ts";
 
 // ---- broadcasting binary ops ------------------------------------------------
@@ -48,7 +49,7 @@ function broadcastBinary(op: string, a: Tensor, b: Tensor, f: (x: number, y: num
   expectTensor(op, "a", a);
   expectTensor(op, "b", b);
   const shape = broadcastShape(op, a.shape, b.shape);
-  const out = new Float32Array(sizeOf(shape));
+  const out = allocFloat32(sizeOf(shape));
   const A = a.data;
   const B = b.data;
   if (A.length === out.length && B.length === out.length) {
@@ -92,7 +93,7 @@ function expectTensor(op: string, name: string, t: Tensor): void {
 /** A new tensor with f applied to every element. */
 function map(op: string, x: Tensor, f: (v: number) => number): Tensor {
   expectTensor(op, "x", x);
-  const out = new Float32Array(x.size);
+  const out = allocFloat32(x.size);
   for (let i = 0; i < out.length; i++) out[i] = f(x.data[i]);
   return new Tensor(out, x.shape);
 }

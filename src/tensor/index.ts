@@ -4,6 +4,8 @@ export * from "./checks.ts";
 export * from "./random.ts";
 export * from "./safetensors.ts";
 export * from "./mac_counter.ts";
+export * from "./constants.ts";
+export { Arena, withArena } from "./arena.ts";
 // kernels
 export * from "./linear.ts";
 export * from "./elementwise.ts";

@@ -4,6 +4,7 @@
 // splits the rows over worker threads after setThreads): matmul reads b[K,N] in place ("nn"),
 // linear reads the weight rows [out, in] in place ("nt"). Sums run in float64 and are stored as
 // float32 once at the end. Their definition as plain loops: reference/gemm.ts.
+import { allocFloat32 } from "./arena.ts";
 import { Tensor, ShapeError, expectRank, shapeStr, sizeOf } from "./tensor.ts";
 import { expectMinRank } from "./checks.ts";
 import { addMacs } from "./mac_counter.ts";
@@ -27,7 +28,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     );
   }
   addMacs(M * K * N);
-  const out = new Float32Array(M * N);
+  const out = allocFloat32(M * N);
   runGemm(gemmArgs({ M, N, K, a: a.data, b: b.data, bLayout: "nn", c: out }));
   return new Tensor(out, [M, N]);
 }
@@ -51,7 +52,7 @@ export function batchedMatmul(a: Tensor, b: Tensor): Tensor {
     );
   }
   addMacs(B * M * K * N);
-  const out = new Float32Array(B * M * N);
+  const out = allocFloat32(B * M * N);
   for (let batch = 0; batch < B; batch++) {
     runGemm(
       gemmArgs({
@@ -93,7 +94,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     }
   }
   const outShape = [...x.shape.slice(0, -1), outFeatures];
-  const out = options.out ?? new Tensor(new Float32Array(sizeOf(outShape)), outShape);
+  const out = options.out ?? new Tensor(allocFloat32(sizeOf(outShape)), outShape);
   if (out.shape.join() !== outShape.join()) {
     throw new ShapeError("linear", `out ${shapeStr(out.shape)} does not match the result shape ${shapeStr(outShape)}`);
   }

@@ -1,4 +1,5 @@
 // Normalisation layers.
+import { allocFloat32 } from "./arena.ts";
 import { Tensor, ShapeError, expectRank, shapeStr } from "./tensor.ts";
 import { expectMinRank } from "./checks.ts";
 
@@ -26,9 +27,25 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
     }
   }
   if (!(eps >= 0)) throw new RangeError(`layerNorm: eps must be a number >= 0, got ${eps}`);
-  const out = new Float32Array(x.size);
-  const xs = x.data;
-  for (let row = 0; row < x.size; row += D) {
+  const out = allocFloat32(x.size);
+  layerNormRunner(x.data, weight?.data ?? null, bias?.data ?? null, x.size / Math.max(D, 1), D, eps, out);
+  return new Tensor(out, x.shape);
+}
+
+/** Layer norm of `rows` rows of D floats of x into out (weight / bias null: 1 / 0). */
+export type LayerNormRunner = (
+  x: Float32Array,
+  weight: Float32Array | null,
+  bias: Float32Array | null,
+  rows: number,
+  D: number,
+  eps: number,
+  out: Float32Array,
+) => void;
+
+/** The JS kernel: mean and variance in float64. */
+export const layerNormRows: LayerNormRunner = (xs, weight, bias, rows, D, eps, out) => {
+  for (let row = 0; row < rows * D; row += D) {
     let mean = 0;
     for (let j = 0; j < D; j++) mean += xs[row + j];
     mean /= D;
@@ -41,10 +58,16 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
     const invStd = 1 / Math.sqrt(variance + eps);
     for (let j = 0; j < D; j++) {
       const normalised = (xs[row + j] - mean) * invStd;
-      out[row + j] = normalised * (weight === null ? 1 : weight.data[j]) + (bias === null ? 0 : bias.data[j]);
+      out[row + j] = normalised * (weight === null ? 1 : weight[j]) + (bias === null ? 0 : bias[j]);
     }
   }
-  return new Tensor(out, x.shape);
+};
+
+let layerNormRunner: LayerNormRunner = layerNormRows;
+
+/** Replaces the layer-norm kernel (the wasm backend registers its own; null: back to layerNormRows). */
+export function registerLayerNormRunner(runner: LayerNormRunner | null): void {
+  layerNormRunner = runner ?? layerNormRows;
 }
 
 // ---- batchNorm / foldBatchNorm ----------------------------------------------
@@ -66,7 +89,7 @@ export function batchNorm(x: Tensor, bn: BatchNormParams): Tensor {
   const [N, C, H, W] = x.shape;
   const { scale, shift } = batchNormAffine("batchNorm", bn, C, `x ${shapeStr(x.shape)}`);
   const area = H * W;
-  const out = new Float32Array(x.size);
+  const out = allocFloat32(x.size);
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const base = (n * C + c) * area;

@@ -5,6 +5,7 @@
 // one real cell). Padded cells never win a max; for the average they count in the divisor only
 // with countIncludePad (torch's default), and then only up to the padded border: in ceil mode a
 // window hanging past the padding divides by the part inside it, as torch does.
+import { allocFloat32 } from "./arena.ts";
 import { Tensor, ShapeError, expectRank, shapeStr } from "./tensor.ts";
 import { pair, windowGeometry, type Pair, type PaddingSpec, type WindowGeometry } from "./window.ts";
 
@@ -22,6 +23,7 @@ export interface AvgPool2dOptions extends MaxPool2dOptions {
 /** x[N,C,H,W] -> [N,C,outH,outW], the max of each window (NaN propagates, as in torch). */
 export function maxPool2d(x: Tensor, opts: MaxPool2dOptions): Tensor {
   const g = poolGeometry("maxPool2d", x, opts);
+  if (poolRunner !== null) return runPool("max", x, g, false);
   const W = x.shape[3];
   return poolEach(x, g, (plane, y0, y1, x0, x1) => {
     let best = -Infinity;
@@ -39,6 +41,7 @@ export function maxPool2d(x: Tensor, opts: MaxPool2dOptions): Tensor {
 export function avgPool2d(x: Tensor, opts: AvgPool2dOptions): Tensor {
   const g = poolGeometry("avgPool2d", x, opts);
   const countIncludePad = opts.countIncludePad ?? true;
+  if (poolRunner !== null) return runPool("avg", x, g, countIncludePad);
   const [H, W] = [x.shape[2], x.shape[3]];
   const [kh, kw] = g.kernel;
   return poolEach(x, g, (plane, y0, y1, x0, x1, wy0, wx0) => {
@@ -60,7 +63,11 @@ export function globalAvgPool(x: Tensor): Tensor {
   const [N, C, H, W] = x.shape;
   const area = H * W;
   if (area === 0) throw new ShapeError("globalAvgPool", `x ${shapeStr(x.shape)} has no pixels`);
-  const out = new Float32Array(N * C);
+  const out = allocFloat32(N * C);
+  if (globalPoolRunner !== null) {
+    globalPoolRunner(x.data, N * C, area, out);
+    return new Tensor(out, [N, C]);
+  }
   for (let i = 0; i < N * C; i++) {
     let sum = 0;
     for (let j = i * area; j < (i + 1) * area; j++) sum += x.data[j];
@@ -101,7 +108,7 @@ function poolEach(
   const [N, C, H, W] = x.shape;
   const [kh, kw] = g.kernel;
   const [sh, sw] = g.stride;
-  const out = new Float32Array(N * C * g.outH * g.outW);
+  const out = allocFloat32(N * C * g.outH * g.outW);
   let at = 0;
   for (let nc = 0; nc < N * C; nc++) {
     const plane = x.data.subarray(nc * H * W, (nc + 1) * H * W);
@@ -115,5 +122,37 @@ function poolEach(
       }
     }
   }
+  return new Tensor(out, [N, C, g.outH, g.outW]);
+}
+
+// ---- other kernels (the wasm backend registers its own; null: the JS loops above) ----
+
+/** Max / average pooling of `planes` planes [H, W] with geometry g into out [planes, outH, outW]. */
+export type PoolRunner = (
+  kind: "max" | "avg",
+  x: Float32Array,
+  planes: number,
+  H: number,
+  W: number,
+  g: WindowGeometry,
+  countIncludePad: boolean,
+  out: Float32Array,
+) => void;
+
+/** out[p] = mean of plane p (planes of `area` floats). */
+export type GlobalPoolRunner = (x: Float32Array, planes: number, area: number, out: Float32Array) => void;
+
+let poolRunner: PoolRunner | null = null;
+let globalPoolRunner: GlobalPoolRunner | null = null;
+
+export function registerPoolRunners(pool: PoolRunner | null, globalPool: GlobalPoolRunner | null): void {
+  poolRunner = pool;
+  globalPoolRunner = globalPool;
+}
+
+function runPool(kind: "max" | "avg", x: Tensor, g: WindowGeometry, countIncludePad: boolean): Tensor {
+  const [N, C, H, W] = x.shape;
+  const out = allocFloat32(N * C * g.outH * g.outW);
+  poolRunner!(kind, x.data, N * C, H, W, g, countIncludePad, out);
   return new Tensor(out, [N, C, g.outH, g.outW]);
 }

@@ -2,6 +2,7 @@
 //   s = mean over H,W of x                 [N, C]
 //   g = gate(expand(act(reduce(s))))       reduce / expand are 1x1 convs, i.e. linears on s
 //   out = x * g (per channel)
+import { allocFloat32 } from "./arena.ts";
 import { Tensor, expectRank, expectShape } from "./tensor.ts";
 import { linear } from "./linear.ts";
 import { globalAvgPool } from "./pooling.ts";
@@ -37,6 +38,14 @@ export function squeezeExcite(x: Tensor, p: SqueezeExciteParams): Tensor {
   if (!Object.hasOwn(GATES, gateName)) {
     throw new RangeError(`squeezeExcite: gate must be "hardsigmoid" or "sigmoid", got ${JSON.stringify(gateName)}`);
   }
+  if (activationName === "relu" && gateName === "hardsigmoid" && reluHardsigmoidRunner !== null && H * W > 0) {
+    const out = allocFloat32(x.size);
+    const plane = C * H * W;
+    for (let n = 0; n < N; n++) {
+      reluHardsigmoidRunner(x.data.subarray(n * plane, (n + 1) * plane), C, H * W, p, out.subarray(n * plane));
+    }
+    return new Tensor(out, x.shape);
+  }
   const activation = ACTIVATIONS[activationName];
   const gate = GATES[gateName];
 
@@ -44,10 +53,26 @@ export function squeezeExcite(x: Tensor, p: SqueezeExciteParams): Tensor {
   const hidden = activation(linear(squeezed, p.reduceWeight.reshape([Cr, C]), p.reduceBias)); // [N, Cr]
   const scale = gate(linear(hidden, p.expandWeight.reshape([C, Cr]), p.expandBias)); // [N, C]
   const area = H * W;
-  const out = new Float32Array(x.size);
+  const out = allocFloat32(x.size);
   for (let nc = 0; nc < N * C; nc++) {
     const s = scale.data[nc];
     for (let i = nc * area; i < (nc + 1) * area; i++) out[i] = x.data[i] * s;
   }
   return new Tensor(out, x.shape);
+}
+
+/** One image x [C, area] -> out, ReLU inside and hard-sigmoid gate (MobileNetV3's). */
+export type SqueezeExciteRunner = (
+  x: Float32Array,
+  C: number,
+  area: number,
+  p: SqueezeExciteParams,
+  out: Float32Array,
+) => void;
+
+let reluHardsigmoidRunner: SqueezeExciteRunner | null = null;
+
+/** A kernel for the ReLU / hard-sigmoid squeeze-excitation (the wasm backend's; null: the JS composition above). */
+export function registerSqueezeExciteRunner(runner: SqueezeExciteRunner | null): void {
+  reluHardsigmoidRunner = runner;
 }

@@ -1,4 +1,5 @@
 // Kernels that move values without arithmetic: concat, gatherRows, transpose.
+import { allocFloat32 } from "./arena.ts";
 import { Tensor, ShapeError, expectRank, shapeStr, sizeOf } from "./tensor.ts";
 import { expectMinRank, resolveAxis } from "./checks.ts";
 
@@ -24,7 +25,7 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   const inner = sizeOf(first.slice(ax + 1));
   const shape = [...first];
   shape[ax] = tensors.reduce((sum, t) => sum + t.shape[ax], 0);
-  const out = new Float32Array(sizeOf(shape));
+  const out = allocFloat32(sizeOf(shape));
   let offset = 0;
   for (let o = 0; o < outer; o++) {
     for (const t of tensors) {
@@ -48,7 +49,7 @@ export function gatherRows(x: Tensor, indices: ArrayLike<number>): Tensor {
       );
     }
   }
-  const out = new Float32Array(indices.length * D);
+  const out = allocFloat32(indices.length * D);
   for (let i = 0; i < indices.length; i++) {
     out.set(x.data.subarray(indices[i] * D, (indices[i] + 1) * D), i * D);
   }
@@ -68,7 +69,7 @@ export function transpose(x: Tensor, perm: readonly number[]): Tensor {
     );
   }
   const shape = perm.map((p) => x.shape[p]);
-  const out = new Float32Array(x.size);
+  const out = allocFloat32(x.size);
   if (out.length === 0) return new Tensor(out, shape);
   // Strides of x, listed in output axis order; an odometer walks the output in order.
   const xStrides = new Array<number>(rank);

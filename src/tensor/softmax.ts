@@ -1,5 +1,6 @@
 // softmax along one axis, numerically stable: exp(x - max) / sum(exp(x - max)),
 // sums in float64. A lane of all -Infinity gives NaN, as in torch.
+import { allocFloat32 } from "./arena.ts";
 import { Tensor } from "./tensor.ts";
 import { expectMinRank, resolveAxis } from "./checks.ts";
 
@@ -10,7 +11,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   const length = x.shape[ax];
   const inner = x.shape.slice(ax + 1).reduce((p, d) => p * d, 1);
   const outer = x.shape.slice(0, ax).reduce((p, d) => p * d, 1);
-  const out = new Float32Array(x.size);
+  const out = allocFloat32(x.size);
   const exps = new Float64Array(length);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {

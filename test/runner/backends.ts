@@ -13,8 +13,12 @@ export const WASM_GOLDENS = [
   "tensor/attention.test.ts",
   "tensor/layernorm.test.ts",
   "tensor/elementwise.test.ts",
+  "tensor/pooling.test.ts",
+  "tensor/se.test.ts",
   "models/mobilenet_golden.test.ts",
   "models/vit.test.ts",
+  "models/resnet.test.ts",
+  "models/mobileone.test.ts",
   "papr/papr_golden.test.ts",
 ];
 

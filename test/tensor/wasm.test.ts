@@ -13,6 +13,8 @@ import { wasmAttentionHeads } from "../../src/tensor/wasm/attention_wasm.ts";
 import { availableBackends, backendName, setBackend } from "../../src/tensor/backend.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
 import { skipUnless } from "../skip.ts";
+import { declareConstant, invalidateConstant } from "../../src/tensor/constants.ts";
+import { Tensor } from "../../src/tensor/tensor.ts";
 
 const TOL = 1e-5;
 const hasWasm = wasmSupport().simd;
@@ -130,17 +132,72 @@ wasmTest("wasm gemm: every fused activation, at DeiT-Small's fc1 shape", () => {
   }
 });
 
-wasmTest("wasm gemm: a cached weight changed in place is packed again", () => {
+wasmTest("wasm gemm: a weight declared constant is packed once; invalidateConstant drops the packed copy", () => {
   const { g, expected } = problem(6, 20, 30, "nt");
-  for (let call = 0; call < 3; call++) wasmGemm(g); // the second and third calls use the cached panels
+  const weight = new Tensor(g.b as Float32Array, [g.b.length]); // the array (with its offset and stride) is what is declared
+  declareConstant(weight);
+  for (let call = 0; call < 3; call++) wasmGemm(g); // the second and third calls use the packed panels
   gemmReference(expected);
   assert.ok(scaledError(g.c, expected.c) <= TOL);
-  g.b.fill(0.5);
+  const before = Float32Array.from(g.c);
+  g.b.fill(0.5); // changed in place: the packed copy is stale until invalidated (the contract)
+  wasmGemm(g);
+  assert.equal([...g.c], [...before], "a declared constant is not read again");
+  invalidateConstant(weight);
   expected.b.fill(0.5);
   wasmGemm(g);
   gemmReference(expected);
-  assert.ok(scaledError(g.c, expected.c) <= TOL, "stale panels were used");
+  assert.ok(scaledError(g.c, expected.c) <= TOL, "stale panels were used after invalidateConstant");
 });
+
+wasmTest("wasm gemm: an array not declared constant is read afresh on every call", () => {
+  const { g, expected } = problem(6, 20, 30, "nt");
+  for (let call = 0; call < 3; call++) wasmGemm(g);
+  g.b.fill(0.25);
+  expected.b.fill(0.25);
+  wasmGemm(g);
+  gemmReference(expected);
+  assert.ok(scaledError(g.c, expected.c) <= TOL);
+});
+
+wasmTest(
+  "wasm conv (pointwise / dense) = conv2dReference: strides, paddings, groups, activations, constants, fallbacks",
+  () => {
+    const cases: [string, number[], number[], Conv2dOptions][] = [
+      ["1x1 (P multiple of 8)", [1, 16, 8, 8], [24, 16, 1, 1], {}],
+      ["1x1 (P = 49)", [2, 12, 7, 7], [9, 12, 1, 1], { activation: "hardswish" }],
+      ["1x1 groups 2", [1, 8, 5, 6], [6, 4, 1, 1], { groups: 2, activation: "relu6" }],
+      ["stem 3x3 s2 p1", [1, 3, 15, 17], [16, 3, 3, 3], { stride: 2, padding: 1, activation: "hardswish" }],
+      ["7x7 s2 p3", [1, 3, 20, 20], [8, 3, 7, 7], { stride: 2, padding: 3, activation: "relu" }],
+      ["3x3 s1 p1", [1, 5, 9, 10], [7, 5, 3, 3], { padding: 1 }],
+      ["3x3 asymmetric same", [1, 4, 8, 9], [5, 4, 3, 3], { stride: 2, padding: "same", activation: "hardsigmoid" }],
+      ["1x1 stride 2 (im2col)", [1, 6, 9, 9], [4, 6, 1, 1], { stride: 2 }],
+      ["kernel larger than the image", [1, 2, 2, 3], [3, 2, 5, 5], { padding: 2 }],
+      ["3x3 gelu (fallback)", [1, 4, 6, 6], [5, 4, 3, 3], { padding: 1, activation: "gelu" }],
+      ["3x3 dilation 2 (fallback)", [1, 3, 9, 9], [4, 3, 3, 3], { padding: 2, dilation: 2 }],
+    ];
+    setBackend("wasm");
+    try {
+      for (const constant of [false, true]) {
+        for (const [name, xShape, wShape, opts] of cases) {
+          const x = syntheticTensor(`cv.${name}.x`, xShape, 1);
+          const w = syntheticTensor(`cv.${name}.w`, wShape, 1);
+          const b = syntheticTensor(`cv.${name}.b`, [wShape[0]], 1);
+          if (constant) declareConstant(w, b);
+          const ref = conv2dReference(x, w, b, opts);
+          for (let call = 0; call < 2; call++) {
+            const fast = conv2d(x, w, b, opts);
+            assert.equal(fast.shape, ref.shape, name);
+            const err = scaledError(fast.data, ref.data);
+            assert.ok(err <= TOL, `${name} (constant ${constant}, call ${call}): error ${err}`);
+          }
+        }
+      }
+    } finally {
+      setBackend("js");
+    }
+  },
+);
 
 wasmTest("the check can fail: a wrong bias breaks the comparison", () => {
   const { g, expected } = problem(5, 9, 17, "nt");

@@ -1,12 +1,10 @@
 // Depthwise convolution on the wasm backend (depthwise_kernel.ts): 3x3 and 5x5, stride 1 and 2, no
 // dilation, one output channel per input channel, activations fused in wasm (codes 0-4). Anything
-// else goes to conv.ts's depthwiseFast. Per image, the input is copied once into wasm memory with its
-// zero padding (and, for stride 2, each row split into its even and odd columns), so the kernel reads
-// every tap of four outputs with one load and tests no border.
+// else goes to conv.ts's depthwiseFast. Per image, the input is copied once into wasm memory and laid
+// out with its zero padding there (layout_kernel.ts; for stride 2, each row split into its even and odd
+// columns), so the kernel reads every tap of four outputs with one load and tests no border.
 import { activationCode, type FusedActivation } from "../gemm.ts";
 import { depthwiseFast, type DepthwiseRunner } from "../conv.ts";
-import type { Tensor } from "../tensor.ts";
-import type { WindowGeometry } from "../window.ts";
 import { align, memoryF32, scratchBase, wasmKernels } from "./runtime.ts";
 
 export const wasmDepthwise: DepthwiseRunner = (x, weight, bias, g, activation, out) => {
@@ -37,6 +35,7 @@ export const wasmDepthwise: DepthwiseRunner = (x, weight, bias, g, activation, o
     return here;
   };
   const inAt = take(C * inPlane);
+  const stageAt = take(C * H * W); // one image as it is, before padding
   const outAt = take(C * outH * outW + 4);
   const wAt = take(C * k * k);
   const biasAt = take(C);
@@ -44,49 +43,16 @@ export const wasmDepthwise: DepthwiseRunner = (x, weight, bias, g, activation, o
   mem.set(weight.data.subarray(0, C * k * k), wAt >> 2);
   if (bias === null) mem.fill(0, biasAt >> 2, (biasAt >> 2) + C);
   else mem.set(bias.data.subarray(0, C), biasAt >> 2);
-  const kernel = wasmKernels().depthwise[`k${k}_s${s}`];
+  const { depthwise, ops } = wasmKernels();
+  const kernel = depthwise[`k${k}_s${s}`];
 
   for (let n = 0; n < N; n++) {
-    padInput(x.data, n * C * H * W, C, H, W, g, inRows, ldIn, half, s, mem, inAt >> 2);
+    mem.set(x.data.subarray(n * C * H * W, (n + 1) * C * H * W), stageAt >> 2);
+    mem.fill(0, inAt >> 2, (inAt >> 2) + C * inPlane);
+    const { top, left } = g.pad;
+    if (s === 1) ops.pad_rows_s1(stageAt, C, H, W, inAt, inRows, ldIn, top, left, Math.min(W, ldIn - left));
+    else ops.pad_rows_s2(stageAt, C, H, W, inAt, inRows, ldIn, top, left, half);
     kernel(inAt, inPlane * 4, ldIn * 4, half * 4, outAt, outH * outW * 4, outW * 4, vectors, outH, C, wAt, biasAt, act);
     out.set(mem.subarray(outAt >> 2, (outAt >> 2) + C * outH * outW), n * C * outH * outW);
   }
 };
-
-/** Zero-padded copy of one image: padded row r = input row r - top; column p = input column p - left (stride 2: even p first). */
-function padInput(
-  xs: Float32Array,
-  base: number,
-  C: number,
-  H: number,
-  W: number,
-  g: WindowGeometry,
-  rows: number,
-  ld: number,
-  half: number,
-  s: number,
-  mem: Float32Array,
-  to: number,
-): void {
-  const { top, left } = g.pad;
-  mem.fill(0, to, to + C * rows * ld);
-  for (let c = 0; c < C; c++) {
-    for (let r = 0; r < rows; r++) {
-      const iy = r - top;
-      if (iy < 0 || iy >= H) continue;
-      const src = base + (c * H + iy) * W;
-      const dst = to + (c * rows + r) * ld;
-      if (s === 1) {
-        // columns p = ix + left for ix in [0, W), within the row
-        const count = Math.min(W, ld - left);
-        mem.set(xs.subarray(src, src + count), dst + left);
-      } else {
-        for (let ix = 0; ix < W; ix++) {
-          const p = ix + left;
-          const col = (p & 1) === 0 ? p >> 1 : half + (p >> 1);
-          if (p >> 1 < half) mem[dst + col] = xs[src + ix];
-        }
-      }
-    }
-  }
-}

@@ -1,21 +1,20 @@
 // gemm() of gemm.ts on the wasm backend: the same strided-view contract (`Gemm`), computed by the
 // f32x4 micro-kernel of gemm_kernel.ts. What it does around the kernel:
 //   - A (rows) is packed in MR-row panels into scratch on every call (M*K floats, O(1/N) of the work);
-//   - B in the "nt" layout (a [N, K] weight) is packed once into 8-column panels and kept in the
-//     persistent area, keyed by its array, offset and shape (weights do not change between calls;
-//     16 sampled values are compared on each call and a changed array is packed again);
+//   - B in the "nt" layout (a [N, K] weight) declared constant (../constants.ts: models declare their
+//     weights) is packed once into 8-column panels and kept in the persistent area, keyed by its array,
+//     offset and shape, until invalidateConstant drops it; any other "nt" B is packed into scratch per call;
 //   - B in the "nn" layout ([K, N] activations: im2col columns, matmul) is copied row by row into
 //     scratch with its rows padded to whole panels and read in place;
 //   - the bias goes in as a column vector or a row vector (the other one zero), activations 1-4 are
 //     fused into the store; GELU runs as a second pass over C in wasm (gelu_kernel.ts: gemm.ts's erfc
 //     polynomial, float32); SiLU / sigmoid are applied in JS while C is copied out.
 //   - the kernel's tiles are split over worker threads sharing the memory (threads_wasm.ts);
-//   - a weight ("nt" B) met for the first time is packed into scratch; from its second call on, into
-//     the persistent area (one-off arrays do not fill it).
 // Float64 operands (the JS attention's score buffer) go to the JS gemm.
 import { activationCode, applyActivation as applyActivationImported, gemm, type Gemm } from "../gemm.ts";
 import { MR as KERNEL_MR, NR as KERNEL_NR } from "./gemm_kernel.ts";
-import { align, allocatePersistent, memoryF32, resetPersistent, scratchBase } from "./runtime.ts";
+import { isConstant, onInvalidateConstant } from "../constants.ts";
+import { align, allocatePersistent, memoryF32, resetPersistent, scratchBase, wasmKernels } from "./runtime.ts";
 import { gemmThreads, runGemmTiles } from "./threads_wasm.ts";
 
 // module-local copies: imported bindings may compile to getters (tsx), slow inside the packing loops
@@ -31,11 +30,10 @@ interface PackedWeight {
   N: number;
   K: number;
   at: number; // byte address of the panels
-  samples: Float32Array; // 16 values of the source, to notice a changed array
 }
 
 let weightCache = new WeakMap<object, PackedWeight[]>();
-const seenOnce = new WeakSet<object>(); // "nt" arrays met once: cached from the second call on
+onInvalidateConstant((data) => weightCache.delete(data));
 
 /** C = act(A B + bias) as gemm(g) does, in float32 sums on the wasm kernel. */
 export function wasmGemm(g: Gemm): void {
@@ -132,31 +130,25 @@ function copyRowsNN(g: Gemm, mem: Float32Array, to: number, Npad: number): void 
   for (let k = 0; k < K; k++) mem.fill(0, to + k * Npad + N, to + (k + 1) * Npad);
 }
 
-/** The packed panels of an "nt" B met before (a weight), from the cache or packed now; null the first time. */
+/** The packed panels of an "nt" B declared constant (a weight), from the cache or packed now; null for other arrays. */
 function cachedWeight(g: Gemm): PackedWeight | null {
   const { b, bOffset, ldb, N, K } = g;
-  if (!seenOnce.has(b)) {
-    seenOnce.add(b);
-    return null;
-  }
+  if (!isConstant(b)) return null;
   let list = weightCache.get(b);
   if (list === undefined) weightCache.set(b, (list = []));
-  let entry = list.find((e) => e.offset === bOffset && e.ldb === ldb && e.N === N && e.K === K);
-  if (entry !== undefined && samplesMatch(g, entry.samples)) return entry;
-  if (entry === undefined) {
-    const bytes = Math.ceil(N / NR) * NR * K * 4;
-    let at = allocatePersistent(bytes);
-    if (at < 0) {
-      weightCache = new WeakMap();
-      resetPersistent();
-      weightCache.set(b, (list = []));
-      at = allocatePersistent(bytes);
-    }
-    entry = { offset: bOffset, ldb, N, K, at, samples: new Float32Array(16) };
-    list.push(entry);
+  const found = list.find((e) => e.offset === bOffset && e.ldb === ldb && e.N === N && e.K === K);
+  if (found !== undefined) return found;
+  const bytes = Math.ceil(N / NR) * NR * K * 4;
+  let at = allocatePersistent(bytes);
+  if (at < 0) {
+    weightCache = new WeakMap();
+    resetPersistent();
+    weightCache.set(b, (list = []));
+    at = allocatePersistent(bytes);
   }
+  const entry = { offset: bOffset, ldb, N, K, at };
+  list.push(entry);
   packColumnsNT(g, memoryF32(), entry.at >> 2);
-  entry.samples.set(sampleValues(g));
   return entry;
 }
 
@@ -173,21 +165,6 @@ function packColumnsNT(g: Gemm, mem: Float32Array, to: number): void {
     const src = bOffset + j * ldb;
     for (let k = 0; k < K; k++, dst += NR) mem[dst] = b[src + k];
   }
-}
-
-function sampleValues(g: Gemm): number[] {
-  const { b, bOffset, ldb, N, K } = g;
-  return Array.from({ length: 16 }, (_, s) => {
-    const j = Math.floor((s * (N - 1)) / 15);
-    const k = Math.floor(((s * 7) % 16) * (K - 1)) / 15;
-    return b[bOffset + j * ldb + Math.floor(k)];
-  });
-}
-
-function samplesMatch(g: Gemm, samples: Float32Array): boolean {
-  const now = sampleValues(g);
-  for (let s = 0; s < 16; s++) if (!Object.is(Math.fround(now[s]), samples[s])) return false;
-  return true;
 }
 
 /** colBias (per column) and rowBias (per row): the bias in one, zeros in the other. */

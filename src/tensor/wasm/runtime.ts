@@ -12,6 +12,7 @@ import { depthwiseKernel } from "./depthwise_kernel.ts";
 import { gemmTiles } from "./gemm_kernel.ts";
 import { softmaxPanels } from "./softmax_kernel.ts";
 import { geluInPlace } from "./gelu_kernel.ts";
+import { opKernels } from "./op_kernels.ts";
 
 type Kernel = (...args: number[]) => void;
 
@@ -26,6 +27,8 @@ export interface WasmKernels {
   gelu_inplace: Kernel;
   /** depthwise[`k${k}_s${stride}`] for k = 3, 5 and stride = 1, 2 */
   depthwise: Record<string, Kernel>;
+  /** op_kernels.ts's kernels by name (layer_norm, squeeze_excite, pool_max, im2col, ...) */
+  ops: Record<string, Kernel>;
   relaxed: boolean;
 }
 
@@ -52,6 +55,7 @@ function moduleSource(relaxed: boolean, shared = false, maxPages?: number): Modu
       softmaxPanels(),
       geluInPlace(),
       ...DEPTHWISE.map(([k, s]) => depthwiseKernel(k, s, relaxed)),
+      ...opKernels(),
     ],
   };
 }
@@ -139,6 +143,7 @@ export function instantiateKernels(
     softmax_panels: exports.softmax_panels,
     gelu_inplace: exports.gelu_inplace,
     depthwise,
+    ops: Object.fromEntries(opKernels().map((f) => [f.name, exports[f.name]])),
     relaxed,
   };
 }
@@ -176,9 +181,17 @@ export function allocatePersistent(bytes: number): number {
   return at;
 }
 
-/** Forgets every persistent allocation (the caller drops what pointed into it). */
+let epoch = 0; // counts resets: a cache that stored an address checks that it is still of this epoch
+
+/** Forgets every persistent allocation (the caller drops what pointed into it; other caches see a new epoch). */
 export function resetPersistent(): void {
   persistentTop = 0;
+  epoch++;
+}
+
+/** How many times the persistent area was reset: addresses from an older epoch are gone. */
+export function persistentEpoch(): number {
+  return epoch;
 }
 
 /** Byte address where per-call scratch starts (after the persistent area). */

@@ -1,0 +1,99 @@
+// The wasm backend's layer norm, squeeze-excitation and pooling kernels (wasm/op_kernels.ts) against the
+// JS kernels (the reference) on shapes with remainders (rows not a multiple of 4 floats, odd planes,
+// padding, ceil mode): within 1e-5 of the output's scale (float32 sums against float64).
+import { test } from "uvu";
+import { setBackend, backendName, availableBackends, type BackendName } from "../../src/tensor/backend.ts";
+import { layerNorm } from "../../src/tensor/norm.ts";
+import { squeezeExcite } from "../../src/tensor/se.ts";
+import { avgPool2d, globalAvgPool, maxPool2d } from "../../src/tensor/pooling.ts";
+import { syntheticTensor } from "../../src/tensor/random.ts";
+import type { Tensor } from "../../src/tensor/tensor.ts";
+import { assertClose } from "../golden.ts";
+import { skipUnless } from "../skip.ts";
+
+const TOL = 1e-5;
+const wasmTest = skipUnless(availableBackends().includes("wasm"), "WebAssembly SIMD does not validate here");
+
+/** f on the js backend and on wasm, the backend restored afterwards. */
+function onBoth(f: () => Tensor): { js: Tensor; wasm: Tensor } {
+  const before: BackendName = backendName();
+  try {
+    setBackend("js");
+    const js = f();
+    setBackend("wasm");
+    return { js, wasm: f() };
+  } finally {
+    setBackend(before);
+  }
+}
+
+wasmTest("layerNorm: wasm matches js (D = 384, 7, 1; with and without weight / bias)", () => {
+  for (const [rows, D] of [
+    [5, 384],
+    [3, 7],
+    [4, 1],
+    [197, 192],
+  ]) {
+    const x = syntheticTensor(`ln.x${D}`, [rows, D], 2);
+    const w = syntheticTensor(`ln.w${D}`, [D], 1);
+    const b = syntheticTensor(`ln.b${D}`, [D], 1);
+    for (const [weight, bias] of [
+      [w, b],
+      [null, null],
+    ] as const) {
+      const { js, wasm } = onBoth(() => layerNorm(x, weight, bias, 1e-6));
+      assertClose(wasm, js, TOL, `layerNorm [${rows}, ${D}]`);
+    }
+  }
+});
+
+wasmTest("squeezeExcite (relu, hardsigmoid): wasm matches js, planes of 7x7, 14x14, 1x1, batch 2", () => {
+  for (const [N, C, H, Cr] of [
+    [1, 96, 7, 24],
+    [1, 72, 14, 24],
+    [2, 5, 3, 3],
+    [1, 16, 1, 8],
+  ]) {
+    const x = syntheticTensor(`se.x${C}`, [N, C, H, H], 2);
+    const p = {
+      reduceWeight: syntheticTensor(`se.rw${C}`, [Cr, C, 1, 1], 0.5),
+      reduceBias: syntheticTensor(`se.rb${C}`, [Cr], 0.5),
+      expandWeight: syntheticTensor(`se.ew${C}`, [C, Cr, 1, 1], 0.5),
+      expandBias: syntheticTensor(`se.eb${C}`, [C], 0.5),
+    };
+    const { js, wasm } = onBoth(() => squeezeExcite(x, p));
+    assertClose(wasm, js, TOL, `squeezeExcite [${N}, ${C}, ${H}, ${H}]`);
+    const noBias = { ...p, reduceBias: null, expandBias: null };
+    const both = onBoth(() => squeezeExcite(x, noBias));
+    assertClose(both.wasm, both.js, TOL, `squeezeExcite without biases [${N}, ${C}, ${H}, ${H}]`);
+  }
+});
+
+wasmTest("globalAvgPool, maxPool2d, avgPool2d: wasm matches js (padding, ceil mode, countIncludePad)", () => {
+  const x = syntheticTensor("pool.x", [2, 3, 11, 9], 2);
+  const pooled = onBoth(() => globalAvgPool(x));
+  assertClose(pooled.wasm, pooled.js, TOL, "globalAvgPool");
+  for (const opts of [
+    { kernel: 3, stride: 2, padding: 1 },
+    { kernel: 2 },
+    { kernel: 3, stride: 2, padding: 1, ceilMode: true },
+    { kernel: [3, 2] as [number, number], stride: 1, padding: [1, 0] as [number, number] },
+    { kernel: 3, stride: 2, padding: "same" as const },
+  ]) {
+    const max = onBoth(() => maxPool2d(x, opts));
+    assertClose(max.wasm, max.js, TOL, `maxPool2d ${JSON.stringify(opts)}`);
+    for (const countIncludePad of [true, false]) {
+      const avg = onBoth(() => avgPool2d(x, { ...opts, countIncludePad }));
+      assertClose(avg.wasm, avg.js, TOL, `avgPool2d ${JSON.stringify(opts)} countIncludePad ${countIncludePad}`);
+    }
+  }
+});
+
+wasmTest("maxPool2d on wasm: NaN propagates as in torch", () => {
+  const x = syntheticTensor("pool.nan", [1, 1, 4, 4], 1);
+  x.data[5] = NaN;
+  const { wasm } = onBoth(() => maxPool2d(x, { kernel: 2 }));
+  if (!Number.isNaN(wasm.data[0]) || Number.isNaN(wasm.data[1])) throw new Error(`NaN window: ${wasm.data}`);
+});
+
+test.run();
