@@ -65,6 +65,7 @@ TOLERANCES = [
     ("mobilenet_*.safetensors",          r".*",                               scaled(1e-4),      "models/mobilenet_golden.test.ts"),
     ("tfjs_models_*.safetensors",        r".*input_head",                     EXACT,             "models/tfjs_models_synthetic.test.ts"),
     ("tfjs_models_*.safetensors",        r".*",                               scaled(1e-4),      "models/tfjs_models_synthetic.test.ts"),
+    ("quant_*.safetensors",              r".*",                               EXACT,             "quant/quant_golden.test.ts"),
     ("convert.safetensors",              r"logits",                           scaled(1e-4),      "cli/convert_roundtrip.test.ts"),
     ("convert/*.safetensors",            r".*",                               EXACT,             "cli/convert_roundtrip.test.ts"),
     ("default_vit_logits.safetensors",   r"labels",                           EXACT,             "eval/default_pair.test.ts"),
