@@ -14,7 +14,7 @@ import {
   type QuantizedNet,
   type Scheme,
 } from "./quantized_net.ts";
-import { signedRange, unsignedRange, type IntRange } from "./quantizer.ts";
+import { MIN_EXPONENT, signedRange, unsignedRange, type IntRange } from "./quantizer.ts";
 import { SimulatedNet } from "./simulated.ts";
 
 export const QUANT_FORMAT = "papr-ts-quant/1";
@@ -125,9 +125,10 @@ function convFrom(
     ["outputScale", e.outputScale],
   ] as const)
     if (!isPositiveFinite(v)) fail(`${key} ${JSON.stringify(v)} is not a positive number`);
-  if (scheme === "pow2") {
-    for (const s of [...e.weightScale, e.inputScale, e.outputScale])
-      if (!Number.isInteger(Math.log2(s))) fail(`scale ${s} is not a power of two (scheme pow2)`);
+  for (const s of [...e.weightScale, e.inputScale, e.outputScale]) {
+    if (scheme === "pow2" && !Number.isInteger(Math.log2(s))) fail(`scale ${s} is not a power of two (scheme pow2)`);
+    // grid values q * s and sums must stay normal float32 numbers (2^-40 .. 2^20 leaves room both ways)
+    if (s < 2 ** MIN_EXPONENT || s > 2 ** 20) fail(`scale ${s} is outside [2^${MIN_EXPONENT}, 2^20]`);
   }
   const top = unsignedRange(activationBits).hi;
   if (!Number.isInteger(e.outputMax) || e.outputMax < 0 || e.outputMax > top)

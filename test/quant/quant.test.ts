@@ -165,6 +165,10 @@ test("model file: round trip gives the same net; damage is refused naming the fi
     /units\[3\]: scale 0.3 is not a power of two/,
   );
   assert.throws(
+    damaged((q) => (q.units[4].weightScale[1] = 2 ** -200)),
+    /units\[4\]: scale .* is outside \[2\^-40, 2\^20\]/,
+  );
+  assert.throws(
     damaged((q) => (q.units[2].inputScale *= 2)),
     /units\[2\].*inputScale .* differs/,
   );
