@@ -1,6 +1,6 @@
 // RAPQ's power-of-two scale adjustment over the whole network (docs/quantization.md §4). A power-of-two
-// scale can only move by factors of 2: one step up halves the clipping and doubles the rounding
-// error, one step down the reverse. Instead of fixing each layer's exponent alone, the exponents are
+// scale can only move by factors of 2: one step up doubles both the range (less clipping) and the
+// rounding step (more rounding error), one step down the reverse. Instead of fixing each layer's exponent alone, the exponents are
 // adjusted jointly against one loss of the whole network: the squared error of its logits against
 // the float logits on the calibration images. Greedy coordinate descent, unit by unit from the
 // input: for unit l, try its weight exponents (all channels together) and its output exponent one
@@ -8,9 +8,8 @@
 // fixed, so their quantized outputs are cached and only units l.. are rerun for each trial.
 import type { Tensor } from "../tensor/tensor.ts";
 import type { ConvChain } from "./conv_chain.ts";
-import { copyPlan, planHead, planUnit, type ScalePlan } from "./scale_plan.ts";
+import { copyPlan, planHead, planNet, planUnit, type ScalePlan } from "./scale_plan.ts";
 import { quantizeInput, simulatedConv, simulatedHead, simulatedUnit, type SimulatedConv } from "./simulated.ts";
-import { planNet } from "./scale_plan.ts";
 
 /** Mean squared difference of two logit vectors, averaged over the images. */
 export function logitLoss(quantized: Float32Array[], target: Float32Array[]): number {
