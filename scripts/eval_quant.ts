@@ -120,11 +120,12 @@ for (const bitsText of values.bits!.split(",")) {
   for (const rule of ["uniform", "pow2-minmax", "pow2-mse"] as const) {
     const t0 = performance.now();
     const plan = layerwisePlan(chain, stats, { ...options, method: rule }, rule);
-    evaluate(rule, bitsText, plan, calibrationSeconds + seconds(t0));
+    const planSeconds = seconds(t0);
+    evaluate(rule, bitsText, plan, calibrationSeconds + planSeconds);
     if (rule !== "pow2-mse") continue;
     const t1 = performance.now();
     const adjusted = adjustScales(chain, plan, searchImages, stats.logits.slice(0, searchImages.length));
-    const adjustSeconds = calibrationSeconds + seconds(t0);
+    const adjustSeconds = calibrationSeconds + planSeconds + seconds(t1);
     const a = adjusted.report;
     evaluate(
       "pow2-adjusted",
