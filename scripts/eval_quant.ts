@@ -168,7 +168,7 @@ const details = rows.map(
   (r) =>
     `| ${r.bits} | ${r.method} | ${r.correct} | ${r.quantizeSeconds.toFixed(1)} | ${
       r.integerChecked ? `${r.integerIdentical}/${r.integerChecked}` : "- (float scales)"
-    } | ${r.note ?? ""} |`,
+    } | ${(r.note ?? "").replaceAll("|", "\\|")} |`,
 );
 const md = [
   "# Post-training quantization of MobileNetV1-0.25 (ImageNet)",
