@@ -69,3 +69,11 @@ export * from "./papr/macs.ts";
 export { swinMacs, type SwinCostBreakdown } from "./papr/swin_macs.ts";
 export * from "./papr/explain.ts";
 export * from "./papr/adaptive_pruning.ts";
+
+// post-training quantization (docs/quantization.md): power-of-two (RAPQ) and uniform, simulated and integer execution
+export { mobilenetV1Chain, type ConvChain } from "./quant/conv_chain.ts";
+export { quantizeChain, parseBits, METHODS as QUANT_METHODS, type Method as QuantMethod } from "./quant/ptq.ts";
+export { SimulatedNet } from "./quant/simulated.ts";
+export { integerForward, type IntegerResult } from "./quant/integer.ts";
+export type { QuantizedNet } from "./quant/quantized_net.ts";
+export { quantizedModelFile, quantizedNetFrom, buildQuantizedModel } from "./quant/model_file.ts";

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, s
 import { basename, dirname, join, relative, resolve, isAbsolute } from "node:path";
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from "../image/image.ts";
 import { buildModel, type LoadedModel, type ModelFile } from "../models/registry.ts";
+import { buildQuantizedModel, type QuantizedModelFile } from "../quant/model_file.ts";
 import { MAX_CHECKPOINT_BYTES, readRegularFile } from "../models/load/node.ts";
 import { readSafetensors, writeSafetensors } from "../tensor/safetensors.ts";
 import type { Tensor } from "../tensor/tensor.ts";
@@ -40,6 +41,8 @@ export function loadModelDir(dir: string, role = "model"): LoadedModel {
   // regular files only (a FIFO or device would hang the read), sizes checked before reading
   const weights = readSafetensors(readRegularFile(weightsPath, weightsPath, MAX_CHECKPOINT_BYTES), weightsPath).tensors;
   try {
+    // a folder written by `papr quantize` (src/quant/model_file.ts)
+    if ("quantization" in file) return buildQuantizedModel(file as QuantizedModelFile, weights);
     return buildModel(file, weights);
   } catch (e) {
     throw new UserError(`${dir}: ${(e as Error).message}`);

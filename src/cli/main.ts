@@ -5,6 +5,7 @@
 //   papr convert <checkpoint> --arch NAME --out DIR [--force] ...              (convert.ts)
 //   papr eval-folder DIR --weights DIR [--classes FILE] [--limit N] ...        (eval_folder.ts)
 //   papr gallery [--proposer DIR] [--images DIR...] ...                        (gallery.ts)
+//   papr quantize <model dir> --bits w4a8 --calibration DIR --out DIR ...     (quantize.ts)
 //   papr archs
 // The full usage is in usage.ts. Every failure is one line on stderr naming the file and the field.
 import { printable } from "../image/image.ts";
@@ -15,6 +16,7 @@ import { convert } from "./convert.ts";
 import { evalFolder } from "./eval_folder.ts";
 import { UserError } from "./files.ts";
 import { gallery } from "./gallery.ts";
+import { quantize } from "./quantize.ts";
 import { USAGE } from "./usage.ts";
 
 async function main(argv: string[]): Promise<void> {
@@ -28,6 +30,8 @@ async function main(argv: string[]): Promise<void> {
       return evalFolder(rest);
     case "gallery":
       return gallery(rest);
+    case "quantize":
+      return quantize(rest);
     case "archs":
       return console.log(
         Object.entries(PRESETS)

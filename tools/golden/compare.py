@@ -71,6 +71,7 @@ TOLERANCES = [
     ("swin_*.safetensors",               r"input_head|significance|mask_.*",  EXACT,             "models/swin.test.ts"),
     ("swin_*.safetensors",               r".*",                               scaled(1e-4),      "models/swin.test.ts"),
     ("convert_swin.safetensors",         r"logits",                           scaled(1e-4),      "cli/convert_swin.test.ts"),
+    ("quant_*.safetensors",              r".*",                               EXACT,             "quant/quant_golden.test.ts"),
     ("convert.safetensors",              r"logits",                           scaled(1e-4),      "cli/convert_roundtrip.test.ts"),
     ("convert/*.safetensors",            r".*",                               EXACT,             "cli/convert_roundtrip.test.ts"),
     ("default_vit_logits.safetensors",   r"labels",                           EXACT,             "eval/default_pair.test.ts"),
