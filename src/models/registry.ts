@@ -8,9 +8,11 @@ import { IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, type PreprocessConfig } fr
 import type { Tensor } from "../tensor/tensor.ts";
 import { escapeText, quote } from "../tensor/quote.ts";
 import { checkWeights, type ModelSpec } from "./model_spec.ts";
+import { CONVNEXT_PRESETS, convnextSpec, createConvNeXt, type ConvNeXt, type ConvNeXtConfig } from "./convnext.ts";
 import { createDarknet, darknetSpec, type DarknetConfig } from "./darknet.ts";
 import { darknetFromTfjs, mobilenetV1FromTfjs } from "./load/tfjs_models.ts";
 import { canonicalResnetWeights } from "./load/names_resnet.ts";
+import { convnextGeometry, timmToCanonicalConvnext, torchvisionToCanonicalConvnext } from "./load/names_convnext.ts";
 import { hfToCanonicalVit, timmToCanonicalVit, torchvisionToCanonicalVit } from "./load/names_vit.ts";
 import {
   timmToCanonicalMobileNet,
@@ -25,7 +27,8 @@ import { createMobileOne, mobileoneSpec, type MobileOneConfig } from "./mobileon
 import { createResNet, resnetSpec, type ResNetConfig } from "./resnet.ts";
 import { VIT_PRESETS, createVit, vitSpec, type Vit, type VitConfig } from "./vit.ts";
 
-export type Family = "vit" | "mobilenetv3" | "mobilenetv2" | "resnet" | "mobileone" | "mobilenetv1" | "darknet";
+export type Family =
+  "vit" | "mobilenetv3" | "mobilenetv2" | "resnet" | "mobileone" | "mobilenetv1" | "darknet" | "convnext";
 export type Naming = "canonical" | "timm" | "torchvision" | "hf" | "tfjs";
 
 /** config.json of a converted model directory. */
@@ -47,7 +50,10 @@ export interface ConvNet {
 }
 
 export type LoadedModel =
-  { family: "vit"; file: ModelFile; vit: Vit } | { family: Exclude<Family, "vit">; file: ModelFile; convnet: ConvNet };
+  | { family: "vit"; file: ModelFile; vit: Vit }
+  | { family: Exclude<Family, "vit" | "convnext">; file: ModelFile; convnet: ConvNet }
+  // a hierarchical backbone (src/models/hierarchical_model.ts), also usable as a plain classifier (convnet)
+  | { family: "convnext"; file: ModelFile; convnet: ConvNet; hierarchical: ConvNeXt };
 
 const INCEPTION: Pick<PreprocessConfig, "mean" | "std"> = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
 const IMAGENET: Pick<PreprocessConfig, "mean" | "std"> = { mean: IMAGENET_DEFAULT_MEAN, std: IMAGENET_DEFAULT_STD };
@@ -93,6 +99,12 @@ export const PRESETS: Record<string, Preset> = {
     model: { widthMultiplier: 0.25 },
     preprocess: { ...crop(0.875), ...INCEPTION },
   },
+  ...Object.fromEntries(
+    Object.entries(CONVNEXT_PRESETS).map(([name, config]) => [
+      name,
+      { family: "convnext" as Family, model: { ...config }, preprocess: { ...crop(0.875), ...IMAGENET } },
+    ]),
+  ),
   darknet_tiny: {
     family: "darknet",
     model: {},
@@ -123,6 +135,8 @@ export function familySpec(family: Family, model: Record<string, unknown>): Mode
       return mobilenetV1Spec(model as MobileNetV1Config);
     case "darknet":
       return darknetSpec(model as DarknetConfig);
+    case "convnext":
+      return convnextSpec(model as unknown as ConvNeXtConfig);
   }
 }
 
@@ -169,6 +183,15 @@ export function buildModel(file: ModelFile, weights: Map<string, Tensor>): Loade
       return { family: file.family, file, convnet: createMobileNetV1(m as MobileNetV1Config, weights) };
     case "darknet":
       return { family: file.family, file, convnet: createDarknet(m as DarknetConfig, weights) };
+    case "convnext": {
+      const model = createConvNeXt(m as unknown as ConvNeXtConfig, weights);
+      const convnet: ConvNet = {
+        imageSize: model.imageSize,
+        features: (x) => model.features(x).at(-1)!,
+        forward: model.forward,
+      };
+      return { family: "convnext", file, convnet, hierarchical: model };
+    }
     default:
       throw new Error(`config.json: unknown model family '${String((file as ModelFile).family)}'`);
   }
@@ -184,6 +207,7 @@ export function detectNaming(family: Family, names: string[]): Naming {
   if (family === "mobilenetv3" || family === "mobilenetv2")
     return has(/^(module\.|model\.)*features\.\d/) ? "torchvision" : "timm";
   if (family === "resnet") return "torchvision";
+  if (family === "convnext") return has(/^(module\.|model\.)*(features|classifier)\.\d/) ? "torchvision" : "timm";
   return "timm";
 }
 
@@ -226,6 +250,7 @@ export function convertCheckpoint(
   }
   const numClasses = inferNumClasses(p.family, weights);
   if (numClasses !== undefined) model.numClasses = numClasses;
+  if (p.family === "convnext") Object.assign(model, convnextGeometry(weights));
   if (p.family === "vit")
     Object.assign(model, inferVitGeometry(weights), options.numHeads ? { numHeads: options.numHeads } : {});
   const spec = familySpec(p.family, model);
@@ -266,6 +291,8 @@ function toCanonical(
       return naming === "torchvision" ? torchvisionToCanonicalMobileNetV2(tensors) : timmToCanonicalMobileNet(tensors);
     case "resnet":
       return canonicalResnetWeights(tensors);
+    case "convnext":
+      return naming === "torchvision" ? torchvisionToCanonicalConvnext(tensors) : timmToCanonicalConvnext(tensors);
     default:
       return stripped();
   }
@@ -311,6 +338,7 @@ function inferNumClasses(family: Family, weights: Map<string, Tensor>): number |
     mobileone: "head.fc.weight",
     mobilenetv1: "conv_preds.weight",
     darknet: "head.weight",
+    convnext: "head.fc.weight",
   }[family];
   return weights.get(head)?.shape[0];
 }
