@@ -35,6 +35,7 @@ import {
   writeOutputFile,
 } from "./files.ts";
 import { USAGE } from "./usage.ts";
+import { classifyHierarchical } from "./classify_hierarchical.ts";
 
 export async function classify(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -43,7 +44,7 @@ export async function classify(argv: string[]): Promise<void> {
     options: {
       weights: { type: "string", default: DEFAULT_BACKBONE_DIR },
       proposer: { type: "string", default: DEFAULT_PROPOSER_DIR },
-      z: { type: "string", default: "0.5" },
+      z: { type: "string" }, // default 0.5 (ViT), 0.65 (hierarchical: PAPR-SPEC.md section 5)
       topk: { type: "string", default: "5" },
       convention: { type: "string", default: "official" },
       order: { type: "string", default: "significance" },
@@ -61,7 +62,7 @@ export async function classify(argv: string[]): Promise<void> {
   if (values.tome !== undefined && values["attention-keep"] !== undefined)
     throw new UserError("classify: give --tome or --attention-keep, not both");
   const limits = parseImageLimits(values);
-  const z = parseNumber("--z", values.z);
+  const z = parseNumber("--z", values.z ?? "0.5");
   try {
     checkKeepRatio(z);
   } catch (e) {
@@ -79,20 +80,22 @@ export async function classify(argv: string[]): Promise<void> {
   await startThreads(values.threads, values["force-threads"]);
 
   const backbone = loadModelDir(values.weights, "backbone (--weights)");
-  if (backbone.family !== "vit")
+  if (backbone.family !== "vit" && backbone.family !== "convnext")
     throw new UserError(
-      `--weights ${values.weights}: a ${backbone.family} is not a ViT backbone (use eval-folder for ConvNet classifiers)`,
+      `--weights ${values.weights}: a ${backbone.family} is not a ViT or hierarchical backbone (use eval-folder for ConvNet classifiers)`,
     );
   const proposer = loadModelDir(values.proposer, "proposer (--proposer)");
   if (proposer.family === "vit")
     throw new UserError(`--proposer ${values.proposer}: a ViT cannot be the proposer; give a ConvNet`);
-  const backboneSize = backbone.file.preprocess.inputSize;
-  const proposerSize = proposer.file.preprocess.inputSize;
-  if (backboneSize !== proposerSize) {
-    throw new UserError(
-      `proposer input size ${proposerSize} (${values.proposer}) differs from backbone input size ${backboneSize} (${values.weights}): both must see the same tensor`,
-    );
+  if (backbone.family === "convnext") {
+    // hierarchical PaPr (PAPR-SPEC.md section 5): masks per stage instead of pruned tokens
+    if (values.tome !== undefined || values["attention-keep"] !== undefined)
+      throw new UserError("classify: --tome and --attention-keep need a ViT backbone");
+    checkSameInputSize(backbone, proposer, values.weights, values.proposer);
+    classifyHierarchical(positionals, backbone, proposer, { z: values.z === undefined ? 0.65 : z, k, limits, outputs });
+    return;
   }
+  checkSameInputSize(backbone, proposer, values.weights, values.proposer);
   const papr = new Papr(backbone.vit, proposer.convnet);
   const reducer = tokenReducer(values.tome, values["attention-keep"], z, backbone.vit.numBlocks);
   const labels = backbone.file.labels;
@@ -111,6 +114,16 @@ export async function classify(argv: string[]): Promise<void> {
       writeTrace(traceOut.json, traceOut.tensors, path, result, backbone, z, convention, order, labels);
       console.log(`  trace: ${traceOut.json} (+ ${traceOut.tensors})`);
     }
+  }
+}
+
+function checkSameInputSize(backbone: LoadedModel, proposer: LoadedModel, weights: string, proposerDir: string): void {
+  const backboneSize = backbone.file.preprocess.inputSize;
+  const proposerSize = proposer.file.preprocess.inputSize;
+  if (backboneSize !== proposerSize) {
+    throw new UserError(
+      `proposer input size ${proposerSize} (${proposerDir}) differs from backbone input size ${backboneSize} (${weights}): both must see the same tensor`,
+    );
   }
 }
 

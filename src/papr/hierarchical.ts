@@ -10,6 +10,7 @@
 // foreground positions only, background exactly 0 after each block; Swin keeps the background's residual).
 import type { HierarchicalModel, MaskedForward } from "../models/hierarchical_model.ts";
 import { checkFinite } from "../tensor/checks.ts";
+import { countMacs } from "../tensor/mac_counter.ts";
 import { ShapeError, shapeStr, type Tensor } from "../tensor/tensor.ts";
 import type { Observer, Proposer } from "./papr.ts";
 import { proposalMap } from "./proposal.ts";
@@ -86,4 +87,67 @@ export function hierarchicalPaprForward(
   const run = observe("backbone", () => model.forwardMasked(x, masks));
   checkFinite("logits (hierarchical backbone head)", run.logits);
   return { ...run, masks, proposal, features };
+}
+
+// ---- predict: the forward with its bookkeeping (time, MACs, trace) ----------------------------------
+
+export interface StageCostLike {
+  proposer: number;
+  stages: number[];
+  total: number;
+}
+
+export interface HierarchicalResult<Cost extends StageCostLike = StageCostLike> extends HierarchicalForward {
+  z: number[]; // per stage
+  positions: number[]; // positions per stage (H * W)
+  foreground: number[]; // foreground positions per stage (= positions where unmasked)
+  macs: Cost; // this forward, proposer included
+  unmaskedMacs: Cost; // the plain backbone (no proposer, no mask)
+  timeMs: { proposer: number; masks: number; backbone: number; total: number };
+}
+
+/** Hierarchical PaPr with a cost model: `cost(foreground per stage (null = all), proposer MACs)`. */
+export class HierarchicalPapr<Cost extends StageCostLike = StageCostLike> {
+  constructor(
+    readonly backbone: HierarchicalModel,
+    readonly proposer: Proposer | null,
+    readonly cost: (foreground: Array<number | null>, proposerMacs: number) => Cost,
+  ) {}
+
+  predict(x: Tensor, options: { z: number | number[] }): HierarchicalResult<Cost> {
+    const times = new Map<string, number>();
+    const macs = new Map<string, number>();
+    const observe: Observer = (stage, run) => {
+      const start = performance.now();
+      const { result, macs: counted } = countMacs(run);
+      times.set(stage, performance.now() - start);
+      macs.set(stage, counted);
+      return result;
+    };
+    const forward = hierarchicalPaprForward(this.backbone, this.proposer, x, options, observe);
+    const grids = this.backbone.stageGrids(x.shape[2]);
+    const positions = grids.map(([h, w]) => h * w);
+    const foreground = forward.masks ? forward.masks.map((m) => m.keptIndices.length) : positions;
+    const masked = forward.masks
+      ? forward.masks.map((m, i) => (m.keptIndices.length < positions[i] ? foreground[i] : null))
+      : [];
+    const t = (stage: string) => times.get(stage) ?? 0;
+    const timeMs = { proposer: t("proposer"), masks: t("proposal") + t("masks"), backbone: t("backbone"), total: 0 };
+    timeMs.total = timeMs.proposer + timeMs.masks + timeMs.backbone;
+    return {
+      ...forward,
+      z: stageKeepRatios(options.z, this.backbone.numStages),
+      positions,
+      foreground,
+      macs: this.cost(
+        grids.map((_, i) => masked[i] ?? null),
+        macs.get("proposer") ?? 0,
+      ),
+      unmaskedMacs: this.cost(
+        grids.map(() => null),
+        0,
+      ),
+      timeMs,
+    };
+  }
 }
