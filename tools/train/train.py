@@ -235,12 +235,13 @@ def run(name: str, model, cfg: dict, hp: dict, args, train_data, test_data, log:
         # fresh scenes after the ones trained on
         recalibrate_batchnorm(model, train_data, steps * batch, hp["bn_recalibrate"], batch)
         log(f"{name}: BatchNorm stats recomputed over {hp['bn_recalibrate'] * batch} fresh train scenes")
-    acc, per_class = evaluate(model, test_data, EVAL_SCENES)
+    eval_scenes = args.eval_scenes
+    acc, per_class = evaluate(model, test_data, eval_scenes)
     cfg["test_accuracy"] = acc
     cfg["test_accuracy_per_class"] = per_class
-    cfg["test_scenes"] = f"test split, scenes 0..{EVAL_SCENES - 1}"
+    cfg["test_scenes"] = f"test split, scenes 0..{eval_scenes - 1}"
     save(step, True)
-    log(f"{name}: held-out accuracy on {EVAL_SCENES} test-split scenes: {acc:.4f}; per class "
+    log(f"{name}: held-out accuracy on {eval_scenes} test-split scenes: {acc:.4f}; per class "
         + " ".join(f"{a:.2f}" for a in per_class))
 
 
@@ -272,6 +273,7 @@ def main():
     p.add_argument("--ckpt-every", type=int, default=100, help="proposer; the ViT checkpoints every 5x that")
     p.add_argument("--quick-eval", type=int, default=200, help="test scenes scored at each checkpoint")
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--eval-scenes", type=int, default=EVAL_SCENES, help="held-out test scenes scored at the end")
     p.add_argument("--data-workers", type=int, default=1, help="processes generating training scenes (0: inline)")
     args = p.parse_args()
 
