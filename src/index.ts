@@ -43,6 +43,15 @@ export { createMobileNetV1, mobilenetV1Spec, type MobileNetV1, type MobileNetV1C
 export { createResNet, resnetSpec, type ResNet, type ResNetConfig } from "./models/resnet.ts";
 export { createMobileOne, mobileoneSpec, type MobileOne, type MobileOneConfig } from "./models/mobileone.ts";
 export { createDarknet, darknetSpec, type Darknet, type DarknetConfig } from "./models/darknet.ts";
+export {
+  CONVNEXT_PRESETS,
+  convnextSpec,
+  convnextStageGrids,
+  createConvNeXt,
+  type ConvNeXt,
+  type ConvNeXtConfig,
+} from "./models/convnext.ts";
+export type { HierarchicalModel, MaskedForward, SpatialMask } from "./models/hierarchical_model.ts";
 // checkpoint readers over bytes (.pth zip archives, TF.js layers models)
 export { readPth, readPthCheckpoint, PthError, type PthCheckpoint } from "./models/load/pth.ts";
 export { readTfjsLayersModel, TfjsError, type TfjsLayersModel } from "./models/load/tfjs.ts";
@@ -55,3 +64,5 @@ export * from "./papr/ranking.ts";
 export * from "./papr/prune.ts";
 export * from "./papr/macs.ts";
 export * from "./papr/explain.ts";
+export * from "./papr/hierarchical.ts";
+export * from "./papr/convnext_macs.ts";
