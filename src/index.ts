@@ -55,6 +55,15 @@ export {
   type SwinConfig,
   type SwinStageMask,
 } from "./models/swin.ts";
+export {
+  CONVNEXT_PRESETS,
+  convnextSpec,
+  convnextStageGrids,
+  createConvNeXt,
+  type ConvNeXt,
+  type ConvNeXtConfig,
+} from "./models/convnext.ts";
+export type { HierarchicalModel, MaskedForward, SpatialMask } from "./models/hierarchical_model.ts";
 // checkpoint readers over bytes (.pth zip archives, TF.js layers models)
 export { readPth, readPthCheckpoint, PthError, type PthCheckpoint } from "./models/load/pth.ts";
 export { readTfjsLayersModel, TfjsError, type TfjsLayersModel } from "./models/load/tfjs.ts";
@@ -77,3 +86,5 @@ export { SimulatedNet } from "./quant/simulated.ts";
 export { integerForward, type IntegerResult } from "./quant/integer.ts";
 export type { QuantizedNet } from "./quant/quantized_net.ts";
 export { quantizedModelFile, quantizedNetFrom, buildQuantizedModel } from "./quant/model_file.ts";
+export * from "./papr/hierarchical.ts";
+export * from "./papr/convnext_macs.ts";

@@ -37,6 +37,7 @@ import {
 } from "./files.ts";
 import { USAGE } from "./usage.ts";
 import { loadAdaptiveThresholds } from "./adaptive_thresholds_node.ts";
+import { classifyHierarchical } from "./classify_hierarchical.ts";
 
 export async function classify(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -45,7 +46,7 @@ export async function classify(argv: string[]): Promise<void> {
     options: {
       weights: { type: "string", default: DEFAULT_BACKBONE_DIR },
       proposer: { type: "string", default: DEFAULT_PROPOSER_DIR },
-      z: { type: "string", default: "0.5" },
+      z: { type: "string" }, // default 0.5 (ViT), 0.65 (hierarchical: PAPR-SPEC.md section 5)
       topk: { type: "string", default: "5" },
       convention: { type: "string", default: "official" },
       order: { type: "string", default: "significance" },
@@ -64,7 +65,7 @@ export async function classify(argv: string[]): Promise<void> {
   if ([values.tome, values["attention-keep"], values.adaptive].filter((v) => v !== undefined).length > 1)
     throw new UserError("classify: give at most one of --tome, --attention-keep and --adaptive");
   const limits = parseImageLimits(values);
-  const z = parseNumber("--z", values.z);
+  const z = parseNumber("--z", values.z ?? "0.5");
   try {
     checkKeepRatio(z);
   } catch (e) {
@@ -82,20 +83,22 @@ export async function classify(argv: string[]): Promise<void> {
   await startThreads(values.threads, values["force-threads"]);
 
   const backbone = loadModelDir(values.weights, "backbone (--weights)");
-  if (backbone.family !== "vit")
+  if (backbone.family !== "vit" && backbone.family !== "convnext" && backbone.family !== "swin")
     throw new UserError(
-      `--weights ${values.weights}: a ${backbone.family} is not a ViT backbone (use eval-folder for ConvNet classifiers)`,
+      `--weights ${values.weights}: a ${backbone.family} is not a ViT or hierarchical backbone (use eval-folder for ConvNet classifiers)`,
     );
   const proposer = loadModelDir(values.proposer, "proposer (--proposer)");
   if (proposer.family === "vit")
     throw new UserError(`--proposer ${values.proposer}: a ViT cannot be the proposer; give a ConvNet`);
-  const backboneSize = backbone.file.preprocess.inputSize;
-  const proposerSize = proposer.file.preprocess.inputSize;
-  if (backboneSize !== proposerSize) {
-    throw new UserError(
-      `proposer input size ${proposerSize} (${values.proposer}) differs from backbone input size ${backboneSize} (${values.weights}): both must see the same tensor`,
-    );
+  if (backbone.family === "convnext" || backbone.family === "swin") {
+    // hierarchical PaPr (PAPR-SPEC.md section 5): masks per stage instead of pruned tokens
+    if (values.tome !== undefined || values["attention-keep"] !== undefined)
+      throw new UserError("classify: --tome and --attention-keep need a ViT backbone");
+    checkSameInputSize(backbone, proposer, values.weights, values.proposer);
+    classifyHierarchical(positionals, backbone, proposer, { z: values.z === undefined ? 0.65 : z, k, limits, outputs });
+    return;
   }
+  checkSameInputSize(backbone, proposer, values.weights, values.proposer);
   const papr = new Papr(backbone.vit, proposer.convnet);
   const adaptive = values.adaptive !== undefined ? loadAdaptiveThresholds(values.weights) : undefined;
   const reducer = tokenReducer(
@@ -121,6 +124,16 @@ export async function classify(argv: string[]): Promise<void> {
       writeTrace(traceOut.json, traceOut.tensors, path, result, backbone, z, convention, order, labels);
       console.log(`  trace: ${traceOut.json} (+ ${traceOut.tensors})`);
     }
+  }
+}
+
+function checkSameInputSize(backbone: LoadedModel, proposer: LoadedModel, weights: string, proposerDir: string): void {
+  const backboneSize = backbone.file.preprocess.inputSize;
+  const proposerSize = proposer.file.preprocess.inputSize;
+  if (backboneSize !== proposerSize) {
+    throw new UserError(
+      `proposer input size ${proposerSize} (${proposerDir}) differs from backbone input size ${backboneSize} (${weights}): both must see the same tensor`,
+    );
   }
 }
 

@@ -8,9 +8,11 @@ import { IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, type PreprocessConfig } fr
 import type { Tensor } from "../tensor/tensor.ts";
 import { escapeText, quote } from "../tensor/quote.ts";
 import { checkWeights, type ModelSpec } from "./model_spec.ts";
+import { CONVNEXT_PRESETS, convnextSpec, createConvNeXt, type ConvNeXt, type ConvNeXtConfig } from "./convnext.ts";
 import { createDarknet, darknetSpec, type DarknetConfig } from "./darknet.ts";
 import { darknetFromTfjs, mobilenetV1FromTfjs } from "./load/tfjs_models.ts";
 import { canonicalResnetWeights } from "./load/names_resnet.ts";
+import { convnextGeometry, timmToCanonicalConvnext, torchvisionToCanonicalConvnext } from "./load/names_convnext.ts";
 import { hfToCanonicalVit, timmToCanonicalVit, torchvisionToCanonicalVit } from "./load/names_vit.ts";
 import {
   timmToCanonicalMobileNet,
@@ -28,7 +30,7 @@ import { SWIN_PRESETS, createSwin, swinSpec, type Swin, type SwinConfig } from "
 import { canonicalSwinWeights, detectSwinNaming } from "./load/names_swin.ts";
 
 export type Family =
-  "vit" | "mobilenetv3" | "mobilenetv2" | "resnet" | "mobileone" | "mobilenetv1" | "darknet" | "swin";
+  "vit" | "mobilenetv3" | "mobilenetv2" | "resnet" | "mobileone" | "mobilenetv1" | "darknet" | "swin" | "convnext";
 export type Naming = "canonical" | "timm" | "torchvision" | "hf" | "tfjs";
 
 /** config.json of a converted model directory. */
@@ -53,8 +55,10 @@ export interface ConvNet {
 // serves as a plain classifier (`convnet`: features = the last stage's map).
 export type LoadedModel =
   | { family: "vit"; file: ModelFile; vit: Vit }
-  | { family: Exclude<Family, "vit" | "swin">; file: ModelFile; convnet: ConvNet }
-  | { family: "swin"; file: ModelFile; convnet: ConvNet; hierarchical: Swin };
+  | { family: Exclude<Family, "vit" | "swin" | "convnext">; file: ModelFile; convnet: ConvNet }
+  // hierarchical backbones (src/models/hierarchical_model.ts), also usable as plain classifiers (convnet)
+  | { family: "swin"; file: ModelFile; convnet: ConvNet; hierarchical: Swin }
+  | { family: "convnext"; file: ModelFile; convnet: ConvNet; hierarchical: ConvNeXt };
 
 const INCEPTION: Pick<PreprocessConfig, "mean" | "std"> = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
 const IMAGENET: Pick<PreprocessConfig, "mean" | "std"> = { mean: IMAGENET_DEFAULT_MEAN, std: IMAGENET_DEFAULT_STD };
@@ -106,6 +110,12 @@ export const PRESETS: Record<string, Preset> = {
       { family: "swin" as const, model: { ...config }, preprocess: { ...crop(0.9), ...IMAGENET } },
     ]),
   ),
+  ...Object.fromEntries(
+    Object.entries(CONVNEXT_PRESETS).map(([name, config]) => [
+      name,
+      { family: "convnext" as Family, model: { ...config }, preprocess: { ...crop(0.875), ...IMAGENET } },
+    ]),
+  ),
   darknet_tiny: {
     family: "darknet",
     model: {},
@@ -138,6 +148,8 @@ export function familySpec(family: Family, model: Record<string, unknown>): Mode
       return darknetSpec(model as DarknetConfig);
     case "swin":
       return swinSpec(model as unknown as SwinConfig);
+    case "convnext":
+      return convnextSpec(model as unknown as ConvNeXtConfig);
   }
 }
 
@@ -193,6 +205,15 @@ export function buildModel(file: ModelFile, weights: Map<string, Tensor>): Loade
       };
       return { family: "swin", file, convnet, hierarchical: swin };
     }
+    case "convnext": {
+      const model = createConvNeXt(m as unknown as ConvNeXtConfig, weights);
+      const convnet: ConvNet = {
+        imageSize: model.imageSize,
+        features: (x) => model.features(x).at(-1)!,
+        forward: model.forward,
+      };
+      return { family: "convnext", file, convnet, hierarchical: model };
+    }
     default:
       throw new Error(`config.json: unknown model family '${String((file as ModelFile).family)}'`);
   }
@@ -209,6 +230,7 @@ export function detectNaming(family: Family, names: string[]): Naming {
     return has(/^(module\.|model\.)*features\.\d/) ? "torchvision" : "timm";
   if (family === "resnet") return "torchvision";
   if (family === "swin") return detectSwinNaming(names);
+  if (family === "convnext") return has(/^(module\.|model\.)*(features|classifier)\.\d/) ? "torchvision" : "timm";
   return "timm";
 }
 
@@ -251,6 +273,7 @@ export function convertCheckpoint(
   }
   const numClasses = inferNumClasses(p.family, weights);
   if (numClasses !== undefined) model.numClasses = numClasses;
+  if (p.family === "convnext") Object.assign(model, convnextGeometry(weights));
   if (p.family === "vit")
     Object.assign(model, inferVitGeometry(weights), options.numHeads ? { numHeads: options.numHeads } : {});
   if (p.family === "swin") Object.assign(model, inferSwinGeometry(weights));
@@ -296,6 +319,8 @@ function toCanonical(
       if (naming !== "timm" && naming !== "torchvision" && naming !== "canonical")
         throw new Error(`a Swin checkpoint is named as timm or torchvision, not ${naming}`);
       return canonicalSwinWeights(tensors, naming === "torchvision" ? "torchvision" : "timm");
+    case "convnext":
+      return naming === "torchvision" ? torchvisionToCanonicalConvnext(tensors) : timmToCanonicalConvnext(tensors);
     default:
       return stripped();
   }
@@ -371,6 +396,7 @@ function inferNumClasses(family: Family, weights: Map<string, Tensor>): number |
     mobilenetv1: "conv_preds.weight",
     darknet: "head.weight",
     swin: "head.fc.weight",
+    convnext: "head.fc.weight",
   }[family];
   return weights.get(head)?.shape[0];
 }

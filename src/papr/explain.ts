@@ -211,3 +211,49 @@ function sideBySide(left: RgbImage, right: RgbImage): RgbImage {
   }
   return out;
 }
+
+// ---- hierarchical backbones (src/papr/hierarchical.ts) ---------------------------------------------
+
+/** The input with the background of one stage's mask dimmed (mask [H * W] on an H x W grid, 1 = foreground). */
+export function maskedPanel(
+  image: RgbImage,
+  mask: { height: number; width: number; foreground: Uint8Array },
+  dim = 0.25,
+): RgbImage {
+  const { width: S, height: T } = image;
+  const { height: H, width: W, foreground } = mask;
+  const out: RgbImage = { width: S, height: T, data: new Uint8Array(S * T * 3) };
+  for (let y = 0; y < T; y++) {
+    for (let x = 0; x < S; x++) {
+      const cell = Math.min(H - 1, Math.floor((y * H) / T)) * W + Math.min(W - 1, Math.floor((x * W) / S));
+      for (let c = 0; c < 3; c++) {
+        const v = image.data[(y * S + x) * 3 + c];
+        out.data[(y * S + x) * 3 + c] = foreground[cell] ? v : Math.round(v * dim);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Hierarchical PaPr's picture: [ input | first stage's significance | first stage's mask ] (explainPicture on
+ * stage 0), then one masked panel per later stage, side by side.
+ */
+export function explainStagesPicture(
+  image: RgbImage,
+  masks: ReadonlyArray<{ height: number; width: number; foreground: Uint8Array; significance: Tensor }>,
+  dim = 0.25,
+): RgbImage {
+  const panels = [explainPicture(image, masks[0].significance, masks[0].foreground, dim)];
+  for (const mask of masks.slice(1)) panels.push(maskedPanel(image, mask, dim));
+  const width = panels.reduce((w, p) => w + p.width, 0) + GAP * (panels.length - 1);
+  const height = image.height;
+  const out: RgbImage = { width, height, data: new Uint8Array(width * height * 3).fill(255) };
+  let left = 0;
+  for (const p of panels) {
+    for (let y = 0; y < height; y++)
+      out.data.set(p.data.subarray(y * p.width * 3, (y + 1) * p.width * 3), (y * width + left) * 3);
+    left += p.width + GAP;
+  }
+  return out;
+}

@@ -226,10 +226,8 @@ export function quantizedNetFrom(q: QuantizationSection, weights: Map<string, Te
 
 /** A quantized model folder as the CLI loads any model: a ConvNet (simulated execution). */
 export function buildQuantizedModel(file: QuantizedModelFile, weights: Map<string, Tensor>): LoadedModel {
-  if (file.family === "vit" || file.family === "swin")
-    throw new Error(
-      `config.json: a quantized model must be a ConvNet, not a ${file.family === "vit" ? "ViT" : "Swin"}`,
-    );
+  if (file.family === "vit" || file.family === "swin" || file.family === "convnext")
+    throw new Error(`config.json: a quantized model must be a plain ConvNet, not the ${file.family} family`);
   const net = quantizedNetFrom(file.quantization, weights);
   return { family: file.family, file, convnet: new SimulatedNet(net) };
 }

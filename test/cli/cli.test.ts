@@ -202,7 +202,10 @@ test("classify refuses missing, wrong-architecture and mismatched weights", () =
     papr("classify", image, "--weights", join(dir, "nowhere"), "--proposer", proposer),
     /backbone \(--weights\) directory '.*nowhere' does not exist/,
   );
-  fails(papr("classify", image, "--weights", proposer, "--proposer", proposer), /a mobilenetv3 is not a ViT backbone/);
+  fails(
+    papr("classify", image, "--weights", proposer, "--proposer", proposer),
+    /a mobilenetv3 is not a ViT or hierarchical backbone/,
+  );
   fails(papr("classify", image, "--weights", vit, "--proposer", vit), /a ViT cannot be the proposer/);
   fails(
     papr("classify", image, "--weights", vit, "--proposer", proposer256),

@@ -7,3 +7,8 @@ node --import tsx src/cli/main.ts convert train-out/proposer.safetensors --arch 
   --out weights/mobilenetv3-scenes --labels tools/train/labels.txt --preprocess "$SCENES"
 node --import tsx src/cli/main.ts convert train-out/vit.safetensors --arch deit_tiny_patch16_224 --heads 3 \
   --out weights/vit-scenes --labels tools/train/labels.txt --preprocess "$SCENES"
+# The hierarchical default (PAPR-SPEC.md section 5), when trained (train.py --models convnext):
+if [ -e train-out/convnext.safetensors ]; then
+  node --import tsx src/cli/main.ts convert train-out/convnext.safetensors --arch convnext_tiny \
+    --out weights/convnext-scenes --labels tools/train/labels.txt --preprocess "$SCENES"
+fi

@@ -1,10 +1,11 @@
-"""The two models trained on the scenes task.
+"""The models trained on the scenes task.
 
 ViT: a DeiT-style VisionTransformer written out with timm's parameter names exactly
   patch_embed.proj, cls_token, pos_embed, blocks.{i}.norm1, blocks.{i}.attn.qkv (with bias),
   blocks.{i}.attn.proj, blocks.{i}.norm2, blocks.{i}.mlp.fc1, blocks.{i}.mlp.fc2, norm, head
   (LayerNorm eps 1e-6, exact erf GELU, mlp ratio 4, one class token, pre-norm blocks, head on the class token).
 Proposer: torchvision's mobilenet_v3_small.
+ConvNeXt: timm's parameter names (see the class), the hierarchical backbone of PaPr-SPEC section 5.
 """
 import math
 
@@ -120,3 +121,93 @@ def make_vit(cfg: dict) -> VisionTransformer:
 
 def make_proposer(cfg: dict) -> nn.Module:
     return torchvision.models.mobilenet_v3_small(num_classes=cfg["num_classes"], width_mult=cfg["width_mult"])
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channels of a [B, C, H, W] map (timm's LayerNorm2d)."""
+
+    def forward(self, x):
+        return F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias,
+                            self.eps).permute(0, 3, 1, 2)
+
+
+class ConvNeXtMlp(nn.Module):
+    def __init__(self, dim: int, hidden: int):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.fc2 = nn.Linear(hidden, dim)
+
+    def forward(self, x):  # [..., dim] channels last
+        return self.fc2(F.gelu(self.fc1(x)))
+
+
+class ConvNeXtBlock(nn.Module):
+    """timm's ConvNeXtBlock (channels-last MLP): x + gamma * mlp(norm(conv_dw(x)))."""
+
+    def __init__(self, dim: int, ls_init: float = 1e-6, eps: float = 1e-6):
+        super().__init__()
+        self.conv_dw = nn.Conv2d(dim, dim, kernel_size=7, padding=3, groups=dim)
+        self.norm = nn.LayerNorm(dim, eps=eps)
+        self.mlp = ConvNeXtMlp(dim, 4 * dim)
+        self.gamma = nn.Parameter(ls_init * torch.ones(dim))
+
+    def mixed(self, x):  # [B, C, H, W] -> [B, H, W, C]: the window operator (depthwise 7x7)
+        return self.conv_dw(x).permute(0, 2, 3, 1)
+
+    def pixel(self, y):  # [..., C] -> [..., C]: the per-position operator (norm, MLP, layer scale)
+        return self.gamma * self.mlp(self.norm(y))
+
+    def forward(self, x):
+        return x + self.pixel(self.mixed(x)).permute(0, 3, 1, 2)
+
+
+class ConvNeXtStage(nn.Module):
+    def __init__(self, in_dim: int, dim: int, depth: int, first: bool, ls_init: float, eps: float = 1e-6):
+        super().__init__()
+        # timm: stage 0 has no downsampling (the stem did it); later stages LN + 2x2 stride-2 conv
+        self.downsample = nn.Identity() if first else nn.Sequential(LayerNorm2d(in_dim, eps=eps),
+                                                                    nn.Conv2d(in_dim, dim, 2, stride=2))
+        self.blocks = nn.Sequential(*[ConvNeXtBlock(dim, ls_init, eps) for _ in range(depth)])
+
+    def forward(self, x):
+        return self.blocks(self.downsample(x))
+
+
+class ConvNeXt(nn.Module):
+    """ConvNeXt (Liu et al. 2022) with timm's parameter names exactly:
+      stem.0 (4x4 stride-4 conv), stem.1 (LayerNorm2d),
+      stages.{i}.downsample.{0,1} (LayerNorm2d, 2x2 stride-2 conv; stages 1..3),
+      stages.{i}.blocks.{j}.{conv_dw, norm, mlp.fc1, mlp.fc2, gamma}, head.norm (LayerNorm2d), head.fc.
+    LayerNorm eps 1e-6, exact erf GELU, MLP ratio 4."""
+
+    def __init__(self, depths=(3, 3, 9, 3), dims=(96, 192, 384, 768), num_classes=1000, ls_init=1e-6, eps=1e-6):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, dims[0], 4, stride=4), LayerNorm2d(dims[0], eps=eps))
+        self.stages = nn.Sequential(*[ConvNeXtStage(dims[max(i - 1, 0)], dims[i], depths[i], i == 0, ls_init, eps)
+                                      for i in range(len(depths))])
+        self.head = nn.Module()
+        self.head.norm = LayerNorm2d(dims[-1], eps=eps)
+        self.head.fc = nn.Linear(dims[-1], num_classes)
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.trunc_normal_(m.weight, std=0.02)
+                nn.init.zeros_(m.bias)
+
+    def stage_features(self, x):  # [B, 3, H, W] -> the output of every stage
+        x = self.stem(x)
+        out = []
+        for stage in self.stages:
+            x = stage(x)
+            out.append(x)
+        return out
+
+    def forward_head(self, x):  # [B, C, h, w] -> [B, classes]: pool, LayerNorm, fc
+        return self.head.fc(self.head.norm(x.mean((2, 3), keepdim=True)).flatten(1))
+
+    def forward(self, x):
+        return self.forward_head(self.stage_features(x)[-1])
+
+
+def make_convnext(cfg: dict) -> ConvNeXt:
+    return ConvNeXt(cfg["depths"], cfg["dims"], cfg["num_classes"], cfg.get("ls_init", 1e-6),
+                    cfg.get("layer_norm_eps", 1e-6))

@@ -235,12 +235,13 @@ def run(name: str, model, cfg: dict, hp: dict, args, train_data, test_data, log:
         # fresh scenes after the ones trained on
         recalibrate_batchnorm(model, train_data, steps * batch, hp["bn_recalibrate"], batch)
         log(f"{name}: BatchNorm stats recomputed over {hp['bn_recalibrate'] * batch} fresh train scenes")
-    acc, per_class = evaluate(model, test_data, EVAL_SCENES)
+    eval_scenes = args.eval_scenes
+    acc, per_class = evaluate(model, test_data, eval_scenes)
     cfg["test_accuracy"] = acc
     cfg["test_accuracy_per_class"] = per_class
-    cfg["test_scenes"] = f"test split, scenes 0..{EVAL_SCENES - 1}"
+    cfg["test_scenes"] = f"test split, scenes 0..{eval_scenes - 1}"
     save(step, True)
-    log(f"{name}: held-out accuracy on {EVAL_SCENES} test-split scenes: {acc:.4f}; per class "
+    log(f"{name}: held-out accuracy on {eval_scenes} test-split scenes: {acc:.4f}; per class "
         + " ".join(f"{a:.2f}" for a in per_class))
 
 
@@ -261,10 +262,18 @@ def main():
     p.add_argument("--vit-heads", type=int, default=3)
     p.add_argument("--proposer-minutes", type=float, default=24.0, help="hard wall-time cap")
     p.add_argument("--vit-minutes", type=float, default=50.0, help="hard wall-time cap")
+    p.add_argument("--convnext-steps", type=int, default=3000)
+    p.add_argument("--convnext-low-res-steps", type=int, default=2600, help="first steps at 112 px")
+    p.add_argument("--convnext-depths", default="2,2,4,2")
+    p.add_argument("--convnext-dims", default="32,64,128,256")
+    p.add_argument("--convnext-ls-init", type=float, default=0.1, help="layer scale (gamma) initial value")
+    p.add_argument("--convnext-lr", type=float, default=1e-3)
+    p.add_argument("--convnext-minutes", type=float, default=35.0, help="hard wall-time cap")
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--ckpt-every", type=int, default=100, help="proposer; the ViT checkpoints every 5x that")
     p.add_argument("--quick-eval", type=int, default=200, help="test scenes scored at each checkpoint")
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--eval-scenes", type=int, default=EVAL_SCENES, help="held-out test scenes scored at the end")
     p.add_argument("--data-workers", type=int, default=1, help="processes generating training scenes (0: inline)")
     args = p.parse_args()
 
@@ -307,8 +316,18 @@ def main():
                   "weight_decay": 0.05, "label_smoothing": 0.1, "clip": 1.0, "max_minutes": args.patchdrop_minutes,
                   "ckpt_every": 5 * args.ckpt_every, "init_from": "vit.ckpt.pt", "data_offset": args.vit_steps,
                   "patch_keep": [0.2, 1.0], "full_batches": 0.25}
+        elif name == "convnext":
+            # The hierarchical backbone (PAPR-SPEC.md section 5): a small timm-named ConvNeXt, FixRes-style like the
+            # ViT (its first --convnext-low-res-steps at 112 px, the rest at 224 px; fully convolutional + pooled).
+            cfg = {"arch": "convnext", "names": "timm", "depths": [int(d) for d in args.convnext_depths.split(",")],
+                   "dims": [int(d) for d in args.convnext_dims.split(",")], "mlp_ratio": 4, "kernel_size": 7,
+                   "ls_init": args.convnext_ls_init, "layer_norm_eps": 1e-6, "act": "gelu (erf)", **common}
+            model = models.make_convnext(cfg)
+            hp = {"steps": args.convnext_steps, "batch": args.batch, "lr": args.convnext_lr, "warmup": 100,
+                  "weight_decay": 0.05, "label_smoothing": 0.1, "clip": 1.0, "max_minutes": args.convnext_minutes,
+                  "low_res_steps": args.convnext_low_res_steps, "ckpt_every": 5 * args.ckpt_every}
         else:
-            raise ValueError(f"train.py: unknown model {name!r} (expected proposer, vit or vit-patchdrop)")
+            raise ValueError(f"train.py: unknown model {name!r} (expected proposer, vit, vit-patchdrop or convnext)")
         run(name, model, cfg, hp, args, train_data, test_data, log)
     log("all done")
 
