@@ -153,7 +153,8 @@ export class Table {
     const v = this.vector(index, name, WIDTH[kind]);
     if (!v) return null;
     const out = new Array<number>(v.length);
-    for (let i = 0; i < v.length; i++) out[i] = this.buf.scalarAt(`${this.path}.${name}`, v.start + i * WIDTH[kind], kind);
+    for (let i = 0; i < v.length; i++)
+      out[i] = this.buf.scalarAt(`${this.path}.${name}`, v.start + i * WIDTH[kind], kind);
     return out;
   }
 

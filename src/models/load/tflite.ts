@@ -158,7 +158,11 @@ export const TFLITE_LIMITS: Readonly<TfliteLimits> = {
   maxRank: 8,
 };
 
-export function readTflite(bytes: Uint8Array, source = "model.tflite", options: Partial<TfliteLimits> = {}): TfliteModel {
+export function readTflite(
+  bytes: Uint8Array,
+  source = "model.tflite",
+  options: Partial<TfliteLimits> = {},
+): TfliteModel {
   const limits = withLimits(TFLITE_LIMITS, options);
   const fail = (message: string): never => {
     throw new TfliteError(source, message);
