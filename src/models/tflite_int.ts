@@ -82,7 +82,20 @@ export function prepareIntegerModel(model: TfliteModel): IntegerModel {
     if (t.type !== "uint8" && t.type !== "int8") fail(`${where(op, t)}: type ${t.type}, expected uint8 or int8`);
     const q = t.quantization ?? fail(`${where(op, t)}: no quantization parameters`);
     if (q.scale.length !== 1) fail(`${where(op, t)}: per-channel quantization of an activation`);
-    return { scale: q.scale[0], zero: q.zeroPoint[0], range: RANGE[t.type as "uint8" | "int8"] };
+    const range = RANGE[t.type as "uint8" | "int8"];
+    const zero = q.zeroPoint[0];
+    if (!(zero >= range[0] && zero <= range[1])) fail(`${where(op, t)}: zero point ${zero} outside [${range}]`);
+    return { scale: q.scale[0], zero, range };
+  };
+  // x * 2^shift must stay an int32 for every accumulator x the operator can produce (in C++ an
+  // overflow there is undefined behaviour): checked once here, so a run never meets it
+  const requantizer = (op: TfliteOperator, real: number, maxAccumulator: number): QuantizedMultiplier => {
+    const m = quantizeMultiplier(real);
+    if (maxAccumulator * 2 ** Math.max(m.shift, 0) > 2 ** 31 - 1)
+      fail(
+        `operator ${op.index} (${op.opcode}): requantization multiplier ${real} overflows int32 on accumulators up to ${maxAccumulator}`,
+      );
+    return m;
   };
   const clamp = (op: TfliteOperator, out: TfliteTensor, activation: FusedActivation) => {
     const { scale, zero, range } = quantized(op, out);
@@ -143,14 +156,19 @@ export function prepareIntegerModel(model: TfliteModel): IntegerModel {
           fail(`${where(op, out)}: shape [${out.shape}], the ${o.padding} window gives ${window.outH}x${window.outW}`);
         const weight = Int32Array.from(tensorValues(model, w));
         for (let i = 0; i < weight.length; i++) weight[i] -= wq.zeroPoint[0];
+        const wRange = RANGE[w.type as "uint8" | "int8"];
+        if (!(wq.zeroPoint[0] >= wRange[0] && wq.zeroPoint[0] <= wRange[1]))
+          fail(`${where(op, w)}: zero point ${wq.zeroPoint[0]} outside [${wRange}]`);
+        const bias = Int32Array.from(tensorValues(model, b));
+        const maxProducts = kh * kw * (depthwise ? 1 : C) * 255 * 255;
         const requant: QuantizedMultiplier[] = [];
         for (let c = 0; c < O; c++) {
           const filterScale = wq.scale.length === 1 ? wq.scale[0] : wq.scale[c];
-          requant.push(quantizeMultiplier((xq.scale * filterScale) / outq.scale));
+          requant.push(requantizer(op, (xq.scale * filterScale) / outq.scale, Math.abs(bias[c]) + maxProducts));
         }
         const conv: QuantizedConv = {
           weight,
-          bias: Int32Array.from(tensorValues(model, b)),
+          bias,
           outChannels: O,
           inputZero: xq.zero,
           outputZero: outq.zero,
@@ -185,9 +203,9 @@ export function prepareIntegerModel(model: TfliteModel): IntegerModel {
           zeroB: bq.zero,
           outputZero: outq.zero,
           leftShift,
-          scaleA: quantizeMultiplier(aq.scale / twiceMax),
-          scaleB: quantizeMultiplier(bq.scale / twiceMax),
-          output: quantizeMultiplier(twiceMax / (2 ** leftShift * outq.scale)),
+          scaleA: requantizer(op, aq.scale / twiceMax, 255 * 2 ** leftShift),
+          scaleB: requantizer(op, bq.scale / twiceMax, 255 * 2 ** leftShift),
+          output: requantizer(op, twiceMax / (2 ** leftShift * outq.scale), 255 * 2 ** leftShift), // |scaled a + scaled b| <= 255 * 2^19 * 2
           ...clamp(op, out, o.activation),
         };
         steps.push({ kind: "add", a: a.index, b: b.index, output: out.index, add });
