@@ -25,7 +25,9 @@ import {
   type QuantizedImage,
   type Window,
 } from "../tensor/quantized.ts";
+import { addMacs } from "../tensor/mac_counter.ts";
 import { quote } from "../tensor/quote.ts";
+import { Tensor, expectShape } from "../tensor/tensor.ts";
 import {
   TfliteError,
   tensorValues,
@@ -61,7 +63,10 @@ export interface IntegerModel {
   features: TfliteTensor;
   /** Integer multiply-accumulates of one image (convolutions only; ADD / pooling are elementwise). */
   macs: number;
-  run(input: Int32Array): IntegerRun;
+  /** The part of `macs` spent after the features tensor (the classifier). */
+  classifierMacs: number;
+  /** Runs the graph on quantized pixels [H, W, 3]; with `until` (a tensor index), stops once it is computed. */
+  run(input: Int32Array, until?: number): IntegerRun;
 }
 
 const RANGE = { uint8: [0, 255], int8: [-128, 127] } as const;
@@ -262,7 +267,7 @@ export function prepareIntegerModel(model: TfliteModel): IntegerModel {
   const [H, W] = [input.shape[1], input.shape[2]];
   const inputQ = quantized(model.operators[0], input);
 
-  function run(pixels: Int32Array): IntegerRun {
+  function run(pixels: Int32Array, until?: number): IntegerRun {
     if (pixels.length !== H * W * 3) fail(`run: input has ${pixels.length} values, expected ${H}x${W}x3`);
     for (let i = 0; i < pixels.length; i++)
       if (!(pixels[i] >= inputQ.range[0] && pixels[i] <= inputQ.range[1]))
@@ -287,6 +292,7 @@ export function prepareIntegerModel(model: TfliteModel): IntegerModel {
       } else {
         values.set(s.output, get(s.input));
       }
+      if (s.output === until) return { logits: new Int32Array(0), dequantized: new Float32Array(0), tensors: values };
     }
     const out = get(logitsTensor.index);
     const q = logitsTensor.quantization!;
@@ -294,5 +300,57 @@ export function prepareIntegerModel(model: TfliteModel): IntegerModel {
     return { logits: out, dequantized, tensors: values };
   }
 
-  return { model, input, logits: logitsTensor, features: featuresTensor, macs, run };
+  let after = 0;
+  let seen = false;
+  for (const s of steps) {
+    if (seen && (s.kind === "conv" || s.kind === "depthwise")) after += s.macs;
+    if (s.output === featuresTensor.index) seen = true;
+  }
+  return { model, input, logits: logitsTensor, features: featuresTensor, macs, classifierMacs: after, run };
+}
+
+/**
+ * The integer model as a ConvNet for PaPr and the classifier commands: the float image tensor
+ * [1, 3, H, W] (preprocessed so that it holds real input values) is quantized as TFLite's QUANTIZE
+ * does, q = clamp(round(x / scale) + zeroPoint); features and logits come back dequantized
+ * (features NCHW [1, 1280, 7, 7], logits [1, 1001]). Each call adds the graph's integer MACs to the
+ * MAC counter (int8 x int8 -> int32 multiply-accumulates, counted like float ones).
+ */
+export function integerConvNet(m: IntegerModel) {
+  const [, H, W] = m.input.shape;
+  const q = m.input.quantization!;
+  const range = RANGE[m.input.type as "uint8" | "int8"];
+  const quantizeInput = (x: Tensor): Int32Array => {
+    expectShape("tflite integer model", "x", x, [1, 3, H, W]);
+    const out = new Int32Array(H * W * 3);
+    for (let c = 0; c < 3; c++)
+      for (let i = 0; i < H * W; i++) {
+        const v = roundHalfAway(x.data[c * H * W + i] / q.scale[0]) + q.zeroPoint[0];
+        out[i * 3 + c] = Math.min(range[1], Math.max(range[0], v));
+      }
+    return out;
+  };
+  const dequantizeNchw = (t: TfliteTensor, values: Int32Array): Tensor => {
+    const [, h, w, c] = t.shape;
+    const tq = t.quantization!;
+    const out = new Float32Array(values.length);
+    for (let i = 0; i < h * w; i++)
+      for (let k = 0; k < c; k++) out[k * h * w + i] = tq.scale[0] * (values[i * c + k] - tq.zeroPoint[0]);
+    return new Tensor(out, [1, c, h, w]);
+  };
+  const featureMacs = m.macs - m.classifierMacs;
+  return {
+    imageSize: H,
+    integer: m,
+    features(x: Tensor): Tensor {
+      const run = m.run(quantizeInput(x), m.features.index);
+      addMacs(featureMacs);
+      return dequantizeNchw(m.features, run.tensors.get(m.features.index)!);
+    },
+    forward(x: Tensor): Tensor {
+      const run = m.run(quantizeInput(x));
+      addMacs(m.macs);
+      return new Tensor(run.dequantized, [1, run.dequantized.length]);
+    },
+  };
 }

@@ -13,7 +13,7 @@ Convolution sums use float64 matrix products: every product and partial sum is a
 
 CLI (the 500-photo check, compared by scripts/check_tflite_int.ts):
   /usr/bin/python3 tools/golden/tflite_int_ref.py MODEL.tflite PHOTO_DIR OUT_DIR [--limit N]
-writes OUT_DIR/<photo>.png (the 224x224 crop both sides run) and OUT_DIR/logits.json.
+writes OUT_DIR/<photo>.png (the 224x224 crop both sides run) and OUT_DIR/logits.jsonl (one line per photo).
 """
 import json
 import math
@@ -209,11 +209,14 @@ def conv(x, t_in, t_w, t_b, t_out, o, depthwise):
         wm = w.reshape(O, kh * kw * C)
         acc = (patches.astype(np.float64) @ wm.T.astype(np.float64)).astype(np.int64).reshape(oh, ow, O)
     acc += t_b["value"].astype(np.int64)
-    scales = t_w["scale"] if len(t_w["scale"]) > 1 else t_w["scale"] * O
-    out = np.empty_like(acc)
-    for c in range(O):
-        m, s = quantize_multiplier(float(t_in["scale"][0]) * float(scales[c]) / float(t_out["scale"][0]))
-        out[..., c] = mbqm(acc[..., c], m, s)
+    scales = t_w["scale"] if len(t_w["scale"]) > 1 else t_w["scale"][:1]
+    multipliers = [quantize_multiplier(float(t_in["scale"][0]) * float(s) / float(t_out["scale"][0])) for s in scales]
+    if len(multipliers) == 1:
+        out = mbqm(acc, *multipliers[0])
+    else:
+        out = np.empty_like(acc)
+        for c, (m, s) in enumerate(multipliers):
+            out[..., c] = mbqm(acc[..., c], m, s)
     lo, hi = act_range(t_out, o["act"])
     return np.clip(out + t_out["zero"][0], lo, hi)
 
@@ -296,19 +299,20 @@ def main(argv):
     model = read_model(model_path)
     os.makedirs(out_dir, exist_ok=True)
     names = sorted(f for f in os.listdir(photo_dir) if not f.startswith("."))[:limit]
-    result = {}
-    for i, name in enumerate(names):
-        crop = crop_224(os.path.join(photo_dir, name))
-        png = os.path.splitext(name)[0] + ".png"
-        Image.fromarray(crop).save(os.path.join(out_dir, png))
-        logits, _ = run(model, crop)
-        result[png] = [int(v) for v in logits]
-        if i % 50 == 0:
-            print(f"{i + 1}/{len(names)} {name}: top-1 {int(np.argmax(logits))}", flush=True)
-    with open(os.path.join(out_dir, "logits.json"), "w") as f:
-        json.dump(result, f)
-    print(f"wrote {len(result)} crops and {out_dir}/logits.json")
-
+    done = 0
+    # one JSON line per photo, flushed, so a run stopped early still leaves its results
+    with open(os.path.join(out_dir, "logits.jsonl"), "w") as f:
+        for i, name in enumerate(names):
+            crop = crop_224(os.path.join(photo_dir, name))
+            png = os.path.splitext(name)[0] + ".png"
+            Image.fromarray(crop).save(os.path.join(out_dir, png))
+            logits, _ = run(model, crop)
+            f.write(json.dumps({"crop": png, "logits": [int(v) for v in logits]}) + "\n")
+            f.flush()
+            done += 1
+            if i % 50 == 0:
+                print(f"{i + 1}/{len(names)} {name}: top-1 {int(np.argmax(logits))}", flush=True)
+    print(f"wrote {done} crops and {out_dir}/logits.jsonl")
 
 if __name__ == "__main__":
     main(sys.argv[1:])
