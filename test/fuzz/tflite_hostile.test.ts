@@ -7,6 +7,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readTflite } from "../../src/models/load/tflite.ts";
 import { prepareIntegerModel } from "../../src/models/tflite_int.ts";
+import { tfliteIntegerModel } from "../../src/models/tflite_file.ts";
+import { Tensor } from "../../src/tensor/tensor.ts";
 import { CASE_MEMORY_BYTES, CASE_SECONDS, measure, uncleanError } from "./loaders_cases.ts";
 import { Rng, mutateBytes } from "./mutate.ts";
 import { tinyConvModel, type TinyOverrides } from "./tflite_build.ts";
@@ -51,6 +53,17 @@ const rootTable = view(valid).getUint32(0, true);
 
 test("the tiny model loads and runs", () => {
   assert.is(load(valid).length, 8);
+});
+
+test("the tiny model as a LoadedModel (what a .tflite --proposer / ?proposer= URL gives)", () => {
+  const loaded = tfliteIntegerModel(valid, FILE, ["a", "b", "c", "d", "e", "f", "g", "h"]);
+  assert.is(loaded.family, "mobilenetv2");
+  assert.is(loaded.file.model.numClasses, 8); // no SOFTMAX: the graph output [1, 2, 2, 2] is the logits
+  assert.is(loaded.file.labels?.length, 8);
+  if (loaded.family === "vit") return;
+  const x = new Tensor(new Float32Array(3 * 4 * 4).fill(0.25), [1, 3, 4, 4]);
+  assert.equal(loaded.convnet.features(x).shape, [1, 2, 2, 2]);
+  assert.is(loaded.convnet.forward(x).size, 8);
 });
 
 test("truncated at every length: a clean refusal", () => {

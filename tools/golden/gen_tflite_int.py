@@ -41,6 +41,7 @@ def main():
     for name, rel in PHOTOS.items():
         crop = crop_224(os.path.join(SHARED, rel))
         path = os.path.join(FIXTURES, "images", f"tflite_{name}.png")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         Image.fromarray(crop).save(path, optimize=True)
         written.append(path)
         logits, values = run(model, crop)
