@@ -1,33 +1,26 @@
 // The integer path (src/models/tflite_int.ts) on the quantized MobileNetV2 in ../shared against
 // tools/golden/tflite_int_ref.py (numpy, written from the same specification, its own .tflite reader):
 // the uint8 logits must be equal to the last integer, and every operator's output checksum too (so a
-// mismatch names the first operator that differs). Inputs: 224x224 crops made by PIL (committed PNGs)
-// and a formula pattern. Skipped when ../shared is absent.
+// mismatch names the first operator that differs). Inputs: the center 224x224 pixels of three BMP photos
+// in ../shared/data/coral-photos (BMP decodes to the same bytes in PIL and src/image; no resizing) and
+// a formula pattern. Skipped when ../shared is absent.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as assert from "uvu/assert";
 import { test } from "uvu";
-import { decodeImage } from "../../src/image/index.ts";
 import { readTflite } from "../../src/models/load/tflite.ts";
 import { prepareIntegerModel, type IntegerModel } from "../../src/models/tflite_int.ts";
 import { fixture, sharedDir } from "../golden.ts";
 import { skipUnless } from "../skip.ts";
+import { centerCrop224 } from "./tflite_inputs.ts";
 
 const shared = sharedDir();
 const MODEL = "weights/mobilenet_v2_1.0_224_quant_tflite/mobilenet_v2_1.0_224_quant.tflite";
-const PHOTOS = ["tench", "grace_hopper", "acoustic_guitar"];
+const PHOTOS = ["cat", "grace_hopper", "dragonfly"];
 let cached: IntegerModel | null = null;
 const model = () =>
   (cached ??= prepareIntegerModel(readTflite(new Uint8Array(readFileSync(join(shared!, MODEL))), MODEL)));
 const golden = fixture("tflite_int");
-
-function crop(name: string): Int32Array {
-  const file = `tflite_${name}.png`;
-  const bytes = new Uint8Array(readFileSync(new URL(`../fixtures/images/${file}`, import.meta.url)));
-  const image = decodeImage(bytes, file);
-  assert.equal([image.width, image.height], [224, 224]);
-  return Int32Array.from(image.data);
-}
 
 /** Each operator's output summed mod 65521, as gen_tflite_int.py computes them. */
 function checksums(m: IntegerModel, tensors: Map<number, Int32Array>): number[] {
@@ -48,18 +41,15 @@ function firstDifference(actual: ArrayLike<number>, expected: ArrayLike<number>)
 const withShared = skipUnless(shared, "../shared absent");
 
 for (const name of PHOTOS) {
-  withShared(
-    `tflite integer path: ${name} photo, every operator and the uint8 logits equal the numpy reference`,
-    () => {
-      const m = model();
-      const run = m.run(crop(name));
-      const sums = checksums(m, run.tensors);
-      const op = firstDifference(sums, golden.get(`checksums_${name}`).data);
-      assert.is(op, -1, `operator ${op} (${m.model.operators[op]?.opcode}) output differs from the reference`);
-      const at = firstDifference(run.logits, golden.get(`logits_${name}`).data);
-      assert.is(at, -1, `logit ${at}: ${run.logits[at]} vs reference ${golden.get(`logits_${name}`).data[at]}`);
-    },
-  );
+  withShared(`tflite integer path: ${name}.bmp, every operator and the uint8 logits equal the numpy reference`, () => {
+    const m = model();
+    const run = m.run(centerCrop224(name));
+    const sums = checksums(m, run.tensors);
+    const op = firstDifference(sums, golden.get(`checksums_${name}`).data);
+    assert.is(op, -1, `operator ${op} (${m.model.operators[op]?.opcode}) output differs from the reference`);
+    const at = firstDifference(run.logits, golden.get(`logits_${name}`).data);
+    assert.is(at, -1, `logit ${at}: ${run.logits[at]} vs reference ${golden.get(`logits_${name}`).data[at]}`);
+  });
 }
 
 withShared("tflite integer path: the pattern input's logits equal the reference, and one pixel changes them", () => {

@@ -1,8 +1,8 @@
 """Goldens for src/models/tflite_int.ts (TFLite's integer arithmetic) from tools/golden/tflite_int_ref.py,
 on the quantized MobileNetV2 in ../shared/weights/mobilenet_v2_1.0_224_quant_tflite:
 
-  images/tflite_<name>.png        the 224x224 uint8 crop both sides run (PIL: shorter side 256 bilinear,
-                                  center crop), so the test does not depend on image resizing
+  inputs: the center 224x224 pixels of ../shared/data/coral-photos/<name>.bmp, no resizing (BMP decodes
+  to the same bytes in PIL and src/image, so both sides run the same input and no photo is committed)
   tflite_int.safetensors          logits_<name> [1001]: the uint8 logits (the final SOFTMAX's input),
                                   exact integers stored as float32; checksums_<name> [operators]: each
                                   operator's output summed mod 65521 (says which operator first differs);
@@ -12,14 +12,19 @@ import os
 
 import numpy as np
 
-from common import FIXTURES, save_fixture, skip_fixture
-from tflite_int_ref import crop_224, read_model, run
+from common import save_fixture, skip_fixture
+from tflite_int_ref import read_model, run
 
 SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared")
 MODEL = os.path.join(SHARED, "weights", "mobilenet_v2_1.0_224_quant_tflite", "mobilenet_v2_1.0_224_quant.tflite")
-PHOTOS = {"tench": "data/imagenet-samples/n01440764_tench.JPEG",
-          "grace_hopper": "data/coral-photos/grace_hopper.bmp",
-          "acoustic_guitar": "data/imagenet-samples/n02676566_acoustic_guitar.JPEG"}
+PHOTOS = ["cat", "grace_hopper", "dragonfly"]
+
+
+def center_224(path):
+    from PIL import Image
+    pixels = np.asarray(Image.open(path).convert("RGB"), np.uint8)
+    top, left = (pixels.shape[0] - 224) // 2, (pixels.shape[1] - 224) // 2
+    return pixels[top:top + 224, left:left + 224]
 
 
 def pattern():
@@ -35,16 +40,10 @@ def main():
     if not os.path.isfile(MODEL):
         skip_fixture("tflite_int.safetensors", "../shared absent")
         return []
-    from PIL import Image
     model = read_model(MODEL)
     tensors, written = {}, []
-    for name, rel in PHOTOS.items():
-        crop = crop_224(os.path.join(SHARED, rel))
-        path = os.path.join(FIXTURES, "images", f"tflite_{name}.png")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        Image.fromarray(crop).save(path, optimize=True)
-        written.append(path)
-        logits, values = run(model, crop)
+    for name in PHOTOS:
+        logits, values = run(model, center_224(os.path.join(SHARED, "data", "coral-photos", f"{name}.bmp")))
         tensors[f"logits_{name}"] = logits.astype(np.float32)
         tensors[f"checksums_{name}"] = np.array(checksums(model, values), np.float32)
     logits, _ = run(model, pattern())
