@@ -67,6 +67,9 @@ export type { HierarchicalModel, MaskedForward, SpatialMask } from "./models/hie
 // checkpoint readers over bytes (.pth zip archives, TF.js layers models)
 export { readPth, readPthCheckpoint, PthError, type PthCheckpoint } from "./models/load/pth.ts";
 export { readTfjsLayersModel, TfjsError, type TfjsLayersModel } from "./models/load/tfjs.ts";
+export { readTflite, TfliteError, type TfliteModel } from "./models/load/tflite.ts";
+export { prepareIntegerModel, integerConvNet, type IntegerModel } from "./models/tflite_int.ts";
+export { tfliteIntegerModel } from "./models/tflite_file.ts";
 
 // PaPr: proposal map -> significance -> ranking -> keep count -> gather, MAC counting, explain picture
 export * from "./papr/papr.ts";

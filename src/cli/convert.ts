@@ -43,7 +43,7 @@ export function convert(argv: string[]): void {
   const checkpoint = readCheckpointFile(source);
   const labels = values.labels ? readLabels(values.labels).labels : undefined;
   const { file, weights } = convertCheckpoint(
-    { tensors: checkpoint.tensors, tfjs: checkpoint.tfjs, source: basename(source) },
+    { tensors: checkpoint.tensors, tfjs: checkpoint.tfjs, tflite: checkpoint.tflite, source: basename(source) },
     values.arch,
     { naming: naming === "auto" ? undefined : (naming as Naming), labels, numHeads },
   );

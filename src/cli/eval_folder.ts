@@ -13,7 +13,7 @@ import type { LoadedModel } from "../models/registry.ts";
 import { NonFiniteError, Papr, checkFinite } from "../papr/papr.ts";
 import { checkKeepRatio } from "../papr/ranking.ts";
 import { topk } from "../tensor/sort.ts";
-import type { Tensor } from "../tensor/tensor.ts";
+import { Tensor as TensorClass, type Tensor } from "../tensor/tensor.ts";
 import {
   IMAGE_LIMIT_OPTIONS,
   UserError,
@@ -81,7 +81,8 @@ export function evalFolder(argv: string[]): void {
       skipped.push(path);
       continue;
     }
-    const logits = classifyTensor(x);
+    let logits = classifyTensor(x);
+    if (logits.size === wnids.length + 1) logits = dropBackground(logits);
     if (logits.size !== wnids.length)
       throw new UserError(
         `${values.weights}: the classifier gives ${logits.size} classes, ${classesPath} lists ${wnids.length}`,
@@ -113,11 +114,16 @@ export function evalFolder(argv: string[]): void {
 /** The model's class count must be the labels file's: a 10-class head scored against 1000 wnids is meaningless. */
 function checkClassCount(model: LoadedModel, dir: string, classes: number, classesPath: string): void {
   const numClasses = model.file.model.numClasses;
-  if (typeof numClasses === "number" && numClasses !== classes) {
+  if (typeof numClasses === "number" && numClasses !== classes && numClasses !== classes + 1) {
     throw new UserError(
       `${dir}: the classifier has ${numClasses} classes, ${classesPath} lists ${classes} (give --classes with the model's own labels)`,
     );
   }
+}
+
+/** TF-slim's 1001-class heads (the TFLite models): logit 0 is "background", 1..1000 the classes in wnid order. */
+function dropBackground(logits: Tensor): Tensor {
+  return new TensorClass(logits.data.slice(1), [1, logits.size - 1]);
 }
 
 /** x -> logits for the model (PaPr when a proposer is given); NaN / infinite logits stop the run. */

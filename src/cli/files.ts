@@ -8,6 +8,7 @@ import { buildQuantizedModel, type QuantizedModelFile } from "../quant/model_fil
 import { MAX_CHECKPOINT_BYTES, readRegularFile } from "../models/load/node.ts";
 import { readSafetensors, writeSafetensors } from "../tensor/safetensors.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import { loadTfliteFile } from "./tflite_node.ts";
 
 /** A model folder's config.json is a few kB; more is not a config. */
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
@@ -20,6 +21,14 @@ export class UserError extends Error {
 }
 
 export function loadModelDir(dir: string, role = "model"): LoadedModel {
+  if (dir.endsWith(".tflite")) {
+    // a TFLite file runs in TFLite's integer arithmetic (tflite_node.ts)
+    try {
+      return loadTfliteFile(dir);
+    } catch (e) {
+      throw new UserError(`${role} ${dir}: ${(e as Error).message}`);
+    }
+  }
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new UserError(
       `${role} directory '${dir}' does not exist (convert a checkpoint with 'papr convert', or see README)`,

@@ -1,7 +1,8 @@
 // papr gallery [--proposer DIR] [--images DIR...] [--z 0.5] [--grid 14] [--out out/gallery] [--limit N]
 // Significance maps and masks of a real ImageNet-pretrained proposer on real photos: one explain
 // picture per photo ([photo | significance | kept patches]) plus a contact sheet (gallery.png).
-// Defaults: MobileNetV1-0.25 converted from ../shared/weights on ../shared/data's photos; output to
+// Defaults: TFLite's MobileNetV2 (else MobileNetV1-0.25) converted from ../shared/weights on
+// ../shared/data's photos; output to
 // the git-ignored out/ folder (these photos and their derivatives are never committed).
 import { existsSync, readdirSync } from "node:fs";
 import { basename, extname, join } from "node:path";
@@ -88,16 +89,26 @@ export function gallery(argv: string[]): void {
   console.log(`contact sheet: ${sheetPath} (${pictures.length} photos, proposer ${proposer.file.arch}, z = ${z})`);
 }
 
-/** MobileNetV1-0.25 converted once from ../shared into the ignored converted/ folder. */
+/**
+ * The strongest real proposer in ../shared, converted once into the ignored converted/ folder:
+ * TFLite's quantized MobileNetV2 (float path) when present, else MobileNetV1-0.25 (TF.js).
+ * (--proposer FILE.tflite runs the MobileNetV2 in TFLite's integer arithmetic instead.)
+ */
 function defaultProposer(): string {
-  const dir = join(ROOT, "converted", "mobilenet_v1_0.25_224");
-  if (existsSync(join(dir, "model.safetensors"))) return dir;
+  const tflite = join(SHARED, "weights", "mobilenet_v2_1.0_224_quant_tflite", "mobilenet_v2_1.0_224_quant.tflite");
+  if (existsSync(tflite)) return convertedOnce("mobilenet_v2_1.0_224_quant", tflite);
   const source = join(SHARED, "weights", "mobilenet_v1_0.25_224_tfjs", "mobilenet_model.json");
   if (!existsSync(source)) throw new UserError(`gallery: no --proposer given and ${source} is absent`);
+  return convertedOnce("mobilenet_v1_0.25_224", source);
+}
+
+function convertedOnce(arch: string, source: string): string {
+  const dir = join(ROOT, "converted", arch);
+  if (existsSync(join(dir, "model.safetensors"))) return dir;
   const checkpoint = readCheckpointFile(source);
   const { file, weights } = convertCheckpoint(
-    { tensors: checkpoint.tensors, tfjs: checkpoint.tfjs, source: basename(source) },
-    "mobilenet_v1_0.25_224",
+    { tensors: checkpoint.tensors, tfjs: checkpoint.tfjs, tflite: checkpoint.tflite, source: basename(source) },
+    arch,
   );
   saveModelDir(dir, file, weights);
   console.log(`converted ${source} -> ${dir}`);

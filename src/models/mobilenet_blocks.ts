@@ -165,10 +165,26 @@ export interface LoadedBlock {
   project: FusedConv; // ds: conv_pw + bn2, ir: conv_pwl + bn3, cn: conv + bn1
 }
 
-export function loadBlock(b: BlockPlan, weights: Map<string, Tensor>, bnEps: number): LoadedBlock {
+/** Conv padding: timm's symmetric `samePadding`, or TF's "same" (the odd pixel after, for TF-trained weights). */
+export type PaddingMode = "symmetric" | "tf";
+
+export function convPadding(mode: PaddingMode, kernel: number, stride: number): number | "same" {
+  return mode === "tf" ? "same" : samePadding(kernel, stride);
+}
+
+export function loadBlock(
+  b: BlockPlan,
+  weights: Map<string, Tensor>,
+  bnEps: number,
+  padding: PaddingMode = "symmetric",
+): LoadedBlock {
   const n = b.name;
   const fold = (conv: string, bn: string, kernel: number, stride: number, groups: number) =>
-    foldConvBn(weights, `${n}.${conv}`, `${n}.${bn}`, bnEps, { stride, padding: samePadding(kernel, stride), groups });
+    foldConvBn(weights, `${n}.${conv}`, `${n}.${bn}`, bnEps, {
+      stride,
+      padding: convPadding(padding, kernel, stride),
+      groups,
+    });
   const se =
     b.seChannels === 0
       ? null

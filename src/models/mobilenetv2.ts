@@ -10,18 +10,22 @@
 // Width multiplier as in timm (fix_stem_head = false): stem and every block's output channels
 // are rounded by makeDivisible, conv_head gets max(1280, round(1280 * width)).
 // BatchNorm eps = 1e-5 (timm and torchvision agree). Any input size works.
+// padding "tf" (weights trained in TensorFlow, e.g. the TFLite model, load/tflite_models.ts): TF's
+// SAME padding, which for a stride-2 3x3 conv at an even size pads 0 before and 1 after (timm's
+// symmetric padding pads 1 and 1: same output size, windows shifted by one pixel).
 import { relu6 } from "../tensor/elementwise.ts";
 import { linear } from "../tensor/linear.ts";
 import { globalAvgPool } from "../tensor/pooling.ts";
 import { expectShape, type Tensor } from "../tensor/tensor.ts";
 import { bnSpec, expectImage, foldConvBn, runConv } from "./conv_bn.ts";
 import { checkWeights, type ModelSpec, type ConvNetModel } from "./model_spec.ts";
-import { blockSpec, loadBlock, planBlocks, roundChannels, runBlock, table } from "./mobilenet_blocks.ts";
-import type { BlockPlan, BlockRow } from "./mobilenet_blocks.ts";
+import { blockSpec, convPadding, loadBlock, planBlocks, roundChannels, runBlock, table } from "./mobilenet_blocks.ts";
+import type { BlockPlan, BlockRow, PaddingMode } from "./mobilenet_blocks.ts";
 
 export interface MobileNetV2Config {
   width?: number; // channel multiplier, default 1.0
   numClasses?: number; // default 1000
+  padding?: PaddingMode; // "symmetric" (timm, default) or "tf"
 }
 
 export const MOBILENETV2: BlockRow[][] = table([
@@ -40,14 +44,16 @@ const HEAD_CHANNELS = 1280;
 const BN_EPS = 1e-5;
 
 function resolve(config: MobileNetV2Config) {
-  const { width = 1, numClasses = 1000 } = config;
+  const { width = 1, numClasses = 1000, padding = "symmetric" } = config;
+  if (padding !== "symmetric" && padding !== "tf")
+    throw new Error(`mobilenetv2: padding must be "symmetric" or "tf", got ${String(padding)}`);
   if (!(width > 0)) throw new Error(`mobilenetv2: width must be > 0, got ${width}`);
   if (!(Number.isInteger(numClasses) && numClasses > 0))
     throw new Error(`mobilenetv2: numClasses must be a positive integer, got ${numClasses}`);
   const stem = roundChannels(STEM_CHANNELS, width);
   const blocks = planBlocks(MOBILENETV2, stem, width);
   const head = Math.max(HEAD_CHANNELS, roundChannels(HEAD_CHANNELS, width));
-  return { width, numClasses, stem, blocks, head };
+  return { width, numClasses, padding, stem, blocks, head };
 }
 
 /** The block layout (names, channels, strides) for a config. */
@@ -74,11 +80,11 @@ export type MobileNetV2 = ConvNetModel<MobileNetV2Config>;
 
 /** Builds a MobileNetV2 from timm-named weights (checked against the spec; BN folded here). */
 export function createMobileNetV2(config: MobileNetV2Config, weights: Map<string, Tensor>): MobileNetV2 {
-  const { width, numClasses, blocks, head: headChannels } = resolve(config);
+  const { width, numClasses, padding, blocks, head: headChannels } = resolve(config);
   checkWeights(`createMobileNetV2(width ${width})`, mobilenetV2Spec(config), weights);
 
-  const stem = foldConvBn(weights, "conv_stem", "bn1", BN_EPS, { stride: 2, padding: 1 });
-  const loaded = blocks.map((b) => loadBlock(b, weights, BN_EPS));
+  const stem = foldConvBn(weights, "conv_stem", "bn1", BN_EPS, { stride: 2, padding: convPadding(padding, 3, 2) });
+  const loaded = blocks.map((b) => loadBlock(b, weights, BN_EPS, padding));
   const convHead = foldConvBn(weights, "conv_head", "bn2", BN_EPS, { stride: 1, padding: 0 });
   const classifier = { weight: weights.get("classifier.weight")!, bias: weights.get("classifier.bias")! };
 
@@ -95,7 +101,7 @@ export function createMobileNetV2(config: MobileNetV2Config, weights: Map<string
   }
 
   return {
-    config: { width, numClasses },
+    config: { width, numClasses, padding },
     imageSize: 224,
     featureChannels: headChannels,
     features,

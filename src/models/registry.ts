@@ -20,6 +20,8 @@ import {
   torchvisionToCanonicalMobileNetV3,
 } from "./load/names_mobilenet.ts";
 import type { TfjsLayersModel } from "./load/tfjs.ts";
+import type { TfliteModel } from "./load/tflite.ts";
+import { mobilenetV2FromTflite } from "./load/tflite_models.ts";
 import { createMobileNetV1, mobilenetV1Spec, type MobileNetV1Config } from "./mobilenetv1.ts";
 import { createMobileNetV2, mobilenetV2Spec, type MobileNetV2Config } from "./mobilenetv2.ts";
 import { createMobileNetV3, mobilenetV3Spec, type MobileNetV3Config } from "./mobilenetv3.ts";
@@ -116,6 +118,17 @@ export const PRESETS: Record<string, Preset> = {
       { family: "convnext" as Family, model: { ...config }, preprocess: { ...crop(0.875), ...IMAGENET } },
     ]),
   ),
+  // TFLite's quantized MobileNetV2 (1001 classes, 0 = background; input (u - 128) / 128, the uint8
+  // pixels themselves for the integer path): converted from the .tflite file (load/tflite_models.ts)
+  "mobilenet_v2_1.0_224_quant": {
+    family: "mobilenetv2",
+    model: { numClasses: 1001, padding: "tf" },
+    preprocess: {
+      ...crop(0.875, "bilinear"),
+      mean: [128 / 255, 128 / 255, 128 / 255],
+      std: [128 / 255, 128 / 255, 128 / 255],
+    },
+  },
   darknet_tiny: {
     family: "darknet",
     model: {},
@@ -237,6 +250,7 @@ export function detectNaming(family: Family, names: string[]): Naming {
 export interface ConvertInput {
   tensors: Map<string, Tensor>;
   tfjs?: TfjsLayersModel; // for TF.js layers models
+  tflite?: TfliteModel; // for TFLite models
   source: string; // file name, for messages
 }
 
@@ -258,7 +272,15 @@ export function convertCheckpoint(
   const p = preset(arch);
   const model: Record<string, unknown> = { ...p.model };
   let weights: Map<string, Tensor>;
-  if (p.family === "mobilenetv1" || p.family === "darknet") {
+  if (arch === "mobilenet_v2_1.0_224_quant" || input.tflite) {
+    if (!input.tflite || arch !== "mobilenet_v2_1.0_224_quant")
+      throw new Error(
+        `convert ${input.source}: a .tflite file converts as mobilenet_v2_1.0_224_quant (and only from a .tflite)`,
+      );
+    const converted = mobilenetV2FromTflite(input.tflite);
+    Object.assign(model, converted.config);
+    weights = converted.weights;
+  } else if (p.family === "mobilenetv1" || p.family === "darknet") {
     if (!input.tfjs)
       throw new Error(`convert ${input.source}: ${arch} is converted from a TF.js layers model (model.json)`);
     const converted =

@@ -64,6 +64,7 @@ TOLERANCES = [
     ("resnet*.safetensors",              r".*",                               scaled(1e-4),      "models/resnet.test.ts"),
     ("mobileone_*.safetensors",          r"input_head",                       EXACT,             "models/mobileone.test.ts"),
     ("mobileone_*.safetensors",          r".*",                               scaled(1e-4),      "models/mobileone.test.ts"),
+    ("tflite_int.safetensors",           r".*",                               EXACT,             "models/tflite_int.test.ts"),
     ("mobilenet_*.safetensors",          r"input_head",                       EXACT,             "models/mobilenet_golden.test.ts"),
     ("mobilenet_*.safetensors",          r".*",                               scaled(1e-4),      "models/mobilenet_golden.test.ts"),
     ("tfjs_models_*.safetensors",        r".*input_head",                     EXACT,             "models/tfjs_models_synthetic.test.ts"),

@@ -21,9 +21,10 @@ import { readSafetensors, type SafetensorsLimits } from "../../tensor/safetensor
 import { escapePath, escapeText, quote } from "../../tensor/quote.ts";
 import { isLegacyTorch, readPthCheckpoint, type PthCheckpoint, type PthOptions } from "./pth.ts";
 import { readTfjsLayersModel, type TfjsLayersModel, type TfjsLimits } from "./tfjs.ts";
+import { readTflite, type TfliteLimits, type TfliteModel } from "./tflite.ts";
 import { isZip } from "./zip.ts";
 
-export type CheckpointFormat = "pth" | "safetensors" | "tfjs";
+export type CheckpointFormat = "pth" | "safetensors" | "tfjs" | "tflite";
 
 export interface Checkpoint {
   format: CheckpointFormat;
@@ -33,12 +34,13 @@ export interface Checkpoint {
   pth?: PthCheckpoint;
   /** The TF.js topology, for model.json files. */
   tfjs?: TfjsLayersModel;
+  tflite?: TfliteModel;
 }
 
 export const MAX_CHECKPOINT_BYTES = 2 ** 31 - 1;
 
 /** Per-format limits (see the tables at the top of pth.ts, safetensors.ts and tfjs.ts). */
-export type CheckpointOptions = PthOptions & Partial<SafetensorsLimits> & Partial<TfjsLimits>;
+export type CheckpointOptions = PthOptions & Partial<SafetensorsLimits> & Partial<TfjsLimits> & Partial<TfliteLimits>;
 
 export class CheckpointError extends Error {
   constructor(path: string, message: string) {
@@ -54,6 +56,10 @@ export function readCheckpointFile(path: string, options: CheckpointOptions = {}
   if (isZip(bytes) || isLegacyTorch(bytes)) {
     const pth = readPthCheckpoint(bytes, path, options);
     return { format: "pth", tensors: pth.tensors, pth };
+  }
+  if (bytes.length >= 8 && String.fromCharCode(...bytes.subarray(4, 8)) === "TFL3") {
+    const tflite = readTflite(bytes, path, options);
+    return { format: "tflite", tensors: new Map(), tflite };
   }
   const firstChar = bytes.find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
   if (firstChar === 0x7b) {
@@ -80,7 +86,7 @@ export function readCheckpointFile(path: string, options: CheckpointOptions = {}
   throw new CheckpointError(
     path,
     `unrecognised format (first bytes: ${head || "none, empty file"}); ` +
-      "expected a torch.save zip (.pth/.pt), a .safetensors file or a TF.js model.json",
+      "expected a torch.save zip (.pth/.pt), a .safetensors file, a TF.js model.json or a .tflite file",
   );
 }
 
