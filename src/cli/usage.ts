@@ -18,14 +18,18 @@ z < 1, in every block at z = 1); --attention-keep F keeps the fraction F of the 
 attention inside block 0 (after its attention); --adaptive BUDGET drops, in later blocks, the patch tokens whose
 head-weighted class attention is below the thresholds fit for that budget (adaptive-thresholds.json beside
 --weights). The explain picture then adds the merged / dropped tokens.
+With a ConvNeXt or Swin folder as --weights, classify runs hierarchical PaPr (default z = 0.65): the MLPs of
+every stage run on the top floor(z H W) positions only; it prints the foreground per stage and MACs per stage.
 
 convert reads a ViT's width, depth, patch and image size from the checkpoint (--arch gives the family
 and the preprocessing; --heads overrides the preset's head count). It writes into a temporary folder beside
 --out and renames it into place when complete; an existing non-empty --out is replaced only with --force.
 A Swin (swin_*) checkpoint's width, stage depths, heads and window are read from it too; timm (before and
-after 0.9) and torchvision (swin_t / swin_s / swin_b) names are recognised.
+after 0.9) and torchvision (swin_t / swin_s / swin_b) names are recognised; so are a ConvNeXt's (convnext_*,
+timm or torchvision names). A TFLite file (.tflite, e.g. --arch mobilenet_v2_1.0_224_quant) converts to float
+weights; given directly as --weights / --proposer, a .tflite runs on TFLite's integer arithmetic.
 
 Images above 40 megapixels or more elongated than 16:1 are refused (--max-megapixels, --max-aspect raise
 the limits); --threads may not exceed the available cores unless --force-threads.
---backend: wasm (WebAssembly SIMD kernels, one thread; the default where WebAssembly SIMD validates) or js
-(the plain-JS reference kernels, split over --threads).`;
+--backend: wasm (WebAssembly SIMD kernels over one shared memory, split over --threads; the default where
+WebAssembly SIMD validates) or js (the plain-JS reference kernels, split over --threads).`;

@@ -3,6 +3,7 @@
 //   g = gate(expand(act(reduce(s))))       reduce / expand are 1x1 convs, i.e. linears on s
 //   out = x * g (per channel)
 import { allocFloat32 } from "./arena.ts";
+import { addMacs } from "./mac_counter.ts";
 import { Tensor, expectRank, expectShape } from "./tensor.ts";
 import { linear } from "./linear.ts";
 import { globalAvgPool } from "./pooling.ts";
@@ -44,6 +45,7 @@ export function squeezeExcite(x: Tensor, p: SqueezeExciteParams): Tensor {
     for (let n = 0; n < N; n++) {
       reluHardsigmoidRunner(x.data.subarray(n * plane, (n + 1) * plane), C, H * W, p, out.subarray(n * plane));
     }
+    addMacs(N * 2 * C * Cr); // the two linears, as linear() counts them on the JS path
     return new Tensor(out, x.shape);
   }
   const activation = ACTIVATIONS[activationName];

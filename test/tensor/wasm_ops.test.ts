@@ -2,6 +2,10 @@
 // JS kernels (the reference) on shapes with remainders (rows not a multiple of 4 floats, odd planes,
 // padding, ceil mode): within 1e-5 of the output's scale (float32 sums against float64).
 import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { buildModel, familySpec, PRESETS, type ModelFile } from "../../src/models/registry.ts";
+import { syntheticWeights } from "../../src/models/synthetic.ts";
+import { countMacs } from "../../src/tensor/mac_counter.ts";
 import { setBackend, backendName, availableBackends, type BackendName } from "../../src/tensor/backend.ts";
 import { layerNorm } from "../../src/tensor/norm.ts";
 import { squeezeExcite } from "../../src/tensor/se.ts";
@@ -94,6 +98,34 @@ wasmTest("maxPool2d on wasm: NaN propagates as in torch", () => {
   x.data[5] = NaN;
   const { wasm } = onBoth(() => maxPool2d(x, { kernel: 2 }));
   if (!Number.isNaN(wasm.data[0]) || Number.isNaN(wasm.data[1])) throw new Error(`NaN window: ${wasm.data}`);
+});
+
+// MACs are part of PaPr's printout: every wasm kernel must count what its JS composition counts.
+wasmTest("the proposers' MACs are the same on js and wasm (MobileNetV3-small, ResNet-18, MobileOne-S0)", () => {
+  const x = syntheticTensor("macs.x", [1, 3, 224, 224], 1);
+  for (const name of ["mobilenetv3_small_100", "resnet18", "mobileone_s0"]) {
+    const preset = PRESETS[name];
+    const file = {
+      format: "papr-ts/1",
+      arch: name,
+      family: preset.family,
+      model: preset.model,
+      preprocess: preset.preprocess,
+    };
+    const model = buildModel(file as ModelFile, syntheticWeights(familySpec(preset.family, preset.model)));
+    if (!("convnet" in model)) throw new Error(`${name} is not a ConvNet`);
+    const counted: Record<string, number> = {};
+    const before: BackendName = backendName();
+    try {
+      for (const backend of ["js", "wasm"] as const) {
+        setBackend(backend);
+        counted[backend] = countMacs(() => model.convnet.features(x)).macs;
+      }
+    } finally {
+      setBackend(before);
+    }
+    assert.is(counted.wasm, counted.js, `${name}: MACs on wasm vs js`);
+  }
 });
 
 test.run();
