@@ -122,16 +122,7 @@ export function explainPictureWithGroups(
 ): RgbImage {
   const three = explainPicture(image, significance, mask, dim);
   const panel = mergedGroupsPanel(image, groupOf, [significance.shape[0], significance.shape[1]], dim);
-  const width = three.width + GAP + panel.width;
-  const out: RgbImage = { width, height: three.height, data: new Uint8Array(width * three.height * 3).fill(255) };
-  for (let y = 0; y < three.height; y++) {
-    out.data.set(three.data.subarray(y * three.width * 3, (y + 1) * three.width * 3), y * width * 3);
-    out.data.set(
-      panel.data.subarray(y * panel.width * 3, (y + 1) * panel.width * 3),
-      (y * width + three.width + GAP) * 3,
-    );
-  }
-  return out;
+  return sideBySide([three, panel]);
 }
 
 /** A distinct saturated colour per group id (hues spaced by the golden angle). */
@@ -196,18 +187,19 @@ export function explainPictureWithStages(
 ): RgbImage {
   const three = explainPicture(image, significance, mask, dim);
   const panel = pruningStagesPanel(image, droppedAt, [significance.shape[0], significance.shape[1]], stageBlocks, dim);
-  return sideBySide(three, panel);
+  return sideBySide([three, panel]);
 }
 
-function sideBySide(left: RgbImage, right: RgbImage): RgbImage {
-  const width = left.width + GAP + right.width;
-  const out: RgbImage = { width, height: left.height, data: new Uint8Array(width * left.height * 3).fill(255) };
-  for (let y = 0; y < left.height; y++) {
-    out.data.set(left.data.subarray(y * left.width * 3, (y + 1) * left.width * 3), y * width * 3);
-    out.data.set(
-      right.data.subarray(y * right.width * 3, (y + 1) * right.width * 3),
-      (y * width + left.width + GAP) * 3,
-    );
+/** Pictures of one height, left to right, GAP white columns between them. */
+function sideBySide(panels: RgbImage[]): RgbImage {
+  const width = panels.reduce((w, p) => w + p.width, 0) + GAP * (panels.length - 1);
+  const height = panels[0].height;
+  const out: RgbImage = { width, height, data: new Uint8Array(width * height * 3).fill(255) };
+  let left = 0;
+  for (const p of panels) {
+    for (let y = 0; y < height; y++)
+      out.data.set(p.data.subarray(y * p.width * 3, (y + 1) * p.width * 3), (y * width + left) * 3);
+    left += p.width + GAP;
   }
   return out;
 }
@@ -246,14 +238,5 @@ export function explainStagesPicture(
 ): RgbImage {
   const panels = [explainPicture(image, masks[0].significance, masks[0].foreground, dim)];
   for (const mask of masks.slice(1)) panels.push(maskedPanel(image, mask, dim));
-  const width = panels.reduce((w, p) => w + p.width, 0) + GAP * (panels.length - 1);
-  const height = image.height;
-  const out: RgbImage = { width, height, data: new Uint8Array(width * height * 3).fill(255) };
-  let left = 0;
-  for (const p of panels) {
-    for (let y = 0; y < height; y++)
-      out.data.set(p.data.subarray(y * p.width * 3, (y + 1) * p.width * 3), (y * width + left) * 3);
-    left += p.width + GAP;
-  }
-  return out;
+  return sideBySide(panels);
 }
