@@ -15,4 +15,14 @@ export interface StaticServer {
   port: number;
   close(): Promise<void>;
 }
-export declare function serveStatic(root?: string, options?: { port?: number; host?: string; log?: boolean }): Promise<StaticServer>;
+/** mounts: URL prefix (e.g. "/shared-weights/") -> folder served under it. */
+export declare function serveStatic(
+  root?: string,
+  options?: { port?: number; host?: string; log?: boolean; mounts?: Record<string, string> },
+): Promise<StaticServer>;
+/** URL prefix under which `npm run web` serves ../shared/weights when present. */
+export declare const SHARED_WEIGHTS_URL: string;
+/** The TFLite MobileNetV2's path under SHARED_WEIGHTS_URL. */
+export declare const SHARED_TFLITE: string;
+/** { [SHARED_WEIGHTS_URL]: absolute ../shared/weights } when that folder exists, else {}. */
+export declare function sharedMounts(): Record<string, string>;

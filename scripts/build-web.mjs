@@ -14,6 +14,7 @@
 import * as esbuild from "esbuild";
 import { createServer } from "node:http";
 import { readFile, stat } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { extname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -136,8 +137,8 @@ const MIME = {
  * (COOP/COEP), so the page may use SharedArrayBuffer (the worker pool's threads).
  * Resolves to { url, port, close() } once listening.
  */
-export function serveStatic(root = ROOT, { port = 8080, host = "127.0.0.1", log = false } = {}) {
-  const base = resolve(root);
+// mounts: { "/shared-weights/": "/abs/dir" } serves a folder under a URL prefix (read-only, nothing outside it)
+export function serveStatic(root = ROOT, { port = 8080, host = "127.0.0.1", log = false, mounts = {} } = {}) {
   const server = createServer(async (request, response) => {
     const headers = {
       "Cross-Origin-Opener-Policy": "same-origin",
@@ -155,7 +156,9 @@ export function serveStatic(root = ROOT, { port = 8080, host = "127.0.0.1", log 
         return response.end();
       }
       if (path.split("/").some((part) => part.startsWith("."))) return send(404, `not found: ${path}\n`); // .git, .env, ...
-      let file = resolve(base, "." + path);
+      const mount = Object.keys(mounts).find((prefix) => path.startsWith(prefix));
+      const base = resolve(mount ? mounts[mount] : root);
+      let file = resolve(base, "." + (mount ? path.slice(mount.length - 1) : path));
       if (file !== base && !file.startsWith(base + sep)) return send(403, "forbidden\n");
       if ((await stat(file).catch(() => null))?.isDirectory()) file = join(file, "index.html");
       const body = await readFile(file).catch(() => null);
@@ -183,6 +186,14 @@ export function serveStatic(root = ROOT, { port = 8080, host = "127.0.0.1", log 
   });
 }
 
+// ../shared/weights (real ImageNet ConvNets, never copied into the repository), when present beside the checkout
+export const SHARED_WEIGHTS_URL = "/shared-weights/";
+export const SHARED_TFLITE = "mobilenet_v2_1.0_224_quant_tflite/mobilenet_v2_1.0_224_quant.tflite";
+export function sharedMounts() {
+  const dir = resolve(ROOT, "../shared/weights");
+  return existsSync(dir) ? { [SHARED_WEIGHTS_URL]: dir } : {};
+}
+
 async function main(argv) {
   const flag = (name, fallback) => {
     const i = argv.indexOf(name);
@@ -195,9 +206,11 @@ async function main(argv) {
   let port = Number(flag("--port", process.env.PORT ?? "8080"));
   for (let attempt = 0; ; attempt++) {
     try {
-      const { url } = await serveStatic(ROOT, { port, host, log: argv.includes("--log") });
+      const { url } = await serveStatic(ROOT, { port, host, log: argv.includes("--log"), mounts: sharedMounts() });
       console.log(`papr web demo: ${url}   (Ctrl-C stops)`);
       console.log(`  other weights: ${url}?backbone=/path/to/vit-dir/&proposer=/path/to/convnet-dir/ (same origin)`);
+      if (sharedMounts()[SHARED_WEIGHTS_URL])
+        console.log(`  TFLite proposer from ../shared: ${url}?proposer=${SHARED_WEIGHTS_URL}${SHARED_TFLITE}`);
       return;
     } catch (e) {
       if (e.code !== "EADDRINUSE" || attempt === 9) throw e;

@@ -20,7 +20,7 @@ import { Tensor } from "../../src/tensor/tensor.ts";
 import { assertClose } from "../golden.ts";
 import { syntheticDemoModels } from "./synthetic_models.ts";
 import { skipUnless } from "../skip.ts";
-import { buildWeb, serveStatic } from "../../scripts/build-web.mjs";
+import { SHARED_TFLITE, SHARED_WEIGHTS_URL, buildWeb, serveStatic, sharedMounts } from "../../scripts/build-web.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CHROMIUM = process.env.PAPR_CHROMIUM ?? "/usr/bin/chromium"; // Debian's chromium; CI installs it
@@ -178,7 +178,7 @@ const browserTest = skipUnless(
       const cli = cliResults([examplePath, jpegPath], weights.backbone, weights.proposer, Z);
 
       await buildWeb({ quiet: true });
-      const server = await serveStatic(ROOT, { port: 0 });
+      const server = await serveStatic(ROOT, { port: 0, mounts: sharedMounts() });
       const profile = mkdtempSync(join(tmpdir(), "papr-chromium-"));
       const context = await chromium.launchPersistentContext(profile, {
         executablePath: CHROMIUM,
@@ -326,6 +326,31 @@ const browserTest = skipUnless(
           `  browser test: ${weights.kind} weights, ${engine.backend} on ${engine.threads} threads = 1 thread, ` +
             `${got.keptCount} of ${got.numPatches} patches kept, screenshot ${relative(ROOT, shot)}`,
         );
+
+        // ?proposer=<.tflite URL>: TFLite's quantized MobileNetV2 from ../shared (served by `npm run web` too) as
+        // the proposer, on its integer path: the page keeps the patches the CLI keeps with the same file
+        const tflite = sharedMounts()[SHARED_WEIGHTS_URL];
+        if (tflite && weights.kind === "default") {
+          const tflitePath = join(tflite, SHARED_TFLITE);
+          const cliTflite = cliResults([examplePath, jpegPath], weights.backbone, tflitePath, Z).get(
+            basename(examplePath),
+          )!;
+          await page.goto(server.url + `?proposer=${SHARED_WEIGHTS_URL}${SHARED_TFLITE}&z=${Z}`);
+          await page.waitForFunction(() => (window as any).paprDemo?.state !== "loading", null, { timeout: WAIT_MS });
+          const state = await page.evaluate(() => (window as any).paprDemo);
+          assert.is(state.state, "ready", `the .tflite proposer did not load: ${state.error}`);
+          await page.selectOption("#example", exampleUrl);
+          await page.waitForFunction(
+            () => (window as any).paprDemo.results === 1 && (window as any).paprDemo.state === "ready",
+            null,
+            { timeout: WAIT_MS },
+          );
+          const withTflite = await lastResult();
+          assert.is(withTflite.error, null);
+          assertSameAsCli(withTflite, cliTflite, `${basename(examplePath)} with the .tflite proposer`);
+          assert.not.equal(withTflite.kept, got.kept, "the .tflite proposer keeps other patches than the default one");
+          console.log(`  browser test: ?proposer=<.tflite> kept the CLI's ${withTflite.keptCount} patches`);
+        } else console.log("  browser test: .tflite proposer skipped: ../shared absent");
       } finally {
         await context.close();
         await server.close();
