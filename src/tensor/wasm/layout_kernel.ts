@@ -38,6 +38,31 @@ const rowAddress = (base: number, p: number, rows: number, r: number, ld: number
   ["i32.add"],
 ];
 
+/**
+ * For every plane p and input row iy whose padded row r = iy + top is inside `rows`: from = the input row's
+ * address, then `body`, which starts with the padded row's address on the stack.
+ */
+function eachPaddedRow(l: Record<string, number>, body: Instruction[]): Instruction[] {
+  // locals used: src, planes, H, W, dst, rows, ld, top (parameters); p, iy, r, from (scratch)
+  return forRange(l.p, 0, l.planes, [
+    ...forRange(l.iy, 0, l.H, [
+      get(l.iy),
+      get(l.top),
+      ["i32.add"],
+      set(l.r),
+      get(l.r),
+      get(l.rows),
+      ["i32.lt_s"],
+      ["if"],
+      ...rowAddress(l.src, l.p, l.H, l.iy, l.W),
+      set(l.from),
+      ...rowAddress(l.dst, l.p, l.rows, l.r, l.ld),
+      ...body,
+      ["end"],
+    ]),
+  ]);
+}
+
 const PAD_PARAMS = ["src", "planes", "H", "W", "dst", "rows", "ld", "top", "left", "count"] as const;
 
 /** pad_rows_s1(src, planes, H, W, dst, rows, ld, top, left, count): row iy -> padded row iy + top, columns from `left`, `count` floats. */
@@ -48,27 +73,13 @@ export function padRowsStride1(): FunctionSource {
     results: [],
     locals: { p: "i32", iy: "i32", r: "i32", from: "i32", to: "i32", j: "i32", n4: "i32" },
     body: (l) =>
-      forRange(l.p, 0, l.planes, [
-        ...forRange(l.iy, 0, l.H, [
-          get(l.iy),
-          get(l.top),
-          ["i32.add"],
-          set(l.r),
-          get(l.r),
-          get(l.rows),
-          ["i32.lt_s"],
-          ["if"],
-          ...rowAddress(l.src, l.p, l.H, l.iy, l.W),
-          set(l.from),
-          ...rowAddress(l.dst, l.p, l.rows, l.r, l.ld),
-          get(l.left),
-          i32(2),
-          ["i32.shl"],
-          ["i32.add"],
-          set(l.to),
-          ...copyFloats(l.from, l.to, l.count, l.j, l.n4),
-          ["end"],
-        ]),
+      eachPaddedRow(l, [
+        get(l.left),
+        i32(2),
+        ["i32.shl"],
+        ["i32.add"],
+        set(l.to),
+        ...copyFloats(l.from, l.to, l.count, l.j, l.n4),
       ]),
   };
 }
@@ -81,55 +92,41 @@ export function padRowsStride2(): FunctionSource {
     results: [],
     locals: { p: "i32", iy: "i32", r: "i32", from: "i32", to: "i32", ix: "i32", q: "i32" },
     body: (l) =>
-      forRange(l.p, 0, l.planes, [
-        ...forRange(l.iy, 0, l.H, [
-          get(l.iy),
-          get(l.top),
+      eachPaddedRow(l, [
+        set(l.to),
+        ...forRange(l.ix, 0, l.W, [
+          get(l.ix),
+          get(l.left),
           ["i32.add"],
-          set(l.r),
-          get(l.r),
-          get(l.rows),
+          set(l.q),
+          get(l.q),
+          i32(1),
+          ["i32.shr_u"],
+          get(l.half),
           ["i32.lt_s"],
           ["if"],
-          ...rowAddress(l.src, l.p, l.H, l.iy, l.W),
-          set(l.from),
-          ...rowAddress(l.dst, l.p, l.rows, l.r, l.ld),
-          set(l.to),
-          ...forRange(l.ix, 0, l.W, [
-            get(l.ix),
-            get(l.left),
-            ["i32.add"],
-            set(l.q),
-            get(l.q),
-            i32(1),
-            ["i32.shr_u"],
-            get(l.half),
-            ["i32.lt_s"],
-            ["if"],
-            // to + ((q odd ? half : 0) + q/2) * 4
-            get(l.to),
-            get(l.q),
-            i32(1),
-            ["i32.shr_u"],
-            get(l.half),
-            i32(0),
-            get(l.q),
-            i32(1),
-            ["i32.and"],
-            ["select"],
-            ["i32.add"],
-            i32(2),
-            ["i32.shl"],
-            ["i32.add"],
-            get(l.from),
-            get(l.ix),
-            i32(2),
-            ["i32.shl"],
-            ["i32.add"],
-            ["f32.load", 0, 0],
-            ["f32.store", 0, 0],
-            ["end"],
-          ]),
+          // to + ((q odd ? half : 0) + q/2) * 4
+          get(l.to),
+          get(l.q),
+          i32(1),
+          ["i32.shr_u"],
+          get(l.half),
+          i32(0),
+          get(l.q),
+          i32(1),
+          ["i32.and"],
+          ["select"],
+          ["i32.add"],
+          i32(2),
+          ["i32.shl"],
+          ["i32.add"],
+          get(l.from),
+          get(l.ix),
+          i32(2),
+          ["i32.shl"],
+          ["i32.add"],
+          ["f32.load", 0, 0],
+          ["f32.store", 0, 0],
           ["end"],
         ]),
       ]),
