@@ -2,52 +2,24 @@
 // (tools/golden/gen_convnext.py): both give the same canonical weights and torchvision's logits.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { loadModelDir } from "../../src/cli/files.ts";
 import {
   timmToCanonicalConvnext,
   torchvisionConvnextName,
   torchvisionToCanonicalConvnext,
 } from "../../src/models/load/names_convnext.ts";
-import { readSafetensors } from "../../src/tensor/safetensors.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
 import { zeros } from "../../src/tensor/tensor.ts";
 import { assertClose, fixture } from "../golden.ts";
+import { assertSameWeights, convertFixture } from "./convert_fixture.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const FIXTURES = join(ROOT, "test/fixtures/convert");
-const dir = mkdtempSync(join(tmpdir(), "papr-convert-convnext-"));
-
-function convert(file: string, out: string) {
-  const r = spawnSync(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(ROOT, "src/cli/main.ts"),
-      "convert",
-      join(FIXTURES, file),
-      "--arch",
-      "convnext_tiny",
-    ].concat(["--out", join(dir, out)]),
-    { encoding: "utf8" },
-  );
-  assert.is(r.status, 0, r.stderr);
-  assert.match(r.stdout, /converted .* as convnext_tiny: 65 tensors/);
-  return join(dir, out);
-}
+const convert = (file: string, name: string) => convertFixture(file, "convnext_tiny", `convnext-${name}`, 65);
 
 test("convnext: torchvision .pth and timm safetensors convert to the same weights and torchvision's logits", () => {
   const expected = fixture("convert_convnext").get("logits");
   const x = syntheticTensor("convert_convnext.input", [1, 3, 64, 64], 1);
   const dirs = [convert("convnext_torchvision.pth", "tv"), convert("convnext_timm.safetensors", "timm")];
-  const [a, b] = dirs.map((d) => readSafetensors(readFileSync(join(d, "model.safetensors"))).tensors);
-  assert.equal([...a.keys()].sort(), [...b.keys()].sort());
-  for (const [name, t] of a) assert.equal([...t.data], [...b.get(name)!.data], name);
+  assertSameWeights(dirs);
   for (const d of dirs) {
     const model = loadModelDir(d);
     assert.is(model.family, "convnext");

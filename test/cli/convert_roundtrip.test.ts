@@ -3,43 +3,13 @@
 // give the same canonical weights and the logits torchvision computed.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { loadModelDir } from "../../src/cli/files.ts";
-import { readSafetensors } from "../../src/tensor/safetensors.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
 import { assertClose, fixture } from "../golden.ts";
+import { assertSameWeights, convertFixture } from "./convert_fixture.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const FIXTURES = join(ROOT, "test/fixtures/convert");
-const dir = mkdtempSync(join(tmpdir(), "papr-convert-"));
-
-function convert(file: string, naming: string) {
-  const out = join(dir, naming);
-  const r = spawnSync(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(ROOT, "src/cli/main.ts"),
-      "convert",
-      join(FIXTURES, file),
-      "--arch",
-      "deit_tiny_patch16_224",
-      "--heads",
-      "2",
-      "--out",
-      out,
-    ],
-    { encoding: "utf8" },
-  );
-  assert.is(r.status, 0, r.stderr);
-  assert.match(r.stdout, /converted .* as deit_tiny_patch16_224: 32 tensors/);
-  return out;
-}
+const convert = (file: string, naming: string) =>
+  convertFixture(file, "deit_tiny_patch16_224", naming, 32, ["--heads", "2"]);
 
 test("torchvision .pth, timm and HF safetensors convert to the same weights and torchvision's logits", () => {
   const expected = fixture("convert").get("logits");
@@ -49,11 +19,7 @@ test("torchvision .pth, timm and HF safetensors convert to the same weights and 
     convert("vit_timm.safetensors", "timm"),
     convert("vit_hf.safetensors", "hf"),
   ];
-  const canonical = dirs.map((d) => readSafetensors(readFileSync(join(d, "model.safetensors"))).tensors);
-  for (const weights of canonical.slice(1)) {
-    assert.equal([...weights.keys()].sort(), [...canonical[0].keys()].sort());
-    for (const [name, t] of weights) assert.equal([...t.data], [...canonical[0].get(name)!.data], name);
-  }
+  assertSameWeights(dirs);
   for (const d of dirs) {
     const model = loadModelDir(d);
     assert.is(model.family, "vit");
@@ -65,25 +31,7 @@ test("torchvision .pth, timm and HF safetensors convert to the same weights and 
 });
 
 test("convert with the wrong head count gives the same names but is caught by the logits, not silently accepted as equal", () => {
-  const out = join(dir, "wrong-heads");
-  const r = spawnSync(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(ROOT, "src/cli/main.ts"),
-      "convert",
-      join(FIXTURES, "vit_timm.safetensors"),
-      "--arch",
-      "deit_tiny_patch16_224",
-      "--heads",
-      "4",
-      "--out",
-      out,
-    ],
-    { encoding: "utf8" },
-  );
-  assert.is(r.status, 0, r.stderr);
+  const out = convertFixture("vit_timm.safetensors", "deit_tiny_patch16_224", "wrong-heads", 32, ["--heads", "4"]);
   const model = loadModelDir(out);
   if (model.family !== "vit") throw new Error("not a vit");
   const x = syntheticTensor("convert.input", [1, 3, 224, 224], 1);

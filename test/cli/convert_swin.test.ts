@@ -3,9 +3,7 @@
 // buffers). All three must give the same canonical weights and the logits torchvision computed (1e-4: whole model).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadModelDir } from "../../src/cli/files.ts";
@@ -15,23 +13,12 @@ import { readSafetensors } from "../../src/tensor/safetensors.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
 import { Tensor } from "../../src/tensor/tensor.ts";
 import { assertClose, fixture } from "../golden.ts";
+import { assertSameWeights, convertFixture } from "./convert_fixture.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const FIXTURES = join(ROOT, "test/fixtures/convert");
-const dir = mkdtempSync(join(tmpdir(), "papr-convert-swin-"));
 const ARCH = "swin_tiny_patch4_window7_224";
-
-function convert(file: string, name: string) {
-  const out = join(dir, name);
-  const r = spawnSync(
-    process.execPath,
-    ["--import", "tsx", join(ROOT, "src/cli/main.ts"), "convert", join(FIXTURES, file), "--arch", ARCH, "--out", out],
-    { encoding: "utf8" },
-  );
-  assert.is(r.status, 0, r.stderr);
-  assert.match(r.stdout, new RegExp(`converted .* as ${ARCH}: 108 tensors`));
-  return out;
-}
+const convert = (file: string, name: string) => convertFixture(file, ARCH, `swin-${name}`, 108);
 
 test("torchvision .pth, timm and old-timm safetensors convert to the same weights and torchvision's logits", () => {
   const expected = fixture("convert_swin").get("logits");
@@ -41,11 +28,7 @@ test("torchvision .pth, timm and old-timm safetensors convert to the same weight
     convert("swin_timm.safetensors", "timm"),
     convert("swin_timm_old.safetensors", "timm-old"),
   ];
-  const canonical = dirs.map((d) => readSafetensors(readFileSync(join(d, "model.safetensors"))).tensors);
-  for (const weights of canonical.slice(1)) {
-    assert.equal([...weights.keys()].sort(), [...canonical[0].keys()].sort());
-    for (const [name, t] of weights) assert.equal([...t.data], [...canonical[0].get(name)!.data], name);
-  }
+  assertSameWeights(dirs);
   for (const d of dirs) {
     const model = loadModelDir(d);
     assert.is(model.family, "swin");
