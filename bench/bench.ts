@@ -424,7 +424,7 @@ async function main(): Promise<void> {
   lines.push("");
   for (const r of rss)
     lines.push(
-      `- DeiT-Small inference in a fresh process on ${r.backend}: peak RSS ${r.peakMb.toFixed(0)} MB; weights ${r.weightsMb.toFixed(0)} MB (wasm keeps a packed copy of the linear weights in its memory); target 2 x weights + 100 MB = ${(2 * r.weightsMb + 100).toFixed(0)} MB: ${r.peakMb <= 2 * r.weightsMb + 100 ? "met" : "not met"}.`,
+      `- DeiT-Small inference in a fresh \`node\` process running the built package (dist/) on ${r.backend}: peak RSS ${r.peakMb.toFixed(0)} MB; weights ${r.weightsMb.toFixed(0)} MB (wasm keeps a packed copy of the linear weights in its memory); target 2 x weights + 100 MB = ${(2 * r.weightsMb + 100).toFixed(0)} MB: ${r.peakMb <= 2 * r.weightsMb + 100 ? "met" : "not met"}.`,
     );
   lines.push("", "## Agreement", "", ...agreement.map((a) => `- ${a} (max |logit difference| / max |logit|)`));
 
@@ -591,14 +591,17 @@ function allocationPerForward(): { model: string; z: number; backend: BackendNam
     });
 }
 
-/** Peak RSS of a DeiT-Small inference in a fresh process (bench/rss.ts) on `backend`, one thread. */
+/**
+ * Peak RSS of a DeiT-Small inference in a fresh process (bench/rss.mjs, plain node on the built dist/:
+ * `npm run bench` builds it first) on `backend`, one thread.
+ */
 function peakRss(backend: BackendName): { peakMb: number; weightsMb: number } {
-  const run = spawnSync(process.execPath, ["--import", "tsx", join(HERE, "rss.ts"), "1", backend], {
+  const run = spawnSync(process.execPath, [join(HERE, "rss.mjs"), "1", backend], {
     encoding: "utf8",
     cwd: HERE,
   });
   const match = /peakRssMb=([\d.]+) weightsMb=([\d.]+)/.exec(run.stdout);
-  if (!match) throw new Error(`bench/rss.ts failed: ${run.stdout}\n${run.stderr}`);
+  if (!match) throw new Error(`bench/rss.mjs failed: ${run.stdout}\n${run.stderr}`);
   return { peakMb: Number(match[1]), weightsMb: Number(match[2]) };
 }
 

@@ -233,6 +233,10 @@ wasmTest(
       ["5x5 s1 p2", [1, 3, 7, 5], 5, { padding: 2 }],
       ["5x5 s2 p2", [1, 6, 14, 14], 5, { stride: 2, padding: 2, activation: "hardswish" }],
       ["3x3 s2 same", [1, 2, 8, 9], 3, { stride: 2, padding: "same", activation: "relu" }],
+      // wide rows: stride 2's layout copies 8 columns at a time (odd and even left, ragged ends)
+      ["3x3 s2 p1 wide", [1, 3, 5, 37], 3, { stride: 2, padding: 1 }],
+      ["5x5 s2 p2 wide", [1, 2, 6, 40], 5, { stride: 2, padding: 2 }],
+      ["3x3 s2 p0 wide", [1, 2, 7, 33], 3, { stride: 2, padding: 0 }],
       ["3x3 s1 asymmetric", [1, 3, 6, 7], 3, { padding: [1, 0, 2, 1], activation: "relu6" }],
       ["5x5 wider than the image", [1, 2, 3, 2], 5, { padding: 2, activation: "hardsigmoid" }],
       ["3x3 gelu (JS fallback)", [1, 2, 5, 5], 3, { padding: 1, activation: "gelu" }],

@@ -9,6 +9,7 @@ import { countMacs } from "../../src/tensor/mac_counter.ts";
 import { setBackend, backendName, availableBackends, type BackendName } from "../../src/tensor/backend.ts";
 import { layerNorm } from "../../src/tensor/norm.ts";
 import { squeezeExcite } from "../../src/tensor/se.ts";
+import { declareConstant, invalidateConstant } from "../../src/tensor/constants.ts";
 import { avgPool2d, globalAvgPool, maxPool2d } from "../../src/tensor/pooling.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
 import type { Tensor } from "../../src/tensor/tensor.ts";
@@ -71,6 +72,27 @@ wasmTest("squeezeExcite (relu, hardsigmoid): wasm matches js, planes of 7x7, 14x
     const both = onBoth(() => squeezeExcite(x, noBias));
     assertClose(both.wasm, both.js, TOL, `squeezeExcite without biases [${N}, ${C}, ${H}, ${H}]`);
   }
+});
+
+wasmTest("squeezeExcite with weights declared constant: copied once, read again after invalidateConstant", () => {
+  const x = syntheticTensor("se.const.x", [1, 24, 7, 7], 2);
+  const p = {
+    reduceWeight: syntheticTensor("se.const.rw", [8, 24, 1, 1], 0.5),
+    reduceBias: syntheticTensor("se.const.rb", [8], 0.5),
+    expandWeight: syntheticTensor("se.const.ew", [24, 8, 1, 1], 0.5),
+    expandBias: syntheticTensor("se.const.eb", [24], 0.5),
+  };
+  declareConstant(p.reduceWeight, p.reduceBias, p.expandWeight, p.expandBias);
+  const first = onBoth(() => squeezeExcite(x, p));
+  assertClose(first.wasm, first.js, TOL, "declared weights");
+  assertClose(onBoth(() => squeezeExcite(x, p)).wasm, first.js, TOL, "second call, from the persistent copy");
+  for (const t of Object.values(p)) {
+    t.data.fill(0.25); // changed in place, then invalidated: the contract of constants.ts
+    invalidateConstant(t);
+  }
+  const changed = onBoth(() => squeezeExcite(x, p));
+  assertClose(changed.wasm, changed.js, TOL, "after invalidateConstant");
+  assert.ok(Math.abs(changed.js.data[0] - first.js.data[0]) > 1e-3, "the change reaches the output");
 });
 
 wasmTest("globalAvgPool, maxPool2d, avgPool2d: wasm matches js (padding, ceil mode, countIncludePad)", () => {

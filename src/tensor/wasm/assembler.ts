@@ -9,7 +9,7 @@
 //
 // Each instruction is [name, ...immediates] with the name as in the WebAssembly core specification
 // (section 5.4, binary format of instructions) and the SIMD proposal (0xFD-prefixed opcodes; relaxed
-// SIMD's f32x4.relaxed_madd is 0xFD 0x105). Memory instructions take [name, offset, alignLog2?]
+// SIMD's f32x4.relaxed_madd is 0xFD 0x105; bulk memory's memory.copy / memory.fill are 0xFC 10 / 11). Memory instructions take [name, offset, alignLog2?]
 // (alignment defaults to the natural one). Integers are LEB128 (unsigned for indices, signed for
 // i32.const); f32.const is 4 little-endian bytes.
 
@@ -38,7 +38,7 @@ export interface ModuleSource {
 const VALUE_TYPE: Record<ValueType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b };
 
 // What follows an opcode: nothing, an unsigned index, a signed i32, an f32, a memarg, a block type.
-type Immediate = "none" | "index" | "i32" | "f32" | "memarg" | "block" | "lane";
+type Immediate = "none" | "index" | "i32" | "f32" | "memarg" | "block" | "lane" | "memory" | "memories" | "shuffle";
 interface OpcodeInfo {
   bytes: number[]; // the opcode (with the 0xFD prefix and the LEB128 sub-opcode for SIMD)
   immediate: Immediate;
@@ -80,6 +80,10 @@ const OPCODES: Record<string, OpcodeInfo> = {
   "f32.store": plain(0x38, "memarg", 2),
   "memory.size": plain(0x3f, "index"),
   "memory.grow": plain(0x40, "index"),
+  // bulk memory (0xFC-prefixed) on memory 0: memory.copy(to, from, count) (overlaps allowed),
+  // memory.fill(address, byte, count)
+  "memory.copy": { bytes: [0xfc, 10], immediate: "memories" },
+  "memory.fill": { bytes: [0xfc, 11], immediate: "memory" },
   // numbers
   "i32.const": plain(0x41, "i32"),
   "f32.const": plain(0x43, "f32"),
@@ -120,6 +124,7 @@ const OPCODES: Record<string, OpcodeInfo> = {
   "v128.load": simd(0x00, "memarg", 4),
   "v128.load32_splat": simd(0x09, "memarg", 2),
   "v128.store": simd(0x0b, "memarg", 4),
+  "i8x16.shuffle": simd(0x0d, "shuffle"), // [name, 16 byte indices into the two operands' 32 bytes]
   "i32x4.splat": simd(0x11),
   "f32x4.ge": simd(0x46),
   "v128.bitselect": simd(0x52),
@@ -182,6 +187,14 @@ export function encodeInstruction([name, ...args]: Instruction): number[] {
       return [...info.bytes, ...unsignedLeb(arg(0))];
     case "lane":
       return [...info.bytes, arg(0)];
+    case "memory": // the memory's index: always 0 (one memory)
+      return [...info.bytes, 0];
+    case "memories": // destination and source memory: both 0
+      return [...info.bytes, 0, 0];
+    case "shuffle":
+      if (args.length !== 16 || args.some((b) => !(b >= 0 && b < 32)))
+        throw new Error(`wasm assembler: '${name}' needs 16 byte indices in 0..31`);
+      return [...info.bytes, ...args];
     case "i32":
       return [...info.bytes, ...signedLeb(arg(0))];
     case "f32":

@@ -7,7 +7,7 @@
 // Heads are split over the threads (threads_wasm.ts): each thread has its own per-head scratch and
 // writes its heads' columns of merged[N, D] in wasm memory, copied out once at the end.
 import { MR as KERNEL_MR, NR as KERNEL_NR } from "./gemm_kernel.ts";
-import { align, memoryF32, scratchBase, wasmKernels, type WasmKernels } from "./runtime.ts";
+import { align, memoryF32, scratchBase, wasmKernels, zeroFloats, type WasmKernels } from "./runtime.ts";
 import {
   kernelsHere,
   memoryHere,
@@ -81,9 +81,9 @@ export function wasmAttentionHeads(
   const mem = memoryF32(at);
   const qkvF = layout.qkvAt >> 2;
   mem.set(qkv.subarray(0, N * 3 * D), qkvF);
-  mem.fill(0, qkvF + N * 3 * D, qkvF + N * 3 * D + NR);
-  mem.fill(0, layout.zerosAt >> 2, (layout.zerosAt >> 2) + zeros);
-  for (const s of scratch) mem.fill(0, s.pAt >> 2, (s.pAt >> 2) + Mpad * N);
+  zeroFloats(qkvF + N * 3 * D, NR);
+  zeroFloats(layout.zerosAt >> 2, zeros);
+  for (const s of scratch) zeroFloats(s.pAt >> 2, Mpad * N);
 
   const kernels = wasmKernels();
   if (threads === 1) {

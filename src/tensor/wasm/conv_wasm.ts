@@ -8,8 +8,8 @@
 //   - B: pointwise (1x1, stride 1, no padding): the input planes x_g [Cg, H*W] themselves, copied in
 //     with one TypedArray.set and read in place (row stride P); otherwise im2col (layout_kernel.ts)
 //     from the input planes, copied in with one set, into cols [K, P] in wasm memory;
-//   - C: rows of P floats when P is a multiple of the 8-column panel (copied out with one set), else
-//     rows of the padded width (copied out row by row).
+//   - C: rows of P floats when P is a multiple of the 8-column panel, else rows of the padded width
+//     moved together in wasm (compactRows); copied out with one set.
 // The bias (per output channel) and activations 0-4 are fused into the kernel's store. Dilated dense
 // convolutions and GELU / SiLU / sigmoid return false: conv.ts runs them through runGemm.
 import { isConstant, onInvalidateConstant } from "../constants.ts";
@@ -17,7 +17,7 @@ import { isPointwise, type ConvGemmRunner } from "../conv.ts";
 import { activationCode } from "../gemm.ts";
 import { MR as KERNEL_MR, NR as KERNEL_NR } from "./gemm_kernel.ts";
 import { scratchTaker } from "./ops_wasm.ts";
-import { allocatePersistent, memoryF32, persistentEpoch, wasmKernels } from "./runtime.ts";
+import { allocatePersistent, compactRows, memoryF32, persistentEpoch, wasmKernels, zeroFloats } from "./runtime.ts";
 import { gemmThreads, runGemmTiles } from "./threads_wasm.ts";
 
 const MR = KERNEL_MR;
@@ -63,7 +63,7 @@ export const wasmConvGemm: ConvGemmRunner = (x, weight, bias, groups, g, activat
   const panelsAt = cached ?? Array.from({ length: groups }, (_, group) => aAt + group * Mpad * K * 4);
   if (cached === null)
     for (let group = 0; group < groups; group++) packWeight(weight.data, group, Og, K, Mpad, mem, panelsAt[group] >> 2);
-  mem.fill(0, colBiasAt >> 2, (colBiasAt >> 2) + Npad);
+  zeroFloats(colBiasAt >> 2, Npad);
   const { ops } = wasmKernels();
   const threads = gemmThreads(Og, P, K); // the product of each group, split over the threads (threads_wasm.ts)
 
@@ -74,15 +74,15 @@ export const wasmConvGemm: ConvGemmRunner = (x, weight, bias, groups, g, activat
         mem.set(x.data.subarray(planes, planes + K * P), bAt >> 2);
       } else {
         mem.set(x.data.subarray(planes, planes + Cg * H * W), stageAt >> 2);
-        mem.fill(0, bAt >> 2, (bAt >> 2) + K * P);
+        zeroFloats(bAt >> 2, K * P);
         const [sh, sw] = g.stride;
         ops.im2col(stageAt, Cg, H, W, bAt, P, kh, kw, sh, sw, g.pad.top, g.pad.left, g.outH, g.outW);
       }
-      mem.fill(0, (bAt >> 2) + K * P, (bAt >> 2) + K * P + NR); // read past the last row by the last panel
-      if (bias === null) mem.fill(0, rowBiasAt >> 2, (rowBiasAt >> 2) + Mpad);
+      zeroFloats((bAt >> 2) + K * P, NR); // read past the last row by the last panel
+      if (bias === null) zeroFloats(rowBiasAt >> 2, Mpad);
       else {
         mem.set(bias.data.subarray(group * Og, (group + 1) * Og), rowBiasAt >> 2);
-        mem.fill(0, (rowBiasAt >> 2) + Og, (rowBiasAt >> 2) + Mpad);
+        zeroFloats((rowBiasAt >> 2) + Og, Mpad - Og);
       }
       runGemmTiles(
         {
@@ -105,9 +105,8 @@ export const wasmConvGemm: ConvGemmRunner = (x, weight, bias, groups, g, activat
         threads,
       );
       const to = (n * O + group * Og) * P;
-      if (ldc === P) out.set(mem.subarray(cAt >> 2, (cAt >> 2) + Og * P), to);
-      else
-        for (let o = 0; o < Og; o++) out.set(mem.subarray((cAt >> 2) + o * ldc, (cAt >> 2) + o * ldc + P), to + o * P);
+      compactRows(cAt >> 2, Og, ldc, P); // rows of ldc floats -> rows of P floats (nothing to do when ldc = P)
+      out.set(mem.subarray(cAt >> 2, (cAt >> 2) + Og * P), to);
     }
   }
   return true;

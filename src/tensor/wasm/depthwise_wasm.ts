@@ -5,7 +5,7 @@
 // columns), so the kernel reads every tap of four outputs with one load and tests no border.
 import { activationCode, type FusedActivation } from "../gemm.ts";
 import { depthwiseFast, type DepthwiseRunner } from "../conv.ts";
-import { align, memoryF32, scratchBase, wasmKernels } from "./runtime.ts";
+import { align, memoryF32, scratchBase, wasmKernels, zeroFloats } from "./runtime.ts";
 
 export const wasmDepthwise: DepthwiseRunner = (x, weight, bias, g, activation, out) => {
   const [N, C, H, W] = x.shape;
@@ -41,14 +41,14 @@ export const wasmDepthwise: DepthwiseRunner = (x, weight, bias, g, activation, o
   const biasAt = take(C);
   const mem = memoryF32(at);
   mem.set(weight.data.subarray(0, C * k * k), wAt >> 2);
-  if (bias === null) mem.fill(0, biasAt >> 2, (biasAt >> 2) + C);
+  if (bias === null) zeroFloats(biasAt >> 2, C);
   else mem.set(bias.data.subarray(0, C), biasAt >> 2);
   const { depthwise, ops } = wasmKernels();
   const kernel = depthwise[`k${k}_s${s}`];
 
   for (let n = 0; n < N; n++) {
     mem.set(x.data.subarray(n * C * H * W, (n + 1) * C * H * W), stageAt >> 2);
-    mem.fill(0, inAt >> 2, (inAt >> 2) + C * inPlane);
+    zeroFloats(inAt >> 2, C * inPlane);
     const { top, left } = g.pad;
     if (s === 1) ops.pad_rows_s1(stageAt, C, H, W, inAt, inRows, ldIn, top, left, Math.min(W, ldIn - left));
     else ops.pad_rows_s2(stageAt, C, H, W, inAt, inRows, ldIn, top, left, half);

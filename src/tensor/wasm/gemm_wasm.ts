@@ -14,7 +14,16 @@
 import { activationCode, applyActivation as applyActivationImported, gemm, type Gemm } from "../gemm.ts";
 import { MR as KERNEL_MR, NR as KERNEL_NR } from "./gemm_kernel.ts";
 import { isConstant, onInvalidateConstant } from "../constants.ts";
-import { align, allocatePersistent, memoryF32, resetPersistent, scratchBase, wasmKernels } from "./runtime.ts";
+import {
+  align,
+  allocatePersistent,
+  compactRows,
+  memoryF32,
+  resetPersistent,
+  scratchBase,
+  wasmKernels,
+  zeroFloats,
+} from "./runtime.ts";
 import { gemmThreads, runGemmTiles } from "./threads_wasm.ts";
 
 // module-local copies: imported bindings may compile to getters (tsx), slow inside the packing loops
@@ -126,8 +135,8 @@ function copyRowsNN(g: Gemm, mem: Float32Array, to: number, Npad: number): void 
   const { b, bOffset, ldb, K, N } = g;
   const bf = b as Float32Array;
   for (let k = 0; k < K; k++) mem.set(bf.subarray(bOffset + k * ldb, bOffset + k * ldb + N), to + k * Npad);
-  mem.fill(0, to + K * Npad, to + K * Npad + NR);
-  for (let k = 0; k < K; k++) mem.fill(0, to + k * Npad + N, to + (k + 1) * Npad);
+  zeroFloats(to + K * Npad, NR);
+  for (let k = 0; k < K; k++) zeroFloats(to + k * Npad + N, Npad - N);
 }
 
 /** The packed panels of an "nt" B declared constant (a weight), from the cache or packed now; null for other arrays. */
@@ -169,8 +178,8 @@ function packColumnsNT(g: Gemm, mem: Float32Array, to: number): void {
 
 /** colBias (per column) and rowBias (per row): the bias in one, zeros in the other. */
 function writeBias(g: Gemm, mem: Float32Array, colAt: number, Npad: number, rowAt: number, Mpad: number): void {
-  mem.fill(0, colAt, colAt + Npad);
-  mem.fill(0, rowAt, rowAt + Mpad);
+  zeroFloats(colAt, Npad);
+  zeroFloats(rowAt, Mpad);
   if (g.bias === null) return;
   const count = g.biasPerRow ? g.M : g.N;
   mem.set(g.bias.subarray(g.biasOffset, g.biasOffset + count), g.biasPerRow ? rowAt : colAt);
@@ -180,6 +189,12 @@ function writeBias(g: Gemm, mem: Float32Array, colAt: number, Npad: number, rowA
 function copyOut(g: Gemm, mem: Float32Array, from: number, Npad: number, act: number): void {
   const { cOffset, ldc, M, N } = g;
   const c = g.c as Float32Array; // wasmGemm takes Float32Array outputs only
+  if (act === 0 && ldc === N) {
+    // g.c's rows are contiguous: move C's rows together in wasm, then one copy
+    compactRows(from, M, Npad, N);
+    c.set(mem.subarray(from, from + M * N), cOffset);
+    return;
+  }
   for (let i = 0; i < M; i++) {
     const src = from + i * Npad;
     const dst = cOffset + i * ldc;

@@ -3,9 +3,9 @@
 //   pad_rows_s1   planes of H x W into zero-padded rows of `ld` floats (depthwise, stride 1)
 //   pad_rows_s2   the same, each padded row split into its even columns then its odd ones (stride 2)
 //   im2col        cols[(c, ky, kx), p] for a dense convolution, rows of `ld` floats (dilation 1)
-// The destinations are zeroed by the caller first (TypedArray.fill), so only the inside is written.
+// The destinations are zeroed by the caller first (zero_bytes, op_kernels.ts), so only the inside is written.
 import type { FunctionSource, Instruction } from "./assembler.ts";
-import { forRange, forStep, get, i32, set } from "./instructions.ts";
+import { forRange, forRangeOf, forStep, get, i32, set } from "./instructions.ts";
 
 const i32Params = <P extends string>(names: readonly P[]) =>
   Object.fromEntries(names.map((n) => [n, "i32"])) as Record<P, "i32">;
@@ -84,52 +84,130 @@ export function padRowsStride1(): FunctionSource {
   };
 }
 
-/** pad_rows_s2(src, planes, H, W, dst, rows, ld, top, left, half): padded column q = ix + left goes to q/2 (even q) or half + q/2 (odd q), for q/2 < half. */
+/** The even (which 0) or odd (which 1) floats of the 8 in two vectors: byte indices for i8x16.shuffle. */
+const deinterleave = (which: 0 | 1): Instruction => [
+  "i8x16.shuffle",
+  ...[0, 1, 2, 3].flatMap((j) => [0, 1, 2, 3].map((b) => (2 * j + which) * 4 + b)),
+];
+
+/**
+ * pad_rows_s2(src, planes, H, W, dst, rows, ld, top, left, half): padded column q = ix + left goes to q/2
+ * (even q) or half + q/2 (odd q), for q/2 < half. Eight input columns at a time (two loads, two shuffles,
+ * two stores: 4 even and 4 odd padded columns) from the first ix with an even q; single floats for the
+ * column before it (odd left) and after the last whole eight.
+ */
 export function padRowsStride2(): FunctionSource {
   return {
     name: "pad_rows_s2",
     params: i32Params(["src", "planes", "H", "W", "dst", "rows", "ld", "top", "left", "half"] as const),
     results: [],
-    locals: { p: "i32", iy: "i32", r: "i32", from: "i32", to: "i32", ix: "i32", q: "i32" },
-    body: (l) =>
-      eachPaddedRow(l, [
+    locals: { p: "i32", iy: "i32", r: "i32", from: "i32", to: "i32", ix: "i32", q: "i32", first: "i32", e: "i32" },
+    body: (l) => {
+      // one input column ix to its place in the padded row
+      const single: Instruction[] = [
+        get(l.ix),
+        get(l.left),
+        ["i32.add"],
+        set(l.q),
+        get(l.q),
+        i32(1),
+        ["i32.shr_u"],
+        get(l.half),
+        ["i32.lt_s"],
+        ["if"],
+        // to + ((q odd ? half : 0) + q/2) * 4
+        get(l.to),
+        get(l.q),
+        i32(1),
+        ["i32.shr_u"],
+        get(l.half),
+        i32(0),
+        get(l.q),
+        i32(1),
+        ["i32.and"],
+        ["select"],
+        ["i32.add"],
+        i32(2),
+        ["i32.shl"],
+        ["i32.add"],
+        get(l.from),
+        get(l.ix),
+        i32(2),
+        ["i32.shl"],
+        ["i32.add"],
+        ["f32.load", 0, 0],
+        ["f32.store", 0, 0],
+        ["end"],
+      ];
+      const inputAt: Instruction[] = [get(l.from), get(l.ix), i32(2), ["i32.shl"], ["i32.add"]];
+      // columns ix .. ix+7 (q = ix + left even): evens to q/2 .. q/2+3, odds to half + q/2 .. half + q/2+3
+      const eight: Instruction[] = [
+        get(l.to),
+        get(l.e),
+        i32(2),
+        ["i32.shl"],
+        ["i32.add"],
+        ...inputAt,
+        ["v128.load", 0, 0],
+        ...inputAt,
+        ["v128.load", 16, 0],
+        deinterleave(0),
+        ["v128.store", 0, 0],
+        get(l.to),
+        get(l.half),
+        get(l.e),
+        ["i32.add"],
+        i32(2),
+        ["i32.shl"],
+        ["i32.add"],
+        ...inputAt,
+        ["v128.load", 0, 0],
+        ...inputAt,
+        ["v128.load", 16, 0],
+        deinterleave(1),
+        ["v128.store", 0, 0],
+      ];
+      return eachPaddedRow(l, [
         set(l.to),
-        ...forRange(l.ix, 0, l.W, [
-          get(l.ix),
-          get(l.left),
-          ["i32.add"],
-          set(l.q),
-          get(l.q),
-          i32(1),
-          ["i32.shr_u"],
-          get(l.half),
-          ["i32.lt_s"],
-          ["if"],
-          // to + ((q odd ? half : 0) + q/2) * 4
-          get(l.to),
-          get(l.q),
-          i32(1),
-          ["i32.shr_u"],
-          get(l.half),
-          i32(0),
-          get(l.q),
-          i32(1),
-          ["i32.and"],
-          ["select"],
-          ["i32.add"],
-          i32(2),
-          ["i32.shl"],
-          ["i32.add"],
-          get(l.from),
-          get(l.ix),
-          i32(2),
-          ["i32.shl"],
-          ["i32.add"],
-          ["f32.load", 0, 0],
-          ["f32.store", 0, 0],
-          ["end"],
-        ]),
-      ]),
+        // the first column whose q is even: 0 for an even left, 1 for an odd one
+        get(l.left),
+        i32(1),
+        ["i32.and"],
+        set(l.first),
+        ...forRange(l.ix, 0, l.first, single),
+        get(l.first),
+        set(l.ix),
+        ["block"],
+        ["loop"],
+        // stop when fewer than 8 columns are left or the 4th even column would pass half
+        get(l.ix),
+        i32(8),
+        ["i32.add"],
+        get(l.W),
+        ["i32.gt_s"],
+        ["br_if", 1],
+        get(l.ix),
+        get(l.left),
+        ["i32.add"],
+        i32(1),
+        ["i32.shr_u"],
+        ["local.tee", l.e],
+        i32(4),
+        ["i32.add"],
+        get(l.half),
+        ["i32.gt_s"],
+        ["br_if", 1],
+        ...eight,
+        get(l.ix),
+        i32(8),
+        ["i32.add"],
+        set(l.ix),
+        ["br", 0],
+        ["end"],
+        ["end"],
+        ...forRangeOf(l.ix, [get(l.ix)], l.W, single),
+      ]);
+    },
   };
 }
 

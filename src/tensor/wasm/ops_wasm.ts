@@ -1,10 +1,39 @@
 // Runners of op_kernels.ts's kernels on the wasm backend (registered by backend.ts): each copies its
 // input into wasm scratch with one TypedArray.set, runs the kernel, and copies the result out with one
 // more. Layer norm, squeeze-excitation (ReLU inside, hard-sigmoid gate), global average pooling, max /
-// average pooling. Sums are float32 (within 1e-5 relative of the float64 JS kernels).
+// average pooling. Sums are float32 (within 1e-5 relative of the float64 JS kernels). Squeeze-excitation's
+// weights, when declared constant (../constants.ts), are copied into the persistent area once.
+import { isConstant, onInvalidateConstant } from "../constants.ts";
 import type { SqueezeExciteRunner } from "../se.ts";
 import type { WindowGeometry } from "../window.ts";
-import { align, memoryF32, scratchBase, wasmKernels } from "./runtime.ts";
+import {
+  align,
+  allocatePersistent,
+  memoryF32,
+  persistentEpoch,
+  scratchBase,
+  wasmKernels,
+  zeroFloats,
+} from "./runtime.ts";
+
+const persistentCopies = new WeakMap<object, { epoch: number; count: number; at: number }>();
+onInvalidateConstant((data) => persistentCopies.delete(data));
+
+/**
+ * Byte address of a copy of data[0, count) in the persistent area, made now if new, for an array declared
+ * constant; -1 for any other array or when the area is full (the caller copies it into scratch).
+ * Call before taking scratch: a new copy moves the scratch base.
+ */
+function persistentCopy(data: Float32Array | null, count: number): number {
+  if (data === null || !isConstant(data)) return -1;
+  const found = persistentCopies.get(data);
+  if (found !== undefined && found.epoch === persistentEpoch() && found.count === count) return found.at;
+  const at = allocatePersistent(count * 4);
+  if (at < 0) return -1;
+  memoryF32().set(data.subarray(0, count), at >> 2);
+  persistentCopies.set(data, { epoch: persistentEpoch(), count, at });
+  return at;
+}
 
 /** Bump allocator over the scratch area: take(floats) -> byte address (64-byte aligned). */
 export function scratchTaker(): { take: (floats: number) => number; end: () => number } {
@@ -37,7 +66,7 @@ export function wasmLayerNorm(
   mem.set(x.subarray(0, rows * D), xAt >> 2);
   if (weight === null) mem.fill(1, wAt >> 2, (wAt >> 2) + D);
   else mem.set(weight.subarray(0, D), wAt >> 2);
-  if (bias === null) mem.fill(0, bAt >> 2, (bAt >> 2) + D);
+  if (bias === null) zeroFloats(bAt >> 2, D);
   else mem.set(bias.subarray(0, D), bAt >> 2);
   wasmKernels().ops.layer_norm(xAt, xAt, rows, D, wAt, bAt, eps);
   out.set(mem.subarray(xAt >> 2, (xAt >> 2) + rows * D));
@@ -55,21 +84,25 @@ export function wasmSqueezeExcite(
   Cr: number,
   out: Float32Array,
 ): void {
+  // the weights: persistent copies when constant (before the scratch: a new copy moves its base)
+  const kept = [
+    persistentCopy(reduceWeight, Cr * C),
+    persistentCopy(reduceBias, Cr),
+    persistentCopy(expandWeight, C * Cr),
+    persistentCopy(expandBias, C),
+  ];
   const s = scratchTaker();
   const xAt = s.take(C * area);
-  const rwAt = s.take(Cr * C);
-  const rbAt = s.take(Cr);
-  const ewAt = s.take(C * Cr);
-  const ebAt = s.take(C);
+  const [rwAt, rbAt, ewAt, ebAt] = [Cr * C, Cr, C * Cr, C].map((n, i) => (kept[i] >= 0 ? kept[i] : s.take(n)));
   const scratchAt = s.take(C + Cr);
   const mem = memoryF32(s.end());
   mem.set(x.subarray(0, C * area), xAt >> 2);
-  mem.set(reduceWeight.subarray(0, Cr * C), rwAt >> 2);
-  mem.set(expandWeight.subarray(0, C * Cr), ewAt >> 2);
-  if (reduceBias === null) mem.fill(0, rbAt >> 2, (rbAt >> 2) + Cr);
-  else mem.set(reduceBias.subarray(0, Cr), rbAt >> 2);
-  if (expandBias === null) mem.fill(0, ebAt >> 2, (ebAt >> 2) + C);
-  else mem.set(expandBias.subarray(0, C), ebAt >> 2);
+  if (kept[0] < 0) mem.set(reduceWeight.subarray(0, Cr * C), rwAt >> 2);
+  if (kept[2] < 0) mem.set(expandWeight.subarray(0, C * Cr), ewAt >> 2);
+  if (reduceBias === null) zeroFloats(rbAt >> 2, Cr);
+  else if (kept[1] < 0) mem.set(reduceBias.subarray(0, Cr), rbAt >> 2);
+  if (expandBias === null) zeroFloats(ebAt >> 2, C);
+  else if (kept[3] < 0) mem.set(expandBias.subarray(0, C), ebAt >> 2);
   wasmKernels().ops.squeeze_excite(xAt, xAt, C, area, rwAt, rbAt, Cr, ewAt, ebAt, scratchAt);
   out.set(mem.subarray(xAt >> 2, (xAt >> 2) + C * area));
 }

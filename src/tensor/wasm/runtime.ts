@@ -165,6 +165,19 @@ export function memoryF32(bytes = 0): Float32Array {
   return views.f32;
 }
 
+/** Sets `count` floats of wasm memory from float index `from` to 0 (in wasm: see op_kernels.ts's zero_bytes). */
+export function zeroFloats(from: number, count: number): void {
+  if (count > 0) wasmKernels().ops.zero_bytes(from * 4, count * 4);
+}
+
+/**
+ * Rows of `count` floats at float index `from`, `stride` floats apart, moved together (row r to
+ * from + r*count), in wasm: afterwards they are one run of rows*count floats.
+ */
+export function compactRows(from: number, rows: number, stride: number, count: number): void {
+  if (rows > 1 && stride !== count) wasmKernels().ops.compact_rows(from * 4, rows, stride * 4, count * 4, count * 4);
+}
+
 // ---- persistent area: packed weights ------------------------------------------------------------
 
 const SCRATCH_ALIGN = 64;

@@ -1,11 +1,13 @@
 // Peak RSS of a DeiT-Small inference in a fresh process (run by bench.ts): builds the model from
 // seeded weights, runs three forward passes on `threads` threads (argv[2]) with backend argv[3]
-// (js | wasm, default js), prints the peak RSS.
+// (js | wasm, default js), prints the peak RSS. Plain JavaScript on the built package (dist/, what
+// `npx papr` and `import "papr-ts"` run): the TypeScript loader the rest of the bench runs under
+// (tsx, with its esbuild) would add some 35 MB of its own to the process.
 import { existsSync, readFileSync } from "node:fs";
-import { createVit, vitConfig, vitSpec } from "../src/models/vit.ts";
-import { syntheticWeights } from "../src/models/synthetic.ts";
-import { syntheticTensor } from "../src/tensor/random.ts";
-import { setBackend, setThreads, stopThreads } from "../src/tensor/backend.ts";
+import { createVit, vitConfig, vitSpec } from "../dist/models/vit.js";
+import { syntheticWeights } from "../dist/models/synthetic.js";
+import { syntheticTensor } from "../dist/tensor/random.js";
+import { setBackend, setThreads, stopThreads } from "../dist/tensor/backend.js";
 
 const threads = Number(process.argv[2] ?? 1);
 setBackend(process.argv[3] === "wasm" ? "wasm" : "js");
