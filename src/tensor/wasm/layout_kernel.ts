@@ -140,21 +140,10 @@ export function padRowsStride2(): FunctionSource {
         ["end"],
       ];
       const inputAt: Instruction[] = [get(l.from), get(l.ix), i32(2), ["i32.shl"], ["i32.add"]];
-      // columns ix .. ix+7 (q = ix + left even): evens to q/2 .. q/2+3, odds to half + q/2 .. half + q/2+3
-      const eight: Instruction[] = [
+      // the even (which 0) or odd (1) floats of input columns ix .. ix+7 to padded float `offset` + e
+      const storeHalf = (which: 0 | 1, offset: Instruction[]): Instruction[] => [
         get(l.to),
-        get(l.e),
-        i32(2),
-        ["i32.shl"],
-        ["i32.add"],
-        ...inputAt,
-        ["v128.load", 0, 0],
-        ...inputAt,
-        ["v128.load", 16, 0],
-        deinterleave(0),
-        ["v128.store", 0, 0],
-        get(l.to),
-        get(l.half),
+        ...offset,
         get(l.e),
         ["i32.add"],
         i32(2),
@@ -164,9 +153,11 @@ export function padRowsStride2(): FunctionSource {
         ["v128.load", 0, 0],
         ...inputAt,
         ["v128.load", 16, 0],
-        deinterleave(1),
+        deinterleave(which),
         ["v128.store", 0, 0],
       ];
+      // columns ix .. ix+7 (q = ix + left even): evens to q/2 .. q/2+3, odds to half + q/2 .. half + q/2+3
+      const eight: Instruction[] = [...storeHalf(0, [i32(0)]), ...storeHalf(1, [get(l.half)])];
       return eachPaddedRow(l, [
         set(l.to),
         // the first column whose q is even: 0 for an even left, 1 for an odd one
