@@ -226,14 +226,22 @@ for (const [family, list] of Object.entries(backbones)) {
       marker: method === "dimap" ? "circle" : method === "global-magnitude" ? "square" : "triangle",
     });
   }
+  series.push({
+    name: `${family} DIMAP + PaPr z = ${z}`,
+    points: list
+      .filter((v) => v.withPapr)
+      .map((v) => ({ x: 100 * (1 - v.paprMacsSum / numScenes / v.denseMacs), y: pct(v.paprCorrect) })),
+    dashed: family === "vit",
+    marker: "cross",
+  });
 }
 const chart = lineChart(series, {
   title: `Data-free pruning, no fine-tuning, ${numScenes} held-out scenes`,
-  xLabel: "% of FLOPs removed",
+  xLabel: "% of dense MACs removed",
   yLabel: "top-1 %",
-  width: 900,
+  width: 1100,
   height: 560,
-  legend: "bottom-right",
+  legend: "right",
 });
 writeOutputFile(join(values.out, "dimap.png"), encodePng(chart.data, chart.width, chart.height));
 console.log(lines.join("\n"));
