@@ -123,6 +123,26 @@ for (const [family, file, weights] of models) {
   });
 }
 
+test("DIMAP keeps each layer's largest weights (the local magnitude ranking is preserved)", () => {
+  for (const [family, file, weights] of models) {
+    const model = buildModel(file, weights);
+    const { masks, plan } = pruneWeights(model, weights, "dimap", 0.4);
+    plan.layers.forEach((layer, l) => {
+      const w = weights.get(layer.name)!.data;
+      let smallestKept = Infinity;
+      let largestPruned = -Infinity;
+      masks[l].forEach((keep, i) => {
+        if (keep) smallestKept = Math.min(smallestKept, Math.abs(w[i]));
+        else largestPruned = Math.max(largestPruned, Math.abs(w[i]));
+      });
+      assert.ok(
+        smallestKept >= largestPruned,
+        `${family} ${layer.name}: kept ${smallestKept} < pruned ${largestPruned}`,
+      );
+    });
+  }
+});
+
 test("bad FLOPs targets are refused", () => {
   const [, file, weights] = models[0];
   const plan = pruningPlan(buildModel(file, weights));
