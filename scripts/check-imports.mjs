@@ -2,7 +2,7 @@
 // Import-graph checks of src/ (part of `npm run lint`):
 //   1. no cycle among the value imports (static `import ... from`, `export ... from`, dynamic `import("...")`;
 //      `import type` is erased by TypeScript and does not count);
-//   2. layers only look down: tensor <- image <- models <- papr, quant <- eval / cli (and the entry points
+//   2. layers only look down: tensor <- image <- models <- papr, quant <- eval, prune <- cli (and the entry points
 //      src/index.ts, src/node.ts), data and plot beside image.
 // Prints every cycle or layer violation with the files involved; exits 1 if there is one.
 import { readFileSync, readdirSync, statSync } from "node:fs";
@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const SRC = join(ROOT, "src");
-const LAYER = { tensor: 0, image: 1, data: 1, plot: 1, models: 2, papr: 3, quant: 3, eval: 4, cli: 5, "": 6 };
+const LAYER = { tensor: 0, image: 1, data: 1, plot: 1, models: 2, papr: 3, quant: 3, eval: 4, prune: 4, cli: 5, "": 6 };
 
 function sourceFiles(dir) {
   return readdirSync(dir)

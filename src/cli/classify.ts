@@ -38,6 +38,8 @@ import {
 import { USAGE } from "./usage.ts";
 import { loadAdaptiveThresholds } from "./adaptive_thresholds_node.ts";
 import { classifyHierarchical } from "./classify_hierarchical.ts";
+import { pruningSummary } from "./prune.ts";
+import type { PruningReport } from "../prune/prune_model.ts";
 
 export async function classify(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -87,6 +89,10 @@ export async function classify(argv: string[]): Promise<void> {
     throw new UserError(
       `--weights ${values.weights}: a ${backbone.family} is not a ViT or hierarchical backbone (use eval-folder for ConvNet classifiers)`,
     );
+  if ("pruning" in backbone.file) {
+    // a folder written by `papr prune`: the per-image MACs below count the dense kernels (zeros multiplied)
+    console.log(`${values.weights}:\n${pruningSummary((backbone.file as { pruning: PruningReport }).pruning)}`);
+  }
   const proposer = loadModelDir(values.proposer, "proposer (--proposer)");
   if (proposer.family === "vit")
     throw new UserError(`--proposer ${values.proposer}: a ViT cannot be the proposer; give a ConvNet`);

@@ -6,6 +6,7 @@
 //   papr eval-folder DIR --weights DIR [--classes FILE] [--limit N] ...        (eval_folder.ts)
 //   papr gallery [--proposer DIR] [--images DIR...] ...                        (gallery.ts)
 //   papr quantize <model dir> --bits w4a8 --calibration DIR --out DIR ...     (quantize.ts)
+//   papr prune <model dir> --method dimap --flops 0.5 --out DIR [--force]      (prune.ts)
 //   papr archs
 // The full usage is in usage.ts. Every failure is one line on stderr naming the file and the field.
 import { printable } from "../image/image.ts";
@@ -16,6 +17,7 @@ import { convert } from "./convert.ts";
 import { evalFolder } from "./eval_folder.ts";
 import { UserError } from "./files.ts";
 import { gallery } from "./gallery.ts";
+import { prune } from "./prune.ts";
 import { quantize } from "./quantize.ts";
 import { USAGE } from "./usage.ts";
 
@@ -32,6 +34,8 @@ async function main(argv: string[]): Promise<void> {
       return gallery(rest);
     case "quantize":
       return quantize(rest);
+    case "prune":
+      return prune(rest);
     case "archs":
       return console.log(
         Object.entries(PRESETS)

@@ -11,6 +11,7 @@ export const USAGE = `usage:
   papr gallery [--proposer DIR] [--images DIR...] [--z 0.5] [--out out/gallery] [--limit 24]
   papr quantize <model dir> --bits w4a8 --calibration DIR --out DIR [--method rapq|pow2-adjusted|pow2-mse|pow2-minmax|uniform]
                 [--limit 100] [--search-images 32] [--force]
+  papr prune <model dir> --flops F --out DIR [--method dimap|global-magnitude|layer-magnitude] [--force]
   papr archs
 
 classify --tome R merges R tokens per block with ToMe after PaPr (in the second half of the blocks when
@@ -28,6 +29,11 @@ A Swin (swin_*) checkpoint's width, stage depths, heads and window are read from
 after 0.9) and torchvision (swin_t / swin_s / swin_b) names are recognised; so are a ConvNeXt's (convnext_*,
 timm or torchvision names). A TFLite file (.tflite, e.g. --arch mobilenet_v2_1.0_224_quant) converts to float
 weights; given directly as --weights / --proposer, a .tflite runs on TFLite's integer arithmetic.
+
+prune removes the fraction F of a Swin, ConvNeXt or ViT folder's MACs by zeroing weights, without data:
+dimap (He & Zhou, ICLR 2024) ranks the weights of each module (attention qkv, attention proj, MLP,
+auxiliary) by their information distortion; the baselines rank by |w| over the whole model or per layer.
+The folder it writes classifies like the original and records the dense and nonzero MACs (docs/dimap.md).
 
 Images above 40 megapixels or more elongated than 16:1 are refused (--max-megapixels, --max-aspect raise
 the limits); --threads may not exceed the available cores unless --force-threads.
