@@ -88,6 +88,7 @@ export { quantizeChain, parseBits, METHODS as QUANT_METHODS, type Method as Quan
 export { SimulatedNet } from "./quant/simulated.ts";
 export { integerForward, type IntegerResult } from "./quant/integer.ts";
 export type { QuantizedNet } from "./quant/quantized_net.ts";
-export { quantizedModelFile, quantizedNetFrom, buildQuantizedModel } from "./quant/model_file.ts";
+export { quantizedModelFile, quantizedNetFrom } from "./quant/model_file.ts";
+export { buildQuantizedModel } from "./quant/quantized_model.ts";
 export * from "./papr/hierarchical.ts";
 export * from "./papr/convnext_macs.ts";

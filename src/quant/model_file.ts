@@ -4,7 +4,7 @@
 // float32, which holds them exactly: weights are 2..8-bit, biases below 2^22). Loading checks every
 // field and every integer before building the net, and names the field or tensor that is wrong.
 import type { Conv2dOptions } from "../tensor/conv.ts";
-import type { LoadedModel, ModelFile } from "../models/registry.ts";
+import type { ModelFile } from "../models/registry.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import {
   EXACT_SUM_LIMIT,
@@ -15,9 +15,6 @@ import {
   type Scheme,
 } from "./quantized_net.ts";
 import { MIN_EXPONENT, signedRange, unsignedRange, type IntRange } from "./quantizer.ts";
-import { SimulatedNet } from "./simulated.ts";
-import { V3_GRAPH, v3NetFrom, type V3QuantizationSection } from "./v3_model_file.ts";
-import { SimulatedV3Net } from "./v3_simulated.ts";
 
 export const QUANT_FORMAT = "papr-ts-quant/1";
 
@@ -225,18 +222,4 @@ export function quantizedNetFrom(q: QuantizationSection, weights: Map<string, Te
     units,
     head,
   };
-}
-
-/** A quantized model folder as the CLI loads any model: a ConvNet (simulated execution). */
-export function buildQuantizedModel(file: QuantizedModelFile, weights: Map<string, Tensor>): LoadedModel {
-  if (file.family === "vit" || file.family === "swin" || file.family === "convnext")
-    throw new Error(`config.json: a quantized model must be a plain ConvNet, not the ${file.family} family`);
-  if ((file.quantization as unknown as { graph?: string }).graph === V3_GRAPH) {
-    if (file.family !== "mobilenetv3")
-      throw new Error(`config.json: quantization graph '${V3_GRAPH}' needs the mobilenetv3 family, not ${file.family}`);
-    const net = v3NetFrom(file.quantization as unknown as V3QuantizationSection, file.model, weights);
-    return { family: file.family, file, convnet: new SimulatedV3Net(net) };
-  }
-  const net = quantizedNetFrom(file.quantization, weights);
-  return { family: file.family, file, convnet: new SimulatedNet(net) };
 }
