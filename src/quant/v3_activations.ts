@@ -58,11 +58,13 @@ export function intActivation(t: number, a: number, e: number, act: V3Activation
 /** floor(v / s + 1/2) clamped: the grid integer of a float value. */
 const gridInt = (v: number, scale: number, range: IntRange) => clamp(Math.floor(v / scale + 0.5), range);
 
-/** The hard-sigmoid gate of v on the grid 2^-fractionBits, as a value. */
-function simGate(v: number, fractionBits: number): number {
+const GATE_FACTOR = M6 / 2 ** M6_SHIFT; // the fixed-point 1/6 as a value; r * GATE_FACTOR is exact
+const HARDSWISH_STEP = 2 ** -HARDSWISH_GATE_BITS;
+
+/** The hard-sigmoid gate of v on the grid `step` = 2^-F, as a value. */
+function simGate(v: number, step: number): number {
   const r = v + 3 < 0 ? 0 : v + 3 > 6 ? 6 : v + 3;
-  const step = 2 ** -fractionBits;
-  return Math.min(1, Math.floor((r * M6) / 2 ** M6_SHIFT / step + 0.5) * step);
+  return Math.min(1, Math.floor((r * GATE_FACTOR) / step + 0.5) * step);
 }
 
 /** The simulated form of intActivation: the float sum v -> the output's grid point (scale s). */
@@ -72,9 +74,9 @@ export function simActivation(v: number, scale: number, act: V3Activation, range
     case "relu":
       return gridInt(v, scale, range) * scale;
     case "hardsigmoid":
-      return gridInt(simGate(v, -Math.log2(scale)), scale, range) * scale;
+      return gridInt(simGate(v, scale), scale, range) * scale;
     case "hardswish":
-      return gridInt(v * simGate(v, HARDSWISH_GATE_BITS), scale, range) * scale;
+      return gridInt(v * simGate(v, HARDSWISH_STEP), scale, range) * scale;
   }
 }
 

@@ -68,13 +68,60 @@ export function convWeightBits(g: V3Graph, c: V3Conv, weightBits: number): numbe
 
 type Grid = { scale: number; range: IntRange };
 
+/** What a quantized conv was built from: the same inputs give the same conv (the searches rebuild often). */
+interface Built {
+  inputScale: number;
+  inputRange: IntRange;
+  outputScale: number;
+  bits: string;
+  weightScales: Float64Array;
+  biases: Float32Array;
+  gains: Float32Array;
+  conv: QuantV3Conv;
+}
+const built = new WeakMap<V3Conv, Built>();
+const same = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return a.length === b.length;
+};
+
 function planConv(g: V3Graph, plan: V3Plan, c: V3Conv, input: Grid): QuantV3Conv {
+  const A = plan.activationBits;
+  const outputScale = c === g.classifier ? 1 : c.act === "hardsigmoid" ? 2 ** -A : plan.actScales[c.name];
+  const bits = `${plan.scheme}/${plan.weightBits}/${A}`;
+  const last = built.get(c);
+  if (
+    last &&
+    last.inputScale === input.scale &&
+    last.inputRange.lo === input.range.lo &&
+    last.inputRange.hi === input.range.hi &&
+    last.outputScale === outputScale &&
+    last.bits === bits &&
+    same(last.weightScales, plan.weightScales[c.name]) &&
+    same(last.biases, plan.biases[c.name]) &&
+    same(last.gains, plan.gains[c.name])
+  )
+    return last.conv;
+  const conv = buildConv(g, plan, c, input, outputScale);
+  built.set(c, {
+    inputScale: input.scale,
+    inputRange: input.range,
+    outputScale,
+    bits,
+    weightScales: plan.weightScales[c.name].slice(),
+    biases: plan.biases[c.name].slice(),
+    gains: plan.gains[c.name].slice(),
+    conv,
+  });
+  return conv;
+}
+
+function buildConv(g: V3Graph, plan: V3Plan, c: V3Conv, input: Grid, outputScale: number): QuantV3Conv {
   const A = plan.activationBits;
   const gains = plan.gains[c.name];
   const per = c.weight.size / gains.length;
   const weight = c.weight.data.map((w, i) => w * gains[Math.floor(i / per)]);
   const outputRange = c === g.classifier ? { lo: 0, hi: 0 } : activationRange(c.act, A);
-  const outputScale = c === g.classifier ? 1 : c.act === "hardsigmoid" ? 2 ** -A : plan.actScales[c.name];
   const q = quantizeConv(
     {
       name: c.name,

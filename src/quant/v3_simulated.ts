@@ -22,10 +22,14 @@ function onGrid(x: Tensor, scale: number, range: IntRange): Tensor {
 }
 
 /** A quantized conv ready for the float kernels; `sum` is its float sum, `run` the requantized output. */
+const simulated = new WeakMap<QuantV3Conv, SimulatedConv>(); // a conv's float grid points, made once
+
 export class SimV3Conv {
   readonly sim: SimulatedConv;
   constructor(readonly conv: QuantV3Conv) {
-    this.sim = simulatedConv(conv);
+    let sim = simulated.get(conv);
+    if (!sim) simulated.set(conv, (sim = simulatedConv(conv)));
+    this.sim = sim;
   }
   sum(x: Tensor): Tensor {
     return conv2d(x, this.sim.weight, this.sim.bias, this.conv.options);
@@ -33,7 +37,15 @@ export class SimV3Conv {
   requantize(sum: Tensor): Tensor {
     const { outputScale, act, outputRange } = this.conv;
     const out = new Float32Array(sum.size);
-    for (let i = 0; i < sum.size; i++) out[i] = simActivation(sum.data[i], outputScale, act, outputRange);
+    const v = sum.data;
+    if (act === "none" || act === "relu") {
+      // the common case inlined: simActivation's grid point
+      const { lo, hi } = outputRange;
+      for (let i = 0; i < v.length; i++) {
+        const q = Math.floor(v[i] / outputScale + 0.5);
+        out[i] = (q < lo ? lo : q > hi ? hi : q) * outputScale;
+      }
+    } else for (let i = 0; i < v.length; i++) out[i] = simActivation(v[i], outputScale, act, outputRange);
     return new Tensor(out, sum.shape);
   }
   run(x: Tensor): Tensor {
