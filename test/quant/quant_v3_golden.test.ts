@@ -1,6 +1,7 @@
 // The quantized MobileNetV3 graph (src/quant/v3_*.ts) against the PyTorch / float64 reference
 // tools/golden/gen_quant_v3.py (written from docs/quantization.md §10), on the small MobileNetV3-like net of
-// v3_fixture.ts (SE blocks, hardswish, a residual): for every bit width and layerwise power-of-two method,
+// v3_fixture.ts (SE blocks, hardswish, a residual): for every bit width and power-of-two method (the layerwise
+// rules, the whole-network scale adjustment on the graph's units, and RAPQ = adjustment + BN reconstruction),
 // the exponents, integer biases, |integer weight| sums, and the probe's last-block integers and logits are
 // EXACT on the integer path, and the simulated path equals the integer one bit for bit. (Exact is possible
 // because after the scale choice everything is integer arithmetic; the float calibration pass differs from
@@ -29,7 +30,7 @@ test("probe rebuilt from the shared generator; float logits as the reference (1e
 });
 
 for (const bits of ["w8a8", "w4a8", "w4a4", "w2a4"]) {
-  for (const method of ["pow2-minmax", "pow2-mse"] as Method[]) {
+  for (const method of ["pow2-minmax", "pow2-mse", "pow2-adjusted", "rapq"] as Method[]) {
     test(`${bits} ${method}: exponents, integer weights and biases, integers and logits equal PyTorch's exactly`, () => {
       const { net, plan } = quantizeV3(graph, v3Images, { method, ...parseBits(bits) }, cal);
       const key = `${bits}.${method}`;
