@@ -7,7 +7,7 @@
 // and the ViT's (weights/vit-scenes) top-1 with PaPr at z = 0.5 and 0.3 on the quantized proposer's feature
 // map (simulated path; for the power-of-two nets the integer path is run on the first --integer-check
 // scenes and its logits compared bit for bit). Writes <out>/quant_scenes.md and .json, prints the table.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadModelDir, writeOutputFile } from "../src/cli/files.ts";
@@ -16,8 +16,6 @@ import { makeScene, type Scene } from "../src/data/scenes.ts";
 import { boxOverlap } from "../src/eval/scene_eval.ts";
 import { preprocess } from "../src/image/preprocess.ts";
 import type { MobileNetV3Config } from "../src/models/mobilenetv3.ts";
-import { readSafetensors } from "../src/tensor/safetensors.ts";
-import { readFileSync } from "node:fs";
 import { Papr } from "../src/papr/papr.ts";
 import { keepCount } from "../src/papr/ranking.ts";
 import { parseBits } from "../src/quant/ptq.ts";
@@ -25,6 +23,7 @@ import { integerV3Forward } from "../src/quant/v3_integer.ts";
 import { floatFeatures, floatHead, mobilenetV3Graph } from "../src/quant/v3_graph.ts";
 import { calibrateV3, quantizeV3 } from "../src/quant/v3_ptq.ts";
 import { SimulatedV3Net } from "../src/quant/v3_simulated.ts";
+import { readSafetensors } from "../src/tensor/safetensors.ts";
 import { availableBackends, setBackend } from "../src/tensor/backend.ts";
 import type { Tensor } from "../src/tensor/tensor.ts";
 
