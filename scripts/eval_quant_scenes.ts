@@ -1,6 +1,6 @@
 // npm run eval:quant-scenes [-- --scenes 500 --calibration 100 --search-images 8 --bits w8a8,w4a8,w4a4,w2a4 --out docs/eval]
 // The scene proposer (weights/mobilenetv3-scenes, MobileNetV3-small) quantized after training
-// (docs/quantization.md §10): float, uniform PTQ and RAPQ at each bit width. Calibration: training-split
+// (docs/quantization.md §10): float, uniform PTQ, power-of-two alone (pow2-mse) and RAPQ at each bit width. Calibration: training-split
 // scenes 0..calibration-1 (src/data/scenes.ts; Fashion-MNIST train items from --train-items). Evaluation:
 // held-out test-split scenes 0..scenes-1. Per proposer: its own top-1 on the scenes, PaPr's object-patch
 // recall at z = 0.5 (kept patches touching the object's box / patches touching it, as src/eval/scene_eval.ts),
@@ -34,7 +34,7 @@ const { values } = parseArgs({
     "search-images": { type: "string", default: "8" },
     "integer-check": { type: "string", default: "2" },
     bits: { type: "string", default: "w8a8,w4a8,w4a4,w2a4" },
-    methods: { type: "string", default: "uniform,rapq" },
+    methods: { type: "string", default: "uniform,pow2-mse,rapq" },
     backbone: { type: "string", default: "weights/vit-scenes" },
     proposer: { type: "string", default: "weights/mobilenetv3-scenes" },
     "train-items": { type: "string" }, // folder with train-images-idx3-ubyte.gz / train-labels-idx1-ubyte.gz
