@@ -88,6 +88,13 @@ export { quantizeChain, parseBits, METHODS as QUANT_METHODS, type Method as Quan
 export { SimulatedNet } from "./quant/simulated.ts";
 export { integerForward, type IntegerResult } from "./quant/integer.ts";
 export type { QuantizedNet } from "./quant/quantized_net.ts";
-export { quantizedModelFile, quantizedNetFrom, buildQuantizedModel } from "./quant/model_file.ts";
+export { quantizedModelFile, quantizedNetFrom } from "./quant/model_file.ts";
+export { buildQuantizedModel } from "./quant/quantized_model.ts";
+export { mobilenetV3Graph, type V3Graph } from "./quant/v3_graph.ts";
+export { quantizeV3, calibrateV3 } from "./quant/v3_ptq.ts";
+export type { QuantV3Net } from "./quant/v3_net.ts";
+export { SimulatedV3Net } from "./quant/v3_simulated.ts";
+export { integerV3Forward, type IntegerV3Result } from "./quant/v3_integer.ts";
+export { quantizedV3ModelFile, v3NetFrom } from "./quant/v3_model_file.ts";
 export * from "./papr/hierarchical.ts";
 export * from "./papr/convnext_macs.ts";

@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, s
 import { basename, dirname, join, relative, resolve, isAbsolute } from "node:path";
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from "../image/image.ts";
 import { buildModel, type LoadedModel, type ModelFile } from "../models/registry.ts";
-import { buildQuantizedModel, type QuantizedModelFile } from "../quant/model_file.ts";
+import type { QuantizedModelFile } from "../quant/model_file.ts";
+import { buildQuantizedModel } from "../quant/quantized_model.ts";
 import { MAX_CHECKPOINT_BYTES, readRegularFile } from "../models/load/node.ts";
 import { readSafetensors, writeSafetensors } from "../tensor/safetensors.ts";
 import type { Tensor } from "../tensor/tensor.ts";

@@ -9,8 +9,8 @@ export const USAGE = `usage:
                [--preprocess '{"cropPct":1,"mean":[0.5,0.5,0.5],"std":[0.5,0.5,0.5]}']
   papr eval-folder DIR --weights DIR [--classes FILE] [--limit N] [--proposer DIR [--z Z]] [--max-megapixels 40] [--max-aspect 16]
   papr gallery [--proposer DIR] [--images DIR...] [--z 0.5] [--out out/gallery] [--limit 24]
-  papr quantize <model dir> --bits w4a8 --calibration DIR --out DIR [--method rapq|pow2-adjusted|pow2-mse|pow2-minmax|uniform]
-                [--limit 100] [--search-images 32] [--force]
+  papr quantize <model dir> --bits w4a8 --calibration DIR|scenes:train:N --out DIR [--method rapq|pow2-adjusted|pow2-mse|pow2-minmax|uniform]
+                [--limit 100] [--search-images 32] [--fashion-mnist DIR] [--force]
   papr prune <model dir> --flops F --out DIR [--method dimap|global-magnitude|layer-magnitude] [--force]
   papr archs
 

@@ -10,7 +10,7 @@ import { quantizeValue } from "./quantizer.ts";
 
 /** One image's integers, channel-major [C, H, W]. */
 export interface IntImage {
-  data: Int8Array | Uint8Array;
+  data: Int8Array | Uint8Array | Int16Array;
   channels: number;
   height: number;
   width: number;
@@ -55,8 +55,11 @@ function pair(v: number | number[] | undefined, fallback: number): [number, numb
   return typeof v === "number" ? [v, v] : [v[0], v[1]];
 }
 
-/** conv (int32 sums) + ReLU6 + requantization, on integers. */
-export function integerUnit(conv: QuantConv, x: IntImage): IntImage {
+/** A conv's exact integer sums (bias included), channel-major [O, outH, outW]. */
+export function convSums(
+  conv: QuantConv,
+  x: IntImage,
+): { sums: Float64Array; channels: number; height: number; width: number } {
   const [O, Cg, kh, kw] = conv.shape;
   const groups = conv.options.groups ?? 1;
   if (x.channels !== Cg * groups)
@@ -74,8 +77,7 @@ export function integerUnit(conv: QuantConv, x: IntImage): IntImage {
     outH = Math.floor((x.height + 2 * padding - kh) / sh) + 1;
     outW = Math.floor((x.width + 2 * padding - kw) / sw) + 1;
   } else throw new Error(`${conv.name}: the integer path supports "same" or one number as padding`);
-  const n = shifts(conv);
-  const out = new Uint8Array(O * outH * outW);
+  const sums = new Float64Array(O * outH * outW);
   const outPerGroup = O / groups;
   const H = x.height;
   const W = x.width;
@@ -97,11 +99,22 @@ export function integerUnit(conv: QuantConv, x: IntImage): IntImage {
             }
           }
         }
-        out[(o * outH + oy) * outW + ox] = requantize(sum, n[o], conv.outputMax);
+        sums[(o * outH + oy) * outW + ox] = sum;
       }
     }
   }
-  return { data: out, channels: O, height: outH, width: outW };
+  return { sums, channels: O, height: outH, width: outW };
+}
+
+/** conv (int32 sums) + ReLU6 + requantization, on integers. */
+export function integerUnit(conv: QuantConv, x: IntImage): IntImage {
+  const s = convSums(conv, x);
+  const n = shifts(conv);
+  const area = s.height * s.width;
+  const out = new Uint8Array(s.sums.length);
+  for (let o = 0; o < s.channels; o++)
+    for (let i = o * area; i < (o + 1) * area; i++) out[i] = requantize(s.sums[i], n[o], conv.outputMax);
+  return { data: out, channels: s.channels, height: s.height, width: s.width };
 }
 
 /** The whole net on integers: features, pooled features, the classifier's int32 sums, and the logits. */

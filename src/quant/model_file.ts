@@ -4,7 +4,7 @@
 // float32, which holds them exactly: weights are 2..8-bit, biases below 2^22). Loading checks every
 // field and every integer before building the net, and names the field or tensor that is wrong.
 import type { Conv2dOptions } from "../tensor/conv.ts";
-import type { LoadedModel, ModelFile } from "../models/registry.ts";
+import type { ModelFile } from "../models/registry.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import {
   EXACT_SUM_LIMIT,
@@ -15,11 +15,10 @@ import {
   type Scheme,
 } from "./quantized_net.ts";
 import { MIN_EXPONENT, signedRange, unsignedRange, type IntRange } from "./quantizer.ts";
-import { SimulatedNet } from "./simulated.ts";
 
 export const QUANT_FORMAT = "papr-ts-quant/1";
 
-interface ConvEntry {
+export interface ConvEntry {
   name: string;
   shape: number[];
   stride: number;
@@ -46,7 +45,7 @@ export interface QuantizationSection {
 
 export type QuantizedModelFile = ModelFile & { quantization: QuantizationSection };
 
-function entry(conv: QuantConv, weightBits: number): ConvEntry {
+export function entry(conv: QuantConv, weightBits: number): ConvEntry {
   const stride = conv.options.stride ?? 1;
   return {
     name: conv.name,
@@ -90,13 +89,14 @@ export function quantizedModelFile(
 
 const isPositiveFinite = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && v > 0;
 
-function convFrom(
+export function convFrom(
   e: ConvEntry,
   where: string,
   weights: Map<string, Tensor>,
   scheme: Scheme,
   inputRange: IntRange,
   activationBits: number,
+  outputTop = unsignedRange(activationBits).hi,
 ): QuantConv {
   const fail = (m: string): never => {
     throw new Error(`${where}: ${m}`);
@@ -130,7 +130,7 @@ function convFrom(
     // grid values q * s and sums must stay normal float32 numbers (2^-40 .. 2^20 leaves room both ways)
     if (s < 2 ** MIN_EXPONENT || s > 2 ** 20) fail(`scale ${s} is outside [2^${MIN_EXPONENT}, 2^20]`);
   }
-  const top = unsignedRange(activationBits).hi;
+  const top = outputTop;
   if (!Number.isInteger(e.outputMax) || e.outputMax < 0 || e.outputMax > top)
     fail(`outputMax ${JSON.stringify(e.outputMax)} is not an integer in [0, ${top}]`);
   const qweight = weights.get(`${e.name}.qweight`);
@@ -222,12 +222,4 @@ export function quantizedNetFrom(q: QuantizationSection, weights: Map<string, Te
     units,
     head,
   };
-}
-
-/** A quantized model folder as the CLI loads any model: a ConvNet (simulated execution). */
-export function buildQuantizedModel(file: QuantizedModelFile, weights: Map<string, Tensor>): LoadedModel {
-  if (file.family === "vit" || file.family === "swin" || file.family === "convnext")
-    throw new Error(`config.json: a quantized model must be a plain ConvNet, not the ${file.family} family`);
-  const net = quantizedNetFrom(file.quantization, weights);
-  return { family: file.family, file, convnet: new SimulatedNet(net) };
 }

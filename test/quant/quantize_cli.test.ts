@@ -1,4 +1,5 @@
-// papr quantize on the real ImageNet MobileNetV1-0.25 (../shared): convert, quantize to W8A8 (power of
+// papr quantize on the scene proposer (weights/mobilenetv3-scenes, calibrated on 4 test scenes) loaded by
+// classify as the proposer, and on the real ImageNet MobileNetV1-0.25 (../shared): convert, quantize to W8A8 (power of
 // two, per-tensor squared-error exponents) from 10 shared photos, then load the quantized folder in
 // eval-folder (as the classifier) and classify (as the proposer). Plus the usage errors. Skipped where
 // ../shared is absent (the argument errors run everywhere).
@@ -40,7 +41,7 @@ test("papr quantize: argument errors name the flag", () => {
   assert.match(badBits.err, /--bits: bits 'w9a8': expected w<2-8>a<2-8>/);
   const family = papr(
     "quantize",
-    "weights/mobilenetv3-scenes",
+    "weights/vit-scenes",
     "--bits",
     "w8a8",
     "--calibration",
@@ -48,7 +49,65 @@ test("papr quantize: argument errors name the flag", () => {
     "--out",
     join(tmp, "q"),
   );
-  assert.match(family.err, /is a mobilenetv3; quantization supports mobilenetv1/);
+  assert.match(family.err, /is a vit; quantization supports mobilenetv1 \(conv-BN-ReLU6 chains\) and mobilenetv3/);
+  const split = papr(
+    "quantize",
+    "weights/mobilenetv3-scenes",
+    "--bits",
+    "w8a8",
+    "--calibration",
+    "scenes:val:3",
+    "--out",
+    join(tmp, "q"),
+  );
+  assert.match(split.err, /--calibration scenes:val:3: expected scenes:train:N or scenes:test:N/);
+  const items = papr(
+    "quantize",
+    "weights/mobilenetv3-scenes",
+    "--bits",
+    "w8a8",
+    "--calibration",
+    "scenes:train:2",
+    "--fashion-mnist",
+    join(tmp, "nothing-here"),
+    "--out",
+    join(tmp, "q"),
+  );
+  assert.match(items.err, /cannot read the Fashion-MNIST train items from .*nothing-here/);
+});
+
+test("papr quantize: the scene proposer (MobileNetV3) to W8A8 on 4 scenes, then classify --proposer", () => {
+  const tmp = mkdtempSync(join(tmpdir(), "papr-quant-v3-"));
+  const quantized = join(tmp, "w8a8");
+  const q = papr(
+    "quantize",
+    "weights/mobilenetv3-scenes",
+    "--bits",
+    "w8a8",
+    "--method",
+    "pow2-mse",
+    "--calibration",
+    "scenes:test:4",
+    "--out",
+    quantized,
+  );
+  assert.is(q.code, 0, q.err);
+  assert.match(q.out, /\(mobilenetv3_small_100\) to W8A8 with pow2-mse on 4 calibration images/);
+  const config = JSON.parse(readFileSync(join(quantized, "config.json"), "utf8"));
+  assert.is(config.quantization.graph, "mobilenetv3");
+  assert.is(config.quantization.convs.length, 54); // stem 1, ds 4, ir 2 x 3 + 8 x 5 (with SE), cn 1, head 2
+  const proposer = papr(
+    "classify",
+    "examples/web/images/scene-test-0000-bag.png",
+    "--proposer",
+    quantized,
+    "--z",
+    "0.5",
+  );
+  assert.is(proposer.code, 0, proposer.err);
+  assert.match(proposer.out, /kept 98 of 196 patches/);
+  // the float proposer: Bag 80.6%; the W8A8 proposer (calibrated on test scenes 0-3) measured Bag first too
+  assert.match(proposer.out, /1\. Bag /);
 });
 
 skipUnless(sharedDir(), "../shared absent")(
