@@ -31,7 +31,8 @@ export interface ConvEntry {
   outputMax: number;
 }
 
-export interface QuantizationSection {
+/** What every quantized folder's config.json section says first (MobileNetV1 chain or MobileNetV3 graph). */
+export interface QuantizationHeader {
   format: typeof QUANT_FORMAT;
   scheme: Scheme;
   method: string;
@@ -39,6 +40,9 @@ export interface QuantizationSection {
   activationBits: number;
   imageSize: number;
   calibration: { images: number; source: string };
+}
+
+export interface QuantizationSection extends QuantizationHeader {
   units: ConvEntry[];
   head: ConvEntry;
 }

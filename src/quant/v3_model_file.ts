@@ -9,8 +9,8 @@ import { mobilenetV3Blocks, mobilenetV3Spec, type MobileNetV3Config } from "../m
 import { convPadding } from "../models/mobilenet_blocks.ts";
 import type { ModelFile } from "../models/registry.ts";
 import { Tensor } from "../tensor/tensor.ts";
-import { convFrom, entry, QUANT_FORMAT, type ConvEntry } from "./model_file.ts";
-import { FIRST_LAST_BITS, INPUT_RANGE, type Scheme } from "./quantized_net.ts";
+import { convFrom, entry, QUANT_FORMAT, type ConvEntry, type QuantizationHeader } from "./model_file.ts";
+import { FIRST_LAST_BITS, INPUT_RANGE } from "./quantized_net.ts";
 import { MIN_EXPONENT, type IntRange } from "./quantizer.ts";
 import { activationRange } from "./v3_activations.ts";
 import type { V3Activation } from "./v3_graph.ts";
@@ -22,15 +22,8 @@ export interface V3ConvEntry extends ConvEntry {
   act: V3Activation;
 }
 
-export interface V3QuantizationSection {
-  format: typeof QUANT_FORMAT;
+export interface V3QuantizationSection extends QuantizationHeader {
   graph: typeof V3_GRAPH;
-  scheme: Scheme;
-  method: string;
-  weightBits: number;
-  activationBits: number;
-  imageSize: number;
-  calibration: { images: number; source: string };
   inputScale: number;
   convs: V3ConvEntry[];
   grids: Record<string, number>; // "<block>.se" and "<block>.add": their output scales

@@ -3,6 +3,7 @@
 // clear error for each kind of damage). Synthetic MobileNetV1-0.25 (shared generator, He gain) at 32x32.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { assertSimulatedEqualsInteger } from "./same_paths.ts";
 import { mobilenetV1Spec } from "../../src/models/mobilenetv1.ts";
 import { syntheticWeights } from "../../src/models/synthetic.ts";
 import { calibrate } from "../../src/quant/calibration.ts";
@@ -89,19 +90,11 @@ test("integer path = simulated path, bit for bit: every power-of-two method, eve
         for (const backend of availableBackends()) {
           setBackend(backend);
           const sim = new SimulatedNet(net);
-          const features = sim.features(probe);
           const scale = net.units[net.units.length - 1].outputScale;
           const what = `${bits} ${method} on ${backend}`;
-          assert.equal(features.shape, [1, integer.features.channels, integer.features.height, integer.features.width]);
-          assert.ok(
-            features.data.every((v, i) => v === integer.features.data[i] * scale),
-            `${what}: features differ`,
-          );
-          const logits = sim.forward(probe).data;
-          assert.ok(
-            logits.every((v, k) => Object.is(v, integer.logits[k])),
-            `${what}: logits differ`,
-          );
+          const { channels, height, width } = integer.features;
+          assert.equal(sim.features(probe).shape, [1, channels, height, width]);
+          assertSimulatedEqualsInteger(sim, integer, scale, probe, what);
         }
         // not a degenerate network: the features use more than one level
         assert.ok(new Set(integer.features.data).size > 1, `${bits} ${method}: constant features`);

@@ -15,6 +15,7 @@ import { parseBits, quantizeChain, type Method } from "../../src/quant/ptq.ts";
 import { SimulatedNet } from "../../src/quant/simulated.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
 import { fixture } from "../golden.ts";
+import { assertConvsMatchGolden } from "./golden_convs.ts";
 import { withHeGain } from "../models/he_gain.ts";
 
 const golden = fixture("quant_mobilenetv1");
@@ -37,21 +38,7 @@ for (const bits of ["w8a8", "w4a8", "w4a4", "w2a4"]) {
       const convs = [...net.units, net.head];
       const actExponents = [net.units[0].inputScale, ...net.units.map((u) => u.outputScale)].map(Math.log2);
       assert.equal(actExponents, list(golden.get(`${key}.act_exponents`).data), "activation exponents");
-      assert.equal(
-        convs.flatMap((c) => list(c.weightScale).map(Math.log2)),
-        list(golden.get(`${key}.weight_exponents`).data),
-        "weight exponents",
-      );
-      assert.equal(
-        convs.flatMap((c) => list(c.bias)),
-        list(golden.get(`${key}.bias`).data),
-        "integer biases",
-      );
-      assert.equal(
-        convs.map((c) => c.weight.reduce((s, v) => s + Math.abs(v), 0)),
-        list(golden.get(`${key}.weight_abs_sums`).data),
-        "sum of |integer weights| per conv",
-      );
+      assertConvsMatchGolden(convs, golden, key);
       const result = integerForward(net, probe);
       assert.equal(list(result.features.data), list(golden.get(`${key}.features`).data), "last unit's integers");
       assert.equal(list(result.logits), list(golden.get(`${key}.logits`).data), "logits (integer path)");

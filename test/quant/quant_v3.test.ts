@@ -6,6 +6,7 @@
 // width 0.25, synthetic weights) and its refusals.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { assertSimulatedEqualsInteger } from "./same_paths.ts";
 import { mobilenetV3Spec, type MobileNetV3Config } from "../../src/models/mobilenetv3.ts";
 import type { ModelFile } from "../../src/models/registry.ts";
 import { syntheticWeights } from "../../src/models/synthetic.ts";
@@ -65,18 +66,8 @@ test("integer path = simulated path, bit for bit: every power-of-two method, eve
         const scale = net.blocks[net.blocks.length - 1].project.outputScale;
         for (const backend of availableBackends()) {
           setBackend(backend);
-          const sim = new SimulatedV3Net(net);
           const what = `${bits} ${method} on ${backend}`;
-          const features = sim.features(v3Probe);
-          assert.ok(
-            features.data.every((v, i) => v === integer.features.data[i] * scale),
-            `${what}: features differ`,
-          );
-          const logits = sim.forward(v3Probe).data;
-          assert.ok(
-            logits.every((v, k) => Object.is(v, integer.logits[k])),
-            `${what}: logits differ`,
-          );
+          assertSimulatedEqualsInteger(new SimulatedV3Net(net), integer, scale, v3Probe, what);
         }
         assert.ok(new Set(integer.features.data).size > 1, `${bits} ${method}: constant features`);
       }

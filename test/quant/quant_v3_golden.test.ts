@@ -15,6 +15,7 @@ import { netConvs } from "../../src/quant/v3_net.ts";
 import { calibrateV3, gridTensors, quantizeV3 } from "../../src/quant/v3_ptq.ts";
 import { SimulatedV3Net } from "../../src/quant/v3_simulated.ts";
 import { fixture } from "../golden.ts";
+import { assertConvsMatchGolden } from "./golden_convs.ts";
 import { v3Graph, v3Images, v3Probe } from "./v3_fixture.ts";
 
 const golden = fixture("quant_mobilenetv3");
@@ -40,21 +41,7 @@ for (const bits of ["w8a8", "w4a8", "w4a4", "w2a4"]) {
         list(golden.get(`${key}.act_exponents`).data),
         "activation exponents",
       );
-      assert.equal(
-        convs.flatMap((c) => list(c.weightScale).map(Math.log2)),
-        list(golden.get(`${key}.weight_exponents`).data),
-        "weight exponents",
-      );
-      assert.equal(
-        convs.flatMap((c) => list(c.bias)),
-        list(golden.get(`${key}.bias`).data),
-        "integer biases",
-      );
-      assert.equal(
-        convs.map((c) => c.weight.reduce((s, v) => s + Math.abs(v), 0)),
-        list(golden.get(`${key}.weight_abs_sums`).data),
-        "sum of |integer weights| per conv",
-      );
+      assertConvsMatchGolden(convs, golden, key);
       const result = integerV3Forward(net, v3Probe);
       assert.equal(list(result.features.data), list(golden.get(`${key}.features`).data), "last block's integers");
       assert.equal(list(result.logits), list(golden.get(`${key}.logits`).data), "logits (integer path)");

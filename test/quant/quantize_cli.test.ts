@@ -23,6 +23,14 @@ function papr(...args: string[]) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
+/** `papr classify` of the bag scene at z = 0.5 with `proposer` (a quantized folder): it runs and keeps 98 patches. */
+function classifyBagWith(proposer: string): { out: string } {
+  const run = papr("classify", "examples/web/images/scene-test-0000-bag.png", "--proposer", proposer, "--z", "0.5");
+  assert.is(run.code, 0, run.err);
+  assert.match(run.out, /kept 98 of 196 patches/);
+  return run;
+}
+
 test("papr quantize: argument errors name the flag", () => {
   const tmp = mkdtempSync(join(tmpdir(), "papr-quant-args-"));
   const noBits = papr("quantize", "weights/mobilenetv3-scenes", "--calibration", tmp, "--out", join(tmp, "q"));
@@ -96,16 +104,7 @@ test("papr quantize: the scene proposer (MobileNetV3) to W8A8 on 4 scenes, then 
   const config = JSON.parse(readFileSync(join(quantized, "config.json"), "utf8"));
   assert.is(config.quantization.graph, "mobilenetv3");
   assert.is(config.quantization.convs.length, 54); // stem 1, ds 4, ir 2 x 3 + 8 x 5 (with SE), cn 1, head 2
-  const proposer = papr(
-    "classify",
-    "examples/web/images/scene-test-0000-bag.png",
-    "--proposer",
-    quantized,
-    "--z",
-    "0.5",
-  );
-  assert.is(proposer.code, 0, proposer.err);
-  assert.match(proposer.out, /kept 98 of 196 patches/);
+  const proposer = classifyBagWith(quantized);
   // the float proposer: Bag 80.6%; the W8A8 proposer (calibrated on test scenes 0-3) measured Bag first too
   assert.match(proposer.out, /1\. Bag /);
 });
@@ -162,16 +161,7 @@ skipUnless(sharedDir(), "../shared absent")(
     assert.ok(m, evaluation.out);
     // the float model: 57% top-1 on all 500 photos; W8A8 measured 47.5% on these 40; a broken path lands near 0
     assert.ok(Number(m![1]) >= 30, `top-1 ${m![1]}%`);
-    const proposer = papr(
-      "classify",
-      "examples/web/images/scene-test-0000-bag.png",
-      "--proposer",
-      quantized,
-      "--z",
-      "0.5",
-    );
-    assert.is(proposer.code, 0, proposer.err);
-    assert.match(proposer.out, /kept 98 of 196 patches/);
+    classifyBagWith(quantized);
     const again = papr(
       "quantize",
       quantized,

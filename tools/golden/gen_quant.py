@@ -129,13 +129,16 @@ def copy_plan(p):
                 gains=[g.clone() for g in p["gains"]])
 
 
-def quantize_conv(w32, b32, scales, wbits, in_scale, in_range, out_scale, abits, stride=1, groups=1):
-    lo, hi = signed(wbits)
+def quantize_channels(w32, b32, scales, lo, hi, in_scale, in_range):
+    """Per output channel o: its scale raised to a power of two until the bias fits BIAS_LIMIT grid units,
+    the weights on the grid [lo, hi], the bias as an integer on the sum's grid. Returns (wq, bias, scales, fits):
+    fits = every channel's largest |sum| stays below 2^24 (exact in float32)."""
     scales = list(scales)
     O = w32.shape[0]
     wq = torch.empty(w32.shape, dtype=torch.float64)
     bias = torch.empty(O, dtype=torch.float64)
     in_max = max(-in_range[0], in_range[1])
+    fits = True
     for o in range(O):
         b = float(b32[o])
         needed = abs(b) / (in_scale * BIAS_LIMIT)
@@ -143,7 +146,14 @@ def quantize_conv(w32, b32, scales, wbits, in_scale, in_range, out_scale, abits,
             scales[o] = 2.0 ** math.ceil(math.log2(needed))
         wq[o] = grid(w32[o].double(), scales[o], lo, hi)
         bias[o] = math.floor(b / (scales[o] * in_scale) + 0.5)
-        assert float(wq[o].abs().sum()) * in_max + abs(bias[o]) < 2 ** 24
+        fits = fits and float(wq[o].abs().sum()) * in_max + abs(bias[o]) < 2 ** 24
+    return wq, bias, scales, fits
+
+
+def quantize_conv(w32, b32, scales, wbits, in_scale, in_range, out_scale, abits, stride=1, groups=1):
+    lo, hi = signed(wbits)
+    wq, bias, scales, fits = quantize_channels(w32, b32, scales, lo, hi, in_scale, in_range)
+    assert fits
     return dict(wq=wq, bias=bias, scales=scales, in_scale=in_scale, out_scale=out_scale, stride=stride,
                 groups=groups, out_max=min(unsigned(abits)[1], math.floor(6 / out_scale + 0.5)))
 

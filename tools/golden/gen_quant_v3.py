@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from common import rand, save_fixture, synthetic_parameter
-from gen_quant import BIAS_LIMIT, ceil_exp, grid, mse_exp, signed, unsigned
+from gen_quant import ceil_exp, grid, mse_exp, quantize_channels, signed, unsigned
 
 SIZE = 16
 BITS = ["w8a8", "w4a8", "w4a4", "w2a4"]
@@ -224,23 +224,11 @@ class BuildError(Exception):
 
 def quantize(c, p, in_scale, in_range, out_scale, out_range):
     lo, hi = signed(8 if c["name"] in p["eight"] else p["wb"])
-    scales = list(p["w"][c["name"]])
     gains = p["gain"][c["name"]]
     w32 = (c["w"].double() * gains.double().view(-1, 1, 1, 1)).float()
-    b32 = p["b"][c["name"]]
-    O = c["w"].shape[0]
-    wq = torch.empty(c["w"].shape, dtype=torch.float64)
-    bias = torch.empty(O, dtype=torch.float64)
-    in_max = max(-in_range[0], in_range[1])
-    for o in range(O):
-        b = float(b32[o])
-        needed = abs(b) / (in_scale * BIAS_LIMIT)
-        if scales[o] < needed:
-            scales[o] = 2.0 ** math.ceil(math.log2(needed))
-        wq[o] = grid(w32[o].double(), scales[o], lo, hi)
-        bias[o] = math.floor(b / (scales[o] * in_scale) + 0.5)
-        if float(wq[o].abs().sum()) * in_max + abs(bias[o]) >= 2 ** 24:
-            raise BuildError(c["name"])
+    wq, bias, scales, fits = quantize_channels(w32, p["b"][c["name"]], p["w"][c["name"]], lo, hi, in_scale, in_range)
+    if not fits:
+        raise BuildError(c["name"])
     if c["act"] in ("hardsigmoid", "hardswish") and any(math.log2(sc * in_scale) < -32 for sc in scales):
         raise BuildError(c["name"])
     return dict(c, wq=wq, bias=bias, scales=scales, in_scale=in_scale, in_range=in_range, out_scale=out_scale,
