@@ -64,20 +64,29 @@ class Block(nn.Module):
 
 
 class VisionTransformer(nn.Module):
-    def __init__(self, img_size=224, patch=16, dim=192, depth=6, heads=3, mlp_ratio=4, num_classes=10, eps=1e-6):
+    """distilled: DeiT's distillation token after the class token (timm's dist_token, head_dist): in training
+    forward returns (class-head logits, distillation-head logits), in eval their mean (as DeiT infers)."""
+
+    def __init__(self, img_size=224, patch=16, dim=192, depth=6, heads=3, mlp_ratio=4, num_classes=10, eps=1e-6,
+                 distilled=False):
         super().__init__()
         n = (img_size // patch) ** 2
+        self.prefix = 2 if distilled else 1
         self.patch_embed = PatchEmbed(patch, dim)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
-        self.pos_embed = nn.Parameter(torch.zeros(1, n + 1, dim))
+        self.dist_token = nn.Parameter(torch.zeros(1, 1, dim)) if distilled else None
+        self.pos_embed = nn.Parameter(torch.zeros(1, n + self.prefix, dim))
         self.blocks = nn.ModuleList([Block(dim, heads, mlp_ratio, eps) for _ in range(depth)])
         self.norm = nn.LayerNorm(dim, eps=eps)
         self.head = nn.Linear(dim, num_classes)
+        self.head_dist = nn.Linear(dim, num_classes) if distilled else None
         self._init()
 
     def _init(self):
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         nn.init.trunc_normal_(self.cls_token, std=0.02)
+        if self.dist_token is not None:
+            nn.init.trunc_normal_(self.dist_token, std=0.02)
         for m in self.modules():
             if isinstance(m, nn.Linear):
                 nn.init.trunc_normal_(m.weight, std=0.02)
@@ -91,32 +100,39 @@ class VisionTransformer(nn.Module):
 
     def position(self, grid: int) -> torch.Tensor:
         """pos_embed for a grid x grid input; a coarser grid (low-res warm-up) averages the full grid's blocks."""
-        side = math.isqrt(self.pos_embed.shape[1] - 1)
+        p = self.prefix
+        side = math.isqrt(self.pos_embed.shape[1] - p)
         if grid == side:
             return self.pos_embed
         if side % grid:
             raise ValueError(f"VisionTransformer: a {grid}x{grid} patch grid does not divide the {side}x{side} one")
         d = self.pos_embed.shape[2]
-        patches = self.pos_embed[:, 1:].transpose(1, 2).reshape(1, d, side, side)
+        patches = self.pos_embed[:, p:].transpose(1, 2).reshape(1, d, side, side)
         pooled = F.avg_pool2d(patches, side // grid).flatten(2).transpose(1, 2)
-        return torch.cat([self.pos_embed[:, :1], pooled], dim=1)
+        return torch.cat([self.pos_embed[:, :p], pooled], dim=1)
 
     def forward(self, x, keep=None):  # [B, 3, 224, 224] -> [B, classes]  (also [B, 3, 112, 112] in the warm-up phase)
         """keep: optional [B, K] patch indices (patch dropout): only those patch tokens enter the blocks."""
         x = self.patch_embed(x)
         grid = math.isqrt(x.shape[1])
-        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + self.position(grid)
-        if keep is not None:  # cls token, then the kept patches (1 + index: position 0 is the cls token)
-            kept = torch.gather(x[:, 1:], 1, keep.unsqueeze(-1).expand(-1, -1, x.shape[2]))
-            x = torch.cat([x[:, :1], kept], dim=1)
+        tokens = [self.cls_token] + ([self.dist_token] if self.dist_token is not None else [])
+        x = torch.cat([t.expand(x.shape[0], -1, -1) for t in tokens] + [x], dim=1) + self.position(grid)
+        p = self.prefix
+        if keep is not None:  # the prefix tokens, then the kept patches (index i is token p + i)
+            kept = torch.gather(x[:, p:], 1, keep.unsqueeze(-1).expand(-1, -1, x.shape[2]))
+            x = torch.cat([x[:, :p], kept], dim=1)
         for block in self.blocks:
             x = block(x)
-        return self.head(self.norm(x)[:, 0])
+        x = self.norm(x)
+        if self.head_dist is None:
+            return self.head(x[:, 0])
+        logits, logits_dist = self.head(x[:, 0]), self.head_dist(x[:, 1])
+        return (logits, logits_dist) if self.training else (logits + logits_dist) / 2
 
 
 def make_vit(cfg: dict) -> VisionTransformer:
     return VisionTransformer(cfg["img_size"], cfg["patch_size"], cfg["embed_dim"], cfg["depth"], cfg["num_heads"],
-                             cfg["mlp_ratio"], cfg["num_classes"], cfg["layer_norm_eps"])
+                             cfg["mlp_ratio"], cfg["num_classes"], cfg["layer_norm_eps"], cfg.get("distilled", False))
 
 
 def make_proposer(cfg: dict) -> nn.Module:

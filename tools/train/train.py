@@ -161,8 +161,11 @@ def lr_at(step: int, steps: int, warmup: int, peak: float, floor: float) -> floa
 def run(name: str, model, cfg: dict, hp: dict, args, train_data, test_data, log: Log) -> None:
     out = args.out
     ckpt_path = os.path.join(out, f"{name}.ckpt.pt")
-    decay = [p for n, p in model.named_parameters() if p.ndim > 1 and "pos_embed" not in n and "cls_token" not in n]
-    no_decay = [p for n, p in model.named_parameters() if not (p.ndim > 1 and "pos_embed" not in n and "cls_token" not in n)]
+    def decays(n: str, p) -> bool:  # no weight decay on norms, biases, positions and prefix tokens
+        return p.ndim > 1 and not any(k in n for k in ("pos_embed", "cls_token", "dist_token"))
+
+    decay = [p for n, p in model.named_parameters() if decays(n, p)]
+    no_decay = [p for n, p in model.named_parameters() if not decays(n, p)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": hp["weight_decay"]},
                              {"params": no_decay, "weight_decay": 0.0}], lr=hp["lr"])
     start = 0
@@ -178,6 +181,7 @@ def run(name: str, model, cfg: dict, hp: dict, args, train_data, test_data, log:
         opt.load_state_dict(ckpt["opt"])
         start = ckpt["step"]
         log(f"{name}: resumed at step {start}")
+    teacher = load_teacher(out, hp["teacher"], log) if hp.get("teacher") else None
     steps, batch = hp["steps"], hp["batch"]
     for m in model.modules():
         if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
@@ -203,12 +207,21 @@ def run(name: str, model, cfg: dict, hp: dict, args, train_data, test_data, log:
         for group in opt.param_groups:
             group["lr"] = lr_at(step, steps, hp["warmup"], hp["lr"], hp["lr"] * 0.01)
         x, y = next(stream)
+        if teacher is not None:  # the teacher's hard label, from the scene at full resolution
+            with torch.no_grad():
+                y_teacher = teacher(x).argmax(dim=1)
         half = step < hp.get("low_res_steps", 0)
         if half:  # warm-up phase: the scene at 112 px (2x2 means), 49 patches
             x = F.avg_pool2d(x, 2)
         keep = patch_keep(step, batch, (x.shape[-1] // 16) ** 2, hp, args.seed) if "patch_keep" in hp else None
         logits = model(x, keep) if keep is not None else model(x)
-        loss = F.cross_entropy(logits, y, label_smoothing=hp["label_smoothing"])
+        if teacher is not None:
+            # DeiT's hard distillation: the class head learns the true label, the distillation head the teacher's
+            logits, logits_dist = logits
+            loss = 0.5 * F.cross_entropy(logits, y, label_smoothing=hp["label_smoothing"]) + 0.5 * F.cross_entropy(
+                logits_dist, y_teacher)
+        else:
+            loss = F.cross_entropy(logits, y, label_smoothing=hp["label_smoothing"])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), hp["clip"])
@@ -245,12 +258,30 @@ def run(name: str, model, cfg: dict, hp: dict, args, train_data, test_data, log:
         + " ".join(f"{a:.2f}" for a in per_class))
 
 
+def load_teacher(out: str, name: str, log: Log):
+    """A model trained earlier in this run (train-out/<name>.ckpt.pt and .json, e.g. the proposer), frozen, in eval mode."""
+    ckpt_path, cfg_path = os.path.join(out, f"{name}.ckpt.pt"), os.path.join(out, f"{name}.json")
+    if not (os.path.exists(ckpt_path) and os.path.exists(cfg_path)):
+        raise FileNotFoundError(f"train.py: the teacher {name} is missing in {out}: train it first (--models {name},...)")
+    with open(cfg_path) as f:
+        cfg = json.load(f)
+    if cfg["arch"] != "mobilenet_v3_small":
+        raise ValueError(f"train.py: teacher {name} is a {cfg['arch']}; only the proposer (mobilenet_v3_small) is supported")
+    teacher = models.make_proposer(cfg)
+    teacher.load_state_dict(torch.load(ckpt_path)["model"])
+    teacher.eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    log(f"teacher: {name} ({cfg['arch']}, held-out accuracy {cfg.get('test_accuracy', 'not measured')})")
+    return teacher
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=os.path.join(scenes.ROOT, "train-out"))
-    p.add_argument("--models", default="proposer,vit", help="comma list, trained in this order (vit-patchdrop: optional, see README)")
+    p.add_argument("--models", default="proposer,vit", help="comma list, trained in this order (vit-patchdrop, deit-distilled, convnext: optional, see README)")
     p.add_argument("--proposer-steps", type=int, default=1500)
     p.add_argument("--vit-steps", type=int, default=7600)
     p.add_argument("--vit-low-res-steps", type=int, default=6900, help="first steps at 112 px (49 patches)")
@@ -303,6 +334,17 @@ def main():
             hp = {"steps": args.vit_steps, "batch": args.batch, "lr": 5e-4, "warmup": 100, "weight_decay": 0.05,
                   "label_smoothing": 0.1, "clip": 1.0, "max_minutes": args.vit_minutes,
                   "low_res_steps": args.vit_low_res_steps, "ckpt_every": 5 * args.ckpt_every}
+        elif name == "deit-distilled":
+            # DeiT-style: class + distillation token, hard distillation from the proposer (trained before it in this
+            # run, the ConvNet teacher); the same FixRes schedule as the ViT (issue: a default that beats its proposer)
+            cfg = {"arch": "vit", "names": "timm", "patch_size": 16, "embed_dim": args.vit_dim,
+                   "depth": args.vit_depth, "num_heads": args.vit_heads, "mlp_ratio": 4, "qkv_bias": True,
+                   "class_token": True, "distilled": True, "num_prefix_tokens": 2, "global_pool": "token",
+                   "layer_norm_eps": 1e-6, "act": "gelu (erf)", "teacher": "proposer", **common}
+            model = models.make_vit(cfg)
+            hp = {"steps": args.vit_steps, "batch": args.batch, "lr": 5e-4, "warmup": 100, "weight_decay": 0.05,
+                  "label_smoothing": 0.1, "clip": 1.0, "max_minutes": args.vit_minutes,
+                  "low_res_steps": args.vit_low_res_steps, "ckpt_every": 5 * args.ckpt_every, "teacher": "proposer"}
         elif name == "vit-patchdrop":
             # Optional: the ViT above, fine-tuned at 224 px with random patch dropout (PatchDropout, Liu et al. 2022).
             # Measured and left out of the defaults (tools/train/README.md says why).
@@ -327,7 +369,8 @@ def main():
                   "weight_decay": 0.05, "label_smoothing": 0.1, "clip": 1.0, "max_minutes": args.convnext_minutes,
                   "low_res_steps": args.convnext_low_res_steps, "ckpt_every": 5 * args.ckpt_every}
         else:
-            raise ValueError(f"train.py: unknown model {name!r} (expected proposer, vit, vit-patchdrop or convnext)")
+            raise ValueError(f"train.py: unknown model {name!r} "
+                             "(expected proposer, vit, deit-distilled, vit-patchdrop or convnext)")
         run(name, model, cfg, hp, args, train_data, test_data, log)
     log("all done")
 
