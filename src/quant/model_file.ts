@@ -65,6 +65,28 @@ export function entry(conv: QuantConv, weightBits: number): ConvEntry {
   };
 }
 
+/** Each conv's integer weights and bias as float32 tensors (exact): `<name>.qweight`, `<name>.qbias`. */
+export function convTensors(
+  convs: { name: string; weight: ArrayLike<number>; bias: ArrayLike<number>; shape: number[] }[],
+): Map<string, Tensor> {
+  const weights = new Map<string, Tensor>();
+  for (const conv of convs) {
+    weights.set(`${conv.name}.qweight`, new Tensor(Float32Array.from(conv.weight), conv.shape));
+    weights.set(`${conv.name}.qbias`, new Tensor(Float32Array.from(conv.bias), [conv.shape[0]]));
+  }
+  return weights;
+}
+
+/** The section's common fields, from a quantized net (MobileNetV1 chain or MobileNetV3 graph). */
+export function quantizationHeader(
+  net: { scheme: Scheme; weightBits: number; activationBits: number; imageSize: number },
+  method: string,
+  calibration: { images: number; source: string },
+): QuantizationHeader {
+  const { scheme, weightBits, activationBits, imageSize } = net;
+  return { format: QUANT_FORMAT, scheme, method, weightBits, activationBits, imageSize, calibration };
+}
+
 /** config.json and the tensors of a quantized net. */
 export function quantizedModelFile(
   base: ModelFile,
@@ -72,19 +94,9 @@ export function quantizedModelFile(
   method: string,
   calibration: { images: number; source: string },
 ): { file: QuantizedModelFile; weights: Map<string, Tensor> } {
-  const weights = new Map<string, Tensor>();
-  for (const conv of [...net.units, net.head]) {
-    weights.set(`${conv.name}.qweight`, new Tensor(Float32Array.from(conv.weight), conv.shape));
-    weights.set(`${conv.name}.qbias`, new Tensor(Float32Array.from(conv.bias), [conv.shape[0]]));
-  }
+  const weights = convTensors([...net.units, net.head]);
   const quantization: QuantizationSection = {
-    format: QUANT_FORMAT,
-    scheme: net.scheme,
-    method,
-    weightBits: net.weightBits,
-    activationBits: net.activationBits,
-    imageSize: net.imageSize,
-    calibration,
+    ...quantizationHeader(net, method, calibration),
     units: net.units.map((u, l) => entry(u, l === 0 ? FIRST_LAST_BITS : net.weightBits)),
     head: entry(net.head, FIRST_LAST_BITS),
   };

@@ -9,7 +9,15 @@ import { mobilenetV3Blocks, mobilenetV3Spec, type MobileNetV3Config } from "../m
 import { convPadding } from "../models/mobilenet_blocks.ts";
 import type { ModelFile } from "../models/registry.ts";
 import { Tensor } from "../tensor/tensor.ts";
-import { convFrom, entry, QUANT_FORMAT, type ConvEntry, type QuantizationHeader } from "./model_file.ts";
+import {
+  convFrom,
+  convTensors,
+  entry,
+  quantizationHeader,
+  QUANT_FORMAT,
+  type ConvEntry,
+  type QuantizationHeader,
+} from "./model_file.ts";
 import { FIRST_LAST_BITS, INPUT_RANGE } from "./quantized_net.ts";
 import { MIN_EXPONENT, type IntRange } from "./quantizer.ts";
 import { activationRange } from "./v3_activations.ts";
@@ -36,12 +44,8 @@ export function quantizedV3ModelFile(
   method: string,
   calibration: { images: number; source: string },
 ): { file: ModelFile & { quantization: V3QuantizationSection }; weights: Map<string, Tensor> } {
-  const weights = new Map<string, Tensor>();
   const convs = netConvs(net);
-  for (const conv of convs) {
-    weights.set(`${conv.name}.qweight`, new Tensor(Float32Array.from(conv.weight), conv.shape));
-    weights.set(`${conv.name}.qbias`, new Tensor(Float32Array.from(conv.bias), [conv.shape[0]]));
-  }
+  const weights = convTensors(convs);
   const eight = new Set([net.stem, net.convHead, net.classifier]);
   const grids: Record<string, number> = {};
   for (const b of net.blocks) {
@@ -49,14 +53,8 @@ export function quantizedV3ModelFile(
     if (b.add) grids[`${b.plan.name}.add`] = b.add.outputScale;
   }
   const quantization: V3QuantizationSection = {
-    format: QUANT_FORMAT,
+    ...quantizationHeader(net, method, calibration),
     graph: V3_GRAPH,
-    scheme: net.scheme,
-    method,
-    weightBits: net.weightBits,
-    activationBits: net.activationBits,
-    imageSize: net.imageSize,
-    calibration,
     inputScale: net.inputScale,
     convs: convs.map((c) => ({ ...entry(c, eight.has(c) ? FIRST_LAST_BITS : net.weightBits), act: c.act })),
     grids,
