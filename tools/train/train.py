@@ -57,6 +57,25 @@ def save_safetensors(path: str, tensors: dict, metadata: dict | None = None) -> 
     os.replace(path + ".tmp", path)
 
 
+def read_safetensors(path: str) -> dict:
+    """float32 safetensors -> {name: tensor} (the project's weights files; header checked against the file size)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (length,) = struct.unpack("<Q", raw[:8])
+    if 8 + length > len(raw):
+        raise ValueError(f"{path}: header length {length} runs past the file ({len(raw)} bytes)")
+    header = json.loads(raw[8:8 + length])
+    header.pop("__metadata__", None)
+    out = {}
+    for name, info in header.items():
+        if info["dtype"] != "F32":
+            raise ValueError(f"{path}: {name} is {info['dtype']}, expected F32")
+        a, b = info["data_offsets"]
+        out[name] = torch.from_numpy(np.frombuffer(raw, dtype="<f4", offset=8 + length + a,
+                                                   count=(b - a) // 4).copy()).reshape(info["shape"])
+    return out
+
+
 def float_state(model: torch.nn.Module) -> dict:
     """Parameters and buffers to export: everything but BatchNorm's num_batches_tracked counters."""
     return {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
@@ -181,7 +200,7 @@ def run(name: str, model, cfg: dict, hp: dict, args, train_data, test_data, log:
         opt.load_state_dict(ckpt["opt"])
         start = ckpt["step"]
         log(f"{name}: resumed at step {start}")
-    teacher = load_teacher(out, hp["teacher"], log) if hp.get("teacher") else None
+    teacher = load_teacher(out, hp["teacher"], log, args.teacher_weights, test_data) if hp.get("teacher") else None
     steps, batch = hp["steps"], hp["batch"]
     for m in model.modules():
         if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
@@ -258,17 +277,28 @@ def run(name: str, model, cfg: dict, hp: dict, args, train_data, test_data, log:
         + " ".join(f"{a:.2f}" for a in per_class))
 
 
-def load_teacher(out: str, name: str, log: Log):
-    """A model trained earlier in this run (train-out/<name>.ckpt.pt and .json, e.g. the proposer), frozen, in eval mode."""
-    ckpt_path, cfg_path = os.path.join(out, f"{name}.ckpt.pt"), os.path.join(out, f"{name}.json")
-    if not (os.path.exists(ckpt_path) and os.path.exists(cfg_path)):
-        raise FileNotFoundError(f"train.py: the teacher {name} is missing in {out}: train it first (--models {name},...)")
-    with open(cfg_path) as f:
-        cfg = json.load(f)
-    if cfg["arch"] != "mobilenet_v3_small":
-        raise ValueError(f"train.py: teacher {name} is a {cfg['arch']}; only the proposer (mobilenet_v3_small) is supported")
-    teacher = models.make_proposer(cfg)
-    teacher.load_state_dict(torch.load(ckpt_path)["model"])
+def load_teacher(out: str, name: str, log: Log, weights: str | None = None, test_data=None):
+    """The distillation teacher, frozen, in eval mode: a model trained earlier in this run (train-out/<name>.ckpt.pt
+    and .json, e.g. the proposer), or with --teacher-weights a torchvision-named safetensors of the proposer (the
+    shipped one: tools/train/teacher_weights.ts writes it), whose held-out accuracy is then measured first."""
+    if weights:
+        cfg = {"arch": "mobilenet_v3_small", "num_classes": 10, "width_mult": 1.0}
+        teacher = models.make_proposer(cfg)
+        teacher.load_state_dict(read_safetensors(weights))
+        teacher.eval()
+        acc, _ = evaluate(teacher, test_data, EVAL_SCENES)
+        cfg["test_accuracy"] = acc
+        name = weights
+    else:
+        ckpt_path, cfg_path = os.path.join(out, f"{name}.ckpt.pt"), os.path.join(out, f"{name}.json")
+        if not (os.path.exists(ckpt_path) and os.path.exists(cfg_path)):
+            raise FileNotFoundError(f"train.py: the teacher {name} is missing in {out}: train it first (--models {name},...)")
+        with open(cfg_path) as f:
+            cfg = json.load(f)
+        if cfg["arch"] != "mobilenet_v3_small":
+            raise ValueError(f"train.py: teacher {name} is a {cfg['arch']}; only the proposer (mobilenet_v3_small) is supported")
+        teacher = models.make_proposer(cfg)
+        teacher.load_state_dict(torch.load(ckpt_path)["model"])
     teacher.eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
@@ -304,6 +334,8 @@ def main():
     p.add_argument("--ckpt-every", type=int, default=100, help="proposer; the ViT checkpoints every 5x that")
     p.add_argument("--quick-eval", type=int, default=200, help="test scenes scored at each checkpoint")
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--teacher-weights", help="deit-distilled's teacher from this torchvision-named safetensors (the "
+                   "shipped proposer: tools/train/teacher_weights.ts) instead of train-out/proposer.ckpt.pt")
     p.add_argument("--eval-scenes", type=int, default=EVAL_SCENES, help="held-out test scenes scored at the end")
     p.add_argument("--data-workers", type=int, default=1, help="processes generating training scenes (0: inline)")
     args = p.parse_args()

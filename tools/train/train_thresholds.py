@@ -26,31 +26,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import adaptive  # noqa: E402
 import models  # noqa: E402
 import scenes  # noqa: E402
-from train import to_input, train_batch  # noqa: E402
+from train import read_safetensors, to_input, train_batch  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 OFFSET_STEPS = 20000  # train-split scene stream, in units of 32 scenes: beyond the 243200 scenes train.py used
 LAMBDA = 20.0
 TAU_START, TAU_END = 0.5, 0.1
-
-
-def read_safetensors(path: str) -> dict:
-    """float32 safetensors -> {name: tensor} (the project's weights files; header checked against the file size)."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    (length,) = struct.unpack("<Q", raw[:8])
-    if 8 + length > len(raw):
-        raise ValueError(f"{path}: header length {length} runs past the file ({len(raw)} bytes)")
-    header = json.loads(raw[8:8 + length])
-    header.pop("__metadata__", None)
-    out = {}
-    for name, info in header.items():
-        if info["dtype"] != "F32":
-            raise ValueError(f"{path}: {name} is {info['dtype']}, expected F32")
-        a, b = info["data_offsets"]
-        out[name] = torch.from_numpy(np.frombuffer(raw, dtype="<f4", offset=8 + length + a,
-                                                   count=(b - a) // 4).copy()).reshape(info["shape"])
-    return out
 
 
 def load_default_vit(folder: str):

@@ -32,7 +32,7 @@ import { mobilenetV3Blocks, mobilenetV3Spec, type MobileNetV3Config, type Mobile
 const TORCHVISION_V3_BN_EPS = 1e-3;
 const TIMM_BN_EPS = 1e-5;
 
-type LayerKind = "conv" | "bn" | "linear" | "linear-as-conv";
+type LayerKind = "conv" | "bn" | "linear" | "linear-as-conv" | "conv-as-linear";
 
 /** One layer: its torchvision module path, its canonical module path, and what it is. */
 interface Layer {
@@ -122,6 +122,8 @@ function rename(weights: Map<string, Tensor>, layers: Layer[], bnVarOffset: numb
     let value = tensor;
     if (layer.kind === "linear-as-conv" && param === "weight" && value.rank === 2)
       value = value.reshape([...value.shape, 1, 1]);
+    if (layer.kind === "conv-as-linear" && param === "weight" && value.rank === 4)
+      value = value.reshape(value.shape.slice(0, 2));
     if (layer.kind === "bn" && param === "running_var" && bnVarOffset !== 0) {
       value = value.clone();
       for (let i = 0; i < value.size; i++) value.data[i] += bnVarOffset;
@@ -153,6 +155,22 @@ export function torchvisionToCanonicalMobileNetV3(
   variant: MobileNetV3Variant,
 ): Map<string, Tensor> {
   return rename(weights, mobilenetV3Layers(mobilenetV3Blocks({ variant })), TORCHVISION_V3_BN_EPS - TIMM_BN_EPS);
+}
+
+/**
+ * Canonical (timm) names -> torchvision mobilenet_v3_small / _large: the inverse of the map above
+ * (tools/train loads the shipped proposer into torchvision's model as the distillation teacher).
+ */
+export function canonicalToTorchvisionMobileNetV3(
+  weights: Map<string, Tensor>,
+  variant: MobileNetV3Variant,
+): Map<string, Tensor> {
+  const inverse = mobilenetV3Layers(mobilenetV3Blocks({ variant })).map((l): Layer => ({
+    torchvision: l.canonical,
+    canonical: l.torchvision,
+    kind: l.kind === "linear-as-conv" ? "conv-as-linear" : l.kind,
+  }));
+  return rename(weights, inverse, TIMM_BN_EPS - TORCHVISION_V3_BN_EPS);
 }
 
 /** torchvision mobilenet_v2 state dict -> canonical (timm) names. */
