@@ -45,6 +45,7 @@ TOLERANCES = [
     ("kernel_sort.safetensors",          r".*",                               EXACT,             "tensor/sort.test.ts"),
     ("kernel_elementwise.safetensors",   r"erfc?|gelu_erfc",                  pointwise(1.2e-7), "tensor/elementwise.test.ts"),
     ("kernel_*.safetensors",             r".*",                               scaled(1e-5),      "tensor/*.test.ts"),
+    ("video_kernels.safetensors",        r".*",                               scaled(1e-5),      "tensor/video_kernels.test.ts"),
     ("adaptive_*.safetensors",           r"kept|labels|rows_.*|tokens_.*",    EXACT,             "papr/adaptive_pruning_golden.test.ts"),
     ("adaptive_*.safetensors",           r"scores_.*",                        scaled(1e-5),      "papr/adaptive_pruning_golden.test.ts"),
     ("adaptive_*.safetensors",           r"logits_.*",                        scaled(1e-4),      "papr/adaptive_pruning_golden.test.ts"),
