@@ -63,6 +63,8 @@ TOLERANCES = [
     ("vit_*.safetensors",                r"logits.*",                         scaled(1e-4),      "models/vit_golden.ts, models/vit.test.ts"),
     ("resnet*.safetensors",              r"input_head",                       EXACT,             "models/resnet.test.ts"),
     ("resnet*.safetensors",              r".*",                               scaled(1e-4),      "models/resnet.test.ts"),
+    ("x3d_*.safetensors",                r"input_head",                       EXACT,             "models/x3d.test.ts"),
+    ("x3d_*.safetensors",                r".*",                               scaled(1e-5),      "models/x3d.test.ts"),
     ("mobileone_*.safetensors",          r"input_head",                       EXACT,             "models/mobileone.test.ts"),
     ("mobileone_*.safetensors",          r".*",                               scaled(1e-4),      "models/mobileone.test.ts"),
     ("tflite_int.safetensors",           r".*",                               EXACT,             "models/tflite_int.test.ts"),
