@@ -15,6 +15,7 @@ import {
   x3dSpec,
   type X3dVariant,
 } from "../../src/models/x3d.ts";
+import { countMacs } from "../../src/tensor/mac_counter.ts";
 import { Tensor, zeros } from "../../src/tensor/tensor.ts";
 import { assertClose, fixture, relativeError } from "../golden.ts";
 import { compactFeatures, goldenInput, goldenSpec } from "./model_golden.ts";
@@ -77,6 +78,16 @@ test("x3d_s: features (conv5) and logits match the PyTorch reference", () => {
   noSeBias.set(seBias, zeros(WEIGHTS.get(seBias)!.shape));
   const changed = createX3d({ variant: "s", clip: TRAINED_CLIP }, noSeBias).forward(x);
   assert.ok(relativeError(changed, golden.get("logits")) > 10 * TOL, "SE bias matters");
+});
+
+test("x3d: multiply-adds per clip match the paper's GFLOPs (X3D-XS 0.60, X3D-S 1.96 at 160 px)", () => {
+  // Every conv before the head runs frame by frame (no temporal stride), so a clip of T frames costs T times one
+  // frame (up to the squeeze-excitations, ~0.2M per clip); the head after the pool (~1.7M) is left out.
+  const model = createX3d({ variant: "s" }, WEIGHTS);
+  const { macs } = countMacs(() => model.features(zeros([1, 3, 1, 160, 160])));
+  const gmacs = (frames: number) => (macs * frames) / 1e9;
+  assert.ok(Math.abs(gmacs(4) - 0.6) < 0.01, `X3D-XS (4 frames): ${gmacs(4)} GMACs`);
+  assert.ok(Math.abs(gmacs(13) - 1.96) < 0.01, `X3D-S (13 frames): ${gmacs(13)} GMACs`);
 });
 
 test("createX3d: one error lists every missing, unexpected and mis-shaped weight", () => {
