@@ -61,6 +61,8 @@ TOLERANCES = [
     ("vit_*.safetensors",                r"input_head|pruned_patches",        EXACT,             "models/vit_golden.ts, models/vit.test.ts"),
     ("vit_*.safetensors",                r"embed_.*|block0_.*",               scaled(1e-5),      "models/vit_golden.ts"),
     ("vit_*.safetensors",                r"logits.*",                         scaled(1e-4),      "models/vit_golden.ts, models/vit.test.ts"),
+    ("r3d_18.safetensors",               r"input_head",                       EXACT,             "models/resnet3d.test.ts"),
+    ("r3d_18.safetensors",               r".*",                               scaled(1e-4),      "models/resnet3d.test.ts"),
     ("resnet*.safetensors",              r"input_head",                       EXACT,             "models/resnet.test.ts"),
     ("resnet*.safetensors",              r".*",                               scaled(1e-4),      "models/resnet.test.ts"),
     ("x3d_*.safetensors",                r"input_head",                       EXACT,             "models/x3d.test.ts"),
