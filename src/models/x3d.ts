@@ -28,15 +28,13 @@
 // softmax before that final average, which changes no ranking when the pool leaves one position.
 import { linear } from "../tensor/linear.ts";
 import { conv3d, type Conv3dOptions } from "../tensor/conv3d.ts";
-import type { FusedActivation } from "../tensor/gemm.ts";
-import { declareConstant } from "../tensor/constants.ts";
 import { add, relu, silu } from "../tensor/elementwise.ts";
-import { foldBatchNorm } from "../tensor/norm.ts";
 import { avgPool3d, globalAvgPool3d } from "../tensor/pooling3d.ts";
 import { squeezeExcite } from "../tensor/se.ts";
-import { expectShape, type Tensor } from "../tensor/tensor.ts";
+import { expectShape, zeros, type Tensor } from "../tensor/tensor.ts";
 import { bnSpec } from "./conv_bn.ts";
-import { checkWeights, type ModelSpec } from "./model_spec.ts";
+import { expectClip, foldConv3dBn, runConv3d, type FusedConv3d } from "./conv_bn3d.ts";
+import { checkWeights, type ModelSpec, type VideoConvNetModel } from "./model_spec.ts";
 
 export type X3dVariant = "xs" | "s" | "m";
 
@@ -164,13 +162,6 @@ function checkVariant(variant: X3dVariant): void {
   }
 }
 
-/** A Conv3d with the BatchNorm after it (if any) folded in: y = conv3d(x, weight) + bias. */
-interface FusedConv3d {
-  weight: Tensor; // [O, C/groups, kt, kh, kw]
-  bias: Tensor | null; // [O]; null for a conv without bias or BN
-  options: Conv3dOptions;
-}
-
 /** Squeeze-excitation parameters of one block, as tensor/se.ts takes them (1x1x1 weights as 1x1). */
 interface SqueezeExcite3d {
   reduceWeight: Tensor; // [Cr, C, 1, 1]
@@ -187,15 +178,8 @@ interface Block {
   shortcut: FusedConv3d | null;
 }
 
-/** What a 3-D ConvNet proposer offers (video PaPr, PAPR-SPEC.md section 6): like ConvNetModel, over clips. */
-export interface X3d {
-  readonly config: Required<X3dConfig>;
-  readonly clipSize: readonly [number, number, number]; // [T, H, W] the checkpoint was trained at (any size runs)
-  readonly featureChannels: number; // 432
-  features(x: Tensor): Tensor; // [N, 3, T, H, W] -> [N, 432, T, ceil(H/32), ceil(W/32)], conv5 after its ReLU
-  head(features: Tensor): Tensor; // [N, 432, t, h, w] -> [N, numClasses]
-  forward(x: Tensor): Tensor; // [N, 3, T, H, W] -> [N, numClasses] logits
-}
+/** features(x): [N, 432, T, ceil(H/32), ceil(W/32)], conv5 after its ReLU; clipSize: the training clip. */
+export type X3d = VideoConvNetModel<X3dConfig>;
 
 /** Builds an X3D from PyTorchVideo-named weights (checked against x3dSpec, BatchNorm folded here). */
 export function createX3d(config: X3dConfig, weights: Map<string, Tensor>): X3d {
@@ -205,17 +189,13 @@ export function createX3d(config: X3dConfig, weights: Map<string, Tensor>): X3d 
   checkWeights(`createX3d(${name})`, x3dSpec(full), weights);
   const get = (key: string) => weights.get(key)!; // names were checked against the spec
 
-  const stemSpatial: FusedConv3d = {
-    weight: get("blocks.0.conv.conv_t.weight"),
-    bias: null,
-    options: { stride: [1, 2, 2], padding: [0, 1, 1] },
-  };
-  const stemTemporal = foldConv3dBn(weights, "blocks.0.conv.conv_xy", "blocks.0.norm", {
+  const stemSpatial = withoutBias(get("blocks.0.conv.conv_t.weight"), { stride: [1, 2, 2], padding: [0, 1, 1] });
+  const stemTemporal = foldConv3dBn(weights, "blocks.0.conv.conv_xy", "blocks.0.norm", BN_EPS, {
     padding: [(STEM_KERNEL_T - 1) / 2, 0, 0],
     groups: STEM_CHANNELS,
   });
   const blocks: Block[] = blockLayouts().map((b) => loadBlock(weights, b));
-  const conv5 = foldConv3dBn(weights, "blocks.5.pool.pre_conv", "blocks.5.pool.pre_norm", {});
+  const conv5 = foldConv3dBn(weights, "blocks.5.pool.pre_conv", "blocks.5.pool.pre_norm", BN_EPS, {});
   const postConv = get("blocks.5.pool.post_conv.weight");
   const projWeight = get("blocks.5.proj.weight");
   const projBias = get("blocks.5.proj.bias");
@@ -223,7 +203,7 @@ export function createX3d(config: X3dConfig, weights: Map<string, Tensor>): X3d 
   const poolKernel = [clipSize[0], Math.ceil(clipSize[1] / SPATIAL_STRIDE), Math.ceil(clipSize[2] / SPATIAL_STRIDE)];
 
   function features(x: Tensor): Tensor {
-    expectShape(`${name}.features`, "x", x, [-1, 3, -1, -1, -1]);
+    expectClip(`${name}.features`, x);
     let y = runConv3d(runConv3d(x, stemSpatial), stemTemporal, "relu");
     for (const block of blocks) y = runBlock(y, block);
     return runConv3d(y, conv5, "relu");
@@ -262,15 +242,17 @@ function loadBlock(weights: Map<string, Tensor>, b: BlockLayout): Block {
       : null;
   let shortcut: FusedConv3d | null = null;
   if (b.shortcutNorm) {
-    shortcut = foldConv3dBn(weights, `${b.prefix}.branch1_conv`, `${b.prefix}.branch1_norm`, { stride });
+    shortcut = foldConv3dBn(weights, `${b.prefix}.branch1_conv`, `${b.prefix}.branch1_norm`, BN_EPS, { stride });
   } else if (b.shortcutConv) {
-    shortcut = { weight: get(`${b.prefix}.branch1_conv.weight`), bias: null, options: { stride } };
+    shortcut = withoutBias(get(`${b.prefix}.branch1_conv.weight`), { stride });
   }
+  const fold = (conv: string, bn: string, options: Conv3dOptions) =>
+    foldConv3dBn(weights, `${branch}.${conv}`, `${branch}.${bn}`, BN_EPS, options);
   return {
-    convA: foldConv3dBn(weights, `${branch}.conv_a`, `${branch}.norm_a`, {}),
-    convB: foldConv3dBn(weights, `${branch}.conv_b`, `${branch}.norm_b.0`, { stride, padding: 1, groups: b.inner }),
+    convA: fold("conv_a", "norm_a", {}),
+    convB: fold("conv_b", "norm_b.0", { stride, padding: 1, groups: b.inner }),
     se,
-    convC: foldConv3dBn(weights, `${branch}.conv_c`, `${branch}.norm_c`, {}),
+    convC: fold("conv_c", "norm_c", {}),
     shortcut,
   };
 }
@@ -295,25 +277,7 @@ function squeezeExcite3d(x: Tensor, se: SqueezeExcite3d): Tensor {
   return out.reshape(x.shape);
 }
 
-/** conv `convName` followed by BatchNorm3d `bnName`, folded into one conv at load time. */
-function foldConv3dBn(
-  weights: Map<string, Tensor>,
-  convName: string,
-  bnName: string,
-  options: Conv3dOptions,
-): FusedConv3d {
-  const get = (key: string) => weights.get(key)!;
-  const folded = foldBatchNorm(get(`${convName}.weight`), null, {
-    weight: get(`${bnName}.weight`),
-    bias: get(`${bnName}.bias`),
-    runningMean: get(`${bnName}.running_mean`),
-    runningVar: get(`${bnName}.running_var`),
-    eps: BN_EPS,
-  });
-  declareConstant(folded.weight, folded.bias); // the model's from now on
-  return { weight: folded.weight, bias: folded.bias, options };
-}
-
-function runConv3d(x: Tensor, conv: FusedConv3d, activation: FusedActivation = "none"): Tensor {
-  return conv3d(x, conv.weight, conv.bias, { ...conv.options, activation });
+/** A conv without bias or BatchNorm after it (the stem's spatial conv, res2's shortcut) as a FusedConv3d: zero bias. */
+function withoutBias(weight: Tensor, options: Conv3dOptions): FusedConv3d {
+  return { weight, bias: zeros([weight.shape[0]]), options };
 }
