@@ -186,6 +186,9 @@ export function createX3d(config: X3dConfig, weights: Map<string, Tensor>): X3d 
   checkVariant(config.variant);
   const full = { numClasses: 400, clip: X3D_CLIPS[config.variant], ...config };
   const name = `x3d_${full.variant}`;
+  if (full.clip.length !== 3 || !full.clip.every((n) => Number.isInteger(n) && n > 0)) {
+    throw new Error(`createX3d(${name}): clip must be [T, H, W], positive integers, got ${JSON.stringify(full.clip)}`);
+  }
   checkWeights(`createX3d(${name})`, x3dSpec(full), weights);
   const get = (key: string) => weights.get(key)!; // names were checked against the spec
 

@@ -115,6 +115,10 @@ test("createX3d: variants, numClasses, clip sizes and bad input", () => {
   assert.equal(X3D_CLIPS.s, [13, 160, 160]);
   assert.equal(X3D_CLIPS.m, [16, 224, 224]);
   assert.throws(() => x3dSpec({ variant: "l" as X3dVariant }), /unknown variant "l"/);
+  assert.throws(
+    () => createX3d({ variant: "s", clip: [13, 0, 160] }, WEIGHTS),
+    /createX3d\(x3d_s\): clip must be \[T, H, W\], positive integers, got \[13,0,160\]/,
+  );
   const spec = x3dSpec({ variant: "m", numClasses: 10 });
   assert.equal(spec.get("blocks.5.proj.weight"), [10, 2048]);
   const model = createX3d({ variant: "m", numClasses: 10 }, syntheticWeights(spec));
