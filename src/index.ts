@@ -43,6 +43,8 @@ export { createMobileNetV3, mobilenetV3Spec, type MobileNetV3, type MobileNetV3C
 export { createMobileNetV2, mobilenetV2Spec, type MobileNetV2, type MobileNetV2Config } from "./models/mobilenetv2.ts";
 export { createMobileNetV1, mobilenetV1Spec, type MobileNetV1, type MobileNetV1Config } from "./models/mobilenetv1.ts";
 export { createResNet, resnetSpec, type ResNet, type ResNetConfig } from "./models/resnet.ts";
+export { createResNet3d, resnet3dSpec, type ResNet3d, type ResNet3dConfig } from "./models/resnet3d.ts";
+export { createX3d, x3dSpec, X3D_CLIPS, type X3d, type X3dConfig, type X3dVariant } from "./models/x3d.ts";
 export { createMobileOne, mobileoneSpec, type MobileOne, type MobileOneConfig } from "./models/mobileone.ts";
 export { createDarknet, darknetSpec, type Darknet, type DarknetConfig } from "./models/darknet.ts";
 export {

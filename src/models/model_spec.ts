@@ -56,3 +56,13 @@ export interface ConvNetModel<Config> {
   head(features: Tensor): Tensor; // [1, K, h, w] -> [1, numClasses]
   forward(x: Tensor): Tensor; // [1, 3, H, W] -> [1, numClasses] logits
 }
+
+/** What every 3-D ConvNet here offers (a possible proposer for video PaPr): like ConvNetModel, over clips. */
+export interface VideoConvNetModel<Config> {
+  readonly config: Required<Config>;
+  readonly clipSize: readonly [number, number, number]; // [T, H, W] the pretrained weights were trained at (any size runs)
+  readonly featureChannels: number; // K of features()
+  features(x: Tensor): Tensor; // [N, 3, T, H, W] -> [N, K, t, h, w], the last conv stage after its activation
+  head(features: Tensor): Tensor; // [N, K, t, h, w] -> [N, numClasses]
+  forward(x: Tensor): Tensor; // [N, 3, T, H, W] -> [N, numClasses] logits
+}

@@ -68,7 +68,7 @@ export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
 }
 
 /** For each output index d: `taps` input indices index[d*taps + t] and their weights. */
-interface AxisTaps {
+export interface AxisTaps {
   taps: number;
   index: Int32Array;
   weight: Float64Array;
@@ -77,7 +77,7 @@ interface AxisTaps {
 const f32 = Math.fround;
 const A = -0.75; // torch's bicubic coefficient
 
-function axisTaps(mode: InterpolateMode, inSize: number, outSize: number, alignCorners: boolean): AxisTaps {
+export function axisTaps(mode: InterpolateMode, inSize: number, outSize: number, alignCorners: boolean): AxisTaps {
   const taps = mode === "nearest" ? 1 : mode === "bilinear" ? 2 : 4;
   const index = new Int32Array(outSize * taps);
   const weight = new Float64Array(outSize * taps);

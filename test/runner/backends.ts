@@ -15,6 +15,7 @@ export const WASM_GOLDENS = [
   "tensor/elementwise.test.ts",
   "tensor/pooling.test.ts",
   "tensor/se.test.ts",
+  "tensor/video_kernels.test.ts",
   "models/mobilenet_golden.test.ts",
   "models/vit.test.ts",
   "models/resnet.test.ts",

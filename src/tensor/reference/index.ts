@@ -3,4 +3,5 @@
 // (test/tensor/kernels_fast.test.ts). Exported as `papr-ts/reference`; the fast code never calls them.
 export { gemmReference, linearReference } from "./gemm.ts";
 export { conv2dReference } from "./conv.ts";
+export { conv3dReference } from "./conv3d.ts";
 export { attentionHeadsReference } from "./attention.ts";
