@@ -9,6 +9,7 @@ import { gemmArgs } from "../../src/tensor/gemm.ts";
 import { gemmReference } from "../../src/tensor/reference/gemm.ts";
 import { linear } from "../../src/tensor/linear.ts";
 import { conv2d } from "../../src/tensor/conv.ts";
+import { conv3d } from "../../src/tensor/conv3d.ts";
 import { multiHeadSelfAttention } from "../../src/tensor/attention.ts";
 import { syntheticTensor } from "../../src/tensor/random.ts";
 import type { Tensor } from "../../src/tensor/tensor.ts";
@@ -35,6 +36,8 @@ const fcBias = syntheticTensor("threads.fcb", [4 * D], 0.1);
 const image = syntheticTensor("threads.img", [1, 24, 28, 28], 1);
 const pointwise = syntheticTensor("threads.pw", [40, 24, 1, 1], 0.2);
 const stem = syntheticTensor("threads.stem", [16, 24, 3, 3], 0.1);
+const clip = syntheticTensor("threads.clip", [1, 16, 8, 40, 40], 1);
+const conv3dWeight = syntheticTensor("threads.conv3d", [3, 16, 3, 3, 3], 0.1);
 
 function runAll(): Tensor[] {
   return [
@@ -47,6 +50,7 @@ function runAll(): Tensor[] {
     conv2d(image, pointwise, null, { activation: "relu" }), // 40 x 784 pixels
     conv2d(image, stem, null, { stride: 2, padding: 1 }), // im2col
     multiHeadSelfAttention(x, params), // heads split
+    conv3d(clip, conv3dWeight, null, { padding: 1 }), // im2col in 2 runs of frames: column blocks of a wider C
   ];
 }
 
