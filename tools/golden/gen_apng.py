@@ -60,6 +60,7 @@ def cases():
 def main():
     os.makedirs(FOLDER, exist_ok=True)
     tensors = {}
+    written = []
     for name, (frames, options) in cases().items():
         path = os.path.join(FOLDER, name + ".png")
         frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0, **options)
@@ -69,7 +70,9 @@ def main():
                 im.seek(t)
                 decoded.append(np.asarray(im.convert("RGB")))
         tensors[name] = np.stack(decoded)
-    save_fixture("apng", tensors, {"cases": ",".join(sorted(tensors)), "frames": T})
+        written.append(path)
+    written.append(save_fixture("apng", tensors, {"cases": ",".join(sorted(tensors)), "frames": T}))
+    return written
 
 
 if __name__ == "__main__":
