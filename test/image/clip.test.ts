@@ -18,7 +18,9 @@ import { ImageError } from "../../src/image/image.ts";
 import { DEIT_EVAL, preprocess, preprocessAtSize } from "../../src/image/preprocess.ts";
 import { fixture } from "../golden.ts";
 import { imageBytes, pixelDiff, withPngCrcs } from "./helpers.ts";
-import { handApng } from "./apng_inputs.ts";
+import { deflateSync } from "node:zlib";
+import { actl, fctl, handApng, solidRows, u32 } from "./apng_inputs.ts";
+import { SIGNATURE, chunk, concat, ihdr } from "../fuzz/image_inputs.ts";
 
 const golden = fixture("apng");
 const CASES = golden.metadata!.cases.split(",");
@@ -97,6 +99,24 @@ test("APNG: dispose background / previous and blend over on sub-regions (hand-bu
   assert.equal(px(3, 0, 0), [200, 0, 0], "frame 2's region restored to the canvas before it");
   assert.equal(px(3, 3, 2), [200, 0, 0], "a transparent pixel drawn over leaves the canvas");
   assert.equal(px(3, 1, 1), [0, 0, 0]);
+});
+
+test("APNG: an IDAT default image without an fcTL is no frame (the animation starts on an empty canvas)", () => {
+  const zlib = (rgba: number[], w: number, h: number) => deflateSync(solidRows(w, h, rgba));
+  const bytes = concat([
+    new Uint8Array(SIGNATURE),
+    ihdr(2, 2, 8, 6),
+    actl(2),
+    chunk("IDAT", zlib([7, 7, 7, 255], 2, 2)),
+    fctl(0, { width: 1, height: 1, x: 1, y: 1, rgba: [] }),
+    chunk("fdAT", concat([u32(1), zlib([90, 0, 0, 255], 1, 1)])),
+    fctl(2, { width: 2, height: 1, blend: 1, rgba: [] }),
+    chunk("fdAT", concat([u32(3), zlib([0, 80, 0, 255], 2, 1)])),
+    chunk("IEND"),
+  ]);
+  const clip = decodeApng(bytes, "default.png");
+  assert.is(clip.frames, 2);
+  assert.equal([...clip.data], [0, 0, 0, 0, 0, 0, 0, 0, 0, 90, 0, 0, 0, 80, 0, 0, 80, 0, 0, 0, 0, 90, 0, 0]);
 });
 
 test("APNG: a still PNG reads as a one-frame clip", () => {
