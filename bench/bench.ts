@@ -2,7 +2,7 @@
 // WebAssembly SIMD kernels; each on 1 and N threads) against ONNX Runtime Node, ONNX Runtime Web
 // (WASM SIMD) and TF.js (cpu, wasm) on DeiT-Tiny / DeiT-Small with seeded weights, unpruned and PaPr
 // at z = 0.7, 0.5, 0.3 with the MobileNetV3 proposer; and papr-ts alone on the default pair
-// (weights/vit-scenes + weights/mobilenetv3-scenes). Every case runs once per round, rounds
+// (src/models/default_weights_node.ts). Every case runs once per round, rounds
 // interleaved, and the median is reported. Also: per-stage GFLOP/s (proposer, blocks), PaPr's
 // wall-clock speed-up against its MAC ratio, GEMM GFLOP/s on DeiT-Small's linear shapes, typed-array
 // bytes allocated per forward, peak RSS, and the issue's targets. With --browser, the papr-ts cases
@@ -17,7 +17,7 @@ import { writeFileSync, readFileSync, existsSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { createVit, vitConfig, vitSpec, type Vit } from "../src/models/vit.ts";
 import { createMobileNetV3, mobilenetV3Spec, type MobileNetV3Variant } from "../src/models/mobilenetv3.ts";
 import { syntheticWeights } from "../src/models/synthetic.ts";
@@ -348,7 +348,7 @@ async function main(): Promise<void> {
     `Machine: ${cpuModel()}, ${availableParallelism()} cores, Node ${process.version}; WebAssembly SIMD ${simd.simd ? "yes" : "no"}, relaxed SIMD ${simd.relaxed ? "yes (fused multiply-add)" : "no (f32x4.mul + f32x4.add)"}. Load average at start ${loadStart.map((l) => l.toFixed(2)).join(" ")}, at end ${loadEnd.map((l) => l.toFixed(2)).join(" ")} (the machine is shared: numbers are noisy when the load exceeds the core count).`,
   );
   lines.push(
-    `Median of ${ROUNDS} interleaved rounds after one warm-up round; one image (224x224 for DeiT; ${sceneSize}x${sceneSize} for the default pair weights/vit-scenes + weights/mobilenetv3-scenes), DeiT with seeded synthetic weights; PaPr proposer MobileNetV3-${PROPOSER} for DeiT (included in every PaPr time, for the peers too; the peers get papr-ts's kept indices). papr-ts "js" = plain-JS kernels (the reference), "wasm" = WebAssembly SIMD kernels; ${THREADS}T = ${THREADS} threads (the calling one + worker threads; wasm: one instance per thread over one shared memory). Peers run: ${PEERS.join(", ") || "none"}.`,
+    `Median of ${ROUNDS} interleaved rounds after one warm-up round; one image (224x224 for DeiT; ${sceneSize}x${sceneSize} for the default pair ${relative(process.cwd(), DEFAULT_BACKBONE_DIR)} + ${relative(process.cwd(), DEFAULT_PROPOSER_DIR)}), DeiT with seeded synthetic weights; PaPr proposer MobileNetV3-${PROPOSER} for DeiT (included in every PaPr time, for the peers too; the peers get papr-ts's kept indices). papr-ts "js" = plain-JS kernels (the reference), "wasm" = WebAssembly SIMD kernels; ${THREADS}T = ${THREADS} threads (the calling one + worker threads; wasm: one instance per thread over one shared memory). Peers run: ${PEERS.join(", ") || "none"}.`,
     "",
   );
   lines.push("## Median milliseconds per image", "");

@@ -1,5 +1,5 @@
-// npm run eval [-- --scenes 2000 --workers 2 --out docs/eval]
-// Accuracy vs. MACs of the default pair (weights/vit-scenes + weights/mobilenetv3-scenes) on held-out
+// npm run eval [-- --scenes 2000 --workers 2 --backend wasm --out docs/eval]
+// Accuracy vs. MACs of the default pair (src/models/default_weights_node.ts) on held-out
 // Fashion-MNIST scenes (test split 0..scenes-1), for every way of cutting the ViT's tokens that
 // src/eval/scene_eval.ts implements: PaPr, random (3 seeds), centre prior, class-attention pruning,
 // oracle box, ToMe over r, PaPr + ToMe over (z, r); plus the proposer's own accuracy and PaPr's
@@ -22,6 +22,9 @@ import {
 import { keepCount } from "../src/papr/ranking.ts";
 import { lineChart, type Series } from "../src/plot/chart.ts";
 import { startWorker } from "../src/tensor/workers/pool_node.ts";
+import { loadModelDir } from "../src/cli/files.ts";
+import { DEFAULT_BACKBONE_DIR, DEFAULT_PROPOSER_DIR } from "../src/models/default_weights_node.ts";
+import { availableBackends } from "../src/tensor/backend.ts";
 
 const { values } = parseArgs({
   options: {
@@ -31,8 +34,9 @@ const { values } = parseArgs({
     "papr-tome-z": { type: "string", default: "0.5,0.3,0.2" },
     "papr-tome-r": { type: "string", default: "8,16" },
     workers: { type: "string", default: String(availableParallelism()) },
-    backbone: { type: "string", default: "weights/vit-scenes" },
-    proposer: { type: "string", default: "weights/mobilenetv3-scenes" },
+    backbone: { type: "string", default: DEFAULT_BACKBONE_DIR },
+    proposer: { type: "string", default: DEFAULT_PROPOSER_DIR },
+    backend: { type: "string", default: availableBackends().includes("wasm") ? "wasm" : "js" }, // in every worker
     out: { type: "string", default: "docs/eval" },
     "report-every": { type: "string", default: "200" }, // scenes between partial reports
   },
@@ -47,6 +51,7 @@ const paprTomeRs = list(values["papr-tome-r"]);
 for (const [name, ok] of [
   ["--scenes", Number.isInteger(numScenes) && numScenes > 0],
   ["--workers", Number.isInteger(numWorkers)],
+  ["--backend", (availableBackends() as string[]).includes(values.backend)],
   ["--z", zs.every((z) => z > 0 && z <= 1)],
   ["--tome-r", tomeRs.every((r) => Number.isInteger(r) && r > 0)],
   ["--papr-tome-z", paprTomeZs.every((z) => z > 0 && z < 1)],
@@ -54,6 +59,11 @@ for (const [name, ok] of [
 ] as const) {
   if (!ok) throw new Error(`eval: bad ${name} value`);
 }
+
+// The backbone's token counts (N patches, P prefix tokens: 2 for a distilled DeiT) for the tables.
+const backbone = loadModelDir(resolve(values.backbone), "backbone");
+if (backbone.family !== "vit") throw new Error(`eval: expected a ViT in ${values.backbone}`);
+const { numPatches: N, numPrefixTokens: P } = backbone.vit.config;
 
 const SEEDS = [0, 1, 2];
 const settings: EvalSetting[] = [
@@ -80,6 +90,7 @@ await Promise.all(
         const worker = startWorker(new URL("./eval_worker.ts", import.meta.url), {
           backboneDir: resolve(values.backbone),
           proposerDir: resolve(values.proposer),
+          backend: values.backend,
           scenes,
           settings,
           recallZs: zs,
@@ -113,8 +124,6 @@ function writeReport(seconds: number, final = false): void {
   const f3 = (v: number) => v.toFixed(3);
   const randomMean = (z: number) =>
     SEEDS.reduce((sum, seed) => sum + acc({ method: "random", z, seed }), 0) / SEEDS.length;
-  const N = 196;
-  const P = 1;
 
   type Curve = {
     name: string;
@@ -208,7 +217,7 @@ function writeReport(seconds: number, final = false): void {
     "",
     `Pareto front (oracle excluded): ${front.map((p) => `${p.label} (${f3(p.macs)} G, ${f1(p.accuracy)}%)`).join(", ")}.`,
     "",
-    `Wall time: ${seconds.toFixed(0)} s, ${numWorkers} worker threads on ${cpus().length} cores (${cpus()[0]?.model.trim() ?? "unknown CPU"}).`,
+    `Wall time: ${seconds.toFixed(0)} s, ${numWorkers} worker threads (${values.backend} backend) on ${cpus().length} cores (${cpus()[0]?.model.trim() ?? "unknown CPU"}).`,
   ];
 
   writeOutputFile(join(values.out, "eval.md"), lines.join("\n") + "\n");

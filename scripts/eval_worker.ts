@@ -4,14 +4,17 @@ import { loadModelDir } from "../src/cli/files.ts";
 import { loadFashionItems } from "../src/data/fashion_mnist_node.ts";
 import { makeScene } from "../src/data/scenes.ts";
 import { evaluateScene, type EvalSetting } from "../src/eval/scene_eval.ts";
+import { setBackend, type BackendName } from "../src/tensor/backend.ts";
 
-const { backboneDir, proposerDir, scenes, settings, recallZs } = workerData as {
+const { backboneDir, proposerDir, backend, scenes, settings, recallZs } = workerData as {
   backboneDir: string;
   proposerDir: string;
+  backend: BackendName;
   scenes: number[];
   settings: EvalSetting[];
   recallZs: number[];
 };
+setBackend(backend);
 const backbone = loadModelDir(backboneDir, "backbone");
 const proposer = loadModelDir(proposerDir, "proposer");
 if (backbone.family !== "vit" || proposer.family === "vit")

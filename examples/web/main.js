@@ -8,7 +8,7 @@
 const MAX_FILE_BYTES = 64 * 1024 * 1024; // bigger files are refused before reading; dimensions are checked in the worker
 const params = new URLSearchParams(location.search);
 const weights = {
-  backbone: params.get("backbone") ?? "../../weights/vit-scenes/",
+  backbone: params.get("backbone") ?? "../../weights/deit-distilled-scenes/",
   proposer: params.get("proposer") ?? "../../weights/mobilenetv3-scenes/",
 };
 const threads = params.has("threads") ? Number(params.get("threads")) : undefined;
@@ -139,7 +139,7 @@ function onMessage(data) {
       if (data.stage === "load") {
         setState("error", "the models could not be loaded");
         showError(
-          `${data.message}\n\nThe default weights are weights/vit-scenes and weights/mobilenetv3-scenes of the repository; ` +
+          `${data.message}\n\nThe default weights are weights/deit-distilled-scenes and weights/mobilenetv3-scenes of the repository; ` +
             "give others with ?backbone=URL&proposer=URL.",
         );
         return;

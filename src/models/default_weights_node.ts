@@ -2,7 +2,8 @@
 // package (two levels above this file in src/models/ and in dist/models/).
 import { fileURLToPath } from "node:url";
 
-/** The default backbone: a 6-block, width-96 DeiT-style ViT trained on the Fashion-MNIST scenes (README). */
-export const DEFAULT_BACKBONE_DIR = fileURLToPath(new URL("../../weights/vit-scenes", import.meta.url));
+/** The default backbone: a 6-block, width-96 DeiT-style ViT with a distillation token, trained on the Fashion-MNIST
+ * scenes with the proposer below as its teacher (README, tools/train/README.md). */
+export const DEFAULT_BACKBONE_DIR = fileURLToPath(new URL("../../weights/deit-distilled-scenes", import.meta.url));
 /** The default proposer: a MobileNetV3-small trained on the same scenes. */
 export const DEFAULT_PROPOSER_DIR = fileURLToPath(new URL("../../weights/mobilenetv3-scenes", import.meta.url));

@@ -16,6 +16,7 @@ import {
   type EvalSetting,
 } from "../../src/eval/scene_eval.ts";
 import { preprocess } from "../../src/image/preprocess.ts";
+import { DEFAULT_BACKBONE_DIR, DEFAULT_PROPOSER_DIR } from "../../src/models/default_weights_node.ts";
 import { createVit, vitConfig, vitSpec } from "../../src/models/vit.ts";
 import { syntheticWeights } from "../../src/models/synthetic.ts";
 import { Papr } from "../../src/papr/papr.ts";
@@ -120,8 +121,8 @@ test("paretoFront keeps the undominated points; accuracyAt interpolates inside a
 });
 
 test("evaluateScene on the default pair: PaPr and unpruned predictions equal Papr.predict's; costs are ordered", () => {
-  const backbone = loadModelDir("weights/vit-scenes", "backbone");
-  const proposer = loadModelDir("weights/mobilenetv3-scenes", "proposer");
+  const backbone = loadModelDir(DEFAULT_BACKBONE_DIR, "backbone");
+  const proposer = loadModelDir(DEFAULT_PROPOSER_DIR, "proposer");
   if (backbone.family !== "vit" || proposer.family === "vit") throw new Error("weights/: expected a ViT and a ConvNet");
   const models = { vit: backbone.vit, proposer: proposer.convnet, preprocess: backbone.file.preprocess };
   const scene = makeScene(loadFashionItems(), "test", 3);

@@ -1,8 +1,11 @@
-// The CI slice of `npm run eval` (issue #5): the embedded default pair on held-out scenes 0..199.
-// Fails if PaPr at z = 0.5 loses more than 3 points to the unpruned ViT (z = 1), or if PaPr at z = 0.3 does not
-// beat random patch pruning at z = 0.3 (mean of 3 seeds). The 2000-scene numbers are in docs/eval/eval.md.
-// 200 scenes: one standard error of a top-1 near 50% is 3.5 points (of a paired difference between two settings
-// on the same scenes, about 2 points), so the slice catches a broken pipeline or a regressed model, not a
+// The CI slice of `npm run eval` (issue #5; thresholds re-derived for the distilled default in issue #20): the
+// embedded default pair on held-out scenes 0..199. Fails if PaPr at z = 0.5 loses more than 4 points to the unpruned
+// backbone (z = 1), or if PaPr at z = 0.3 does not beat random patch pruning at z = 0.3 (mean of 3 seeds) by at least
+// 7 points. The 2000-scene numbers (docs/eval/eval.md): z = 1 41.3%, PaPr z = 0.5 42.5% (+1.2), PaPr z = 0.3 42.5%,
+// random z = 0.3 29.0% (PaPr +13.5). On this slice: z = 1 48.0%, PaPr z = 0.5 45.0% (-3.0), z = 0.3 45.0%,
+// random 30.3% (+14.7). 200 scenes: one standard error of a top-1 near 50% is 3.5 points, of a paired difference
+// between two settings on the same scenes 2-3 points; so the bounds sit about 2 standard errors below the
+// 2000-scene differences (+1.2 - 4 - 1; 13.5 / 2): the slice catches a broken pipeline or a regressed model, not a
 // 1-point change.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -10,12 +13,13 @@ import { loadModelDir } from "../../src/cli/files.ts";
 import { loadFashionItems } from "../../src/data/fashion_mnist_node.ts";
 import { makeScene } from "../../src/data/scenes.ts";
 import { EvalTotals, evaluateScene, type EvalSetting } from "../../src/eval/scene_eval.ts";
+import { DEFAULT_BACKBONE_DIR, DEFAULT_PROPOSER_DIR } from "../../src/models/default_weights_node.ts";
 
 const SCENES = 200;
 
-test(`default pair on ${SCENES} held-out scenes: PaPr z=0.5 within 3 points of z=1, PaPr z=0.3 beats random z=0.3`, () => {
-  const backbone = loadModelDir("weights/vit-scenes", "backbone");
-  const proposer = loadModelDir("weights/mobilenetv3-scenes", "proposer");
+test(`default pair on ${SCENES} held-out scenes: PaPr z=0.5 within 4 points of z=1, PaPr z=0.3 beats random z=0.3 by 7`, () => {
+  const backbone = loadModelDir(DEFAULT_BACKBONE_DIR, "backbone");
+  const proposer = loadModelDir(DEFAULT_PROPOSER_DIR, "proposer");
   if (backbone.family !== "vit" || proposer.family === "vit") throw new Error("weights/: expected a ViT and a ConvNet");
   const models = { vit: backbone.vit, proposer: proposer.convnet, preprocess: backbone.file.preprocess };
   const settings: EvalSetting[] = [
@@ -34,10 +38,13 @@ test(`default pair on ${SCENES} held-out scenes: PaPr z=0.5 within 3 points of z
       `random z=0.3 ${random.toFixed(1)}% (${random30.map((a) => a.toFixed(1)).join(" / ")})`,
   );
   assert.ok(
-    half >= unpruned - 3,
-    `PaPr z=0.5 ${half.toFixed(1)}% loses more than 3 points to z=1 ${unpruned.toFixed(1)}%`,
+    half >= unpruned - 4,
+    `PaPr z=0.5 ${half.toFixed(1)}% loses more than 4 points to z=1 ${unpruned.toFixed(1)}%`,
   );
-  assert.ok(papr30 > random, `PaPr z=0.3 ${papr30.toFixed(1)}% does not beat random z=0.3 ${random.toFixed(1)}%`);
+  assert.ok(
+    papr30 >= random + 7,
+    `PaPr z=0.3 ${papr30.toFixed(1)}% does not beat random z=0.3 ${random.toFixed(1)}% by 7 points`,
+  );
 });
 
 test.run();

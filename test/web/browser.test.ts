@@ -4,9 +4,9 @@
 // kept-patch mask as `papr classify` on the same file; so does a progressive JPEG chosen in the file input;
 // the page stays responsive while the worker computes; the page is cross-origin isolated and its engine
 // runs on every core (navigator.hardwareConcurrency), giving exactly the kept indices and logits of a
-// second page on one thread (?threads=1); a screenshot goes to out/web/web-demo.png. Weights: weights/vit-scenes + weights/mobilenetv3-scenes when present, else
+// second page on one thread (?threads=1); a screenshot goes to out/web/web-demo.png. Weights: weights/deit-distilled-scenes + weights/mobilenetv3-scenes when present, else
 // synthetic ones of the same architectures (test/web/synthetic_models.ts); PAPR_WEB_WEIGHTS=DIR picks
-// DIR/vit-scenes + DIR/mobilenetv3-scenes (inside the repository: the page loads them from the same origin).
+// DIR/deit-distilled-scenes + DIR/mobilenetv3-scenes (inside the repository: the page loads them from the same origin).
 // Skipped where /usr/bin/chromium is absent (CI installs it: .ci/run).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -36,17 +36,19 @@ const Z = 0.3;
 const WAIT_MS = 30_000; // per step; the whole test takes ~10 s
 
 /**
- * The weights the page loads: $PAPR_WEB_WEIGHTS/{vit-scenes,mobilenetv3-scenes} when set, else the default
+ * The weights the page loads: $PAPR_WEB_WEIGHTS/{deit-distilled-scenes,mobilenetv3-scenes} when set, else the default
  * weights when they are in the checkout, else synthetic ones in out/ (git-ignored).
  */
 function demoWeights(): { backbone: string; proposer: string; kind: string } {
   const base = process.env.PAPR_WEB_WEIGHTS ? resolve(process.env.PAPR_WEB_WEIGHTS) : join(ROOT, "weights");
-  const dirs = { backbone: join(base, "vit-scenes"), proposer: join(base, "mobilenetv3-scenes") };
+  const dirs = { backbone: join(base, "deit-distilled-scenes"), proposer: join(base, "mobilenetv3-scenes") };
   if (existsSync(join(dirs.backbone, "config.json")) && existsSync(join(dirs.proposer, "config.json"))) {
     return { ...dirs, kind: process.env.PAPR_WEB_WEIGHTS ? relative(ROOT, base) : "default" };
   }
   if (process.env.PAPR_WEB_WEIGHTS)
-    throw new Error(`PAPR_WEB_WEIGHTS=${base}: no vit-scenes/config.json and mobilenetv3-scenes/config.json there`);
+    throw new Error(
+      `PAPR_WEB_WEIGHTS=${base}: no deit-distilled-scenes/config.json and mobilenetv3-scenes/config.json there`,
+    );
   return { ...syntheticDemoModels(), kind: "synthetic" };
 }
 

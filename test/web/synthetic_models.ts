@@ -1,4 +1,4 @@
-// Synthetic stand-ins for the demo's default weights (weights/vit-scenes, weights/mobilenetv3-scenes):
+// Synthetic stand-ins for the demo's default weights (weights/deit-distilled-scenes, weights/mobilenetv3-scenes):
 // the same architectures and preprocessing (a 6-block DeiT-Tiny-width ViT and a MobileNetV3-small, 10
 // Fashion-MNIST classes, mean = std = 0.5), seeded synthetic weights. Written as model directories with
 // the CLI's saveModelDir, so `papr classify` and the page read the very same files.
@@ -35,12 +35,12 @@ function write(dir: string, arch: string, model: Record<string, unknown>, seed: 
   saveModelDir(dir, file, syntheticWeights(familySpec(file.family, file.model), seed));
 }
 
-/** Writes (once) OUT/vit-scenes and OUT/mobilenetv3-scenes; returns their paths. */
+/** Writes (once) OUT/deit-distilled-scenes and OUT/mobilenetv3-scenes; returns their paths. */
 export function syntheticDemoModels(out = join(ROOT, "out/web-synthetic")): { backbone: string; proposer: string } {
-  const backbone = join(out, "vit-scenes");
+  const backbone = join(out, "deit-distilled-scenes");
   const proposer = join(out, "mobilenetv3-scenes");
   if (!existsSync(join(backbone, "config.json")))
-    write(backbone, "deit_tiny_patch16_224", { depth: 6, numClasses: 10 }, 1);
+    write(backbone, "deit_tiny_distilled_patch16_224", { depth: 6, numClasses: 10 }, 1);
   if (!existsSync(join(proposer, "config.json"))) write(proposer, "mobilenetv3_small_100", { numClasses: 10 }, 2);
   return { backbone, proposer };
 }

@@ -12,8 +12,9 @@ if [ -e train-out/convnext.safetensors ]; then
   node --import tsx src/cli/main.ts convert train-out/convnext.safetensors --arch convnext_tiny \
     --out weights/convnext-scenes --labels tools/train/labels.txt --preprocess "$SCENES"
 fi
-# The DeiT-style distilled student (train.py --models proposer,deit-distilled), when trained: written beside the
-# defaults, not over them, until its evaluation says it replaces weights/vit-scenes.
+# The default backbone: the DeiT-style distilled student (train.py --models deit-distilled, the proposer as teacher).
+# weights/vit-scenes above (no distillation token) stays beside it: the adaptive thresholds and the DIMAP and
+# quantization evaluations were measured on it.
 if [ -e train-out/deit-distilled.safetensors ]; then
   node --import tsx src/cli/main.ts convert train-out/deit-distilled.safetensors --arch deit_tiny_distilled_patch16_224 \
     --heads 3 --out weights/deit-distilled-scenes --labels tools/train/labels.txt --preprocess "$SCENES"

@@ -139,6 +139,58 @@ def make_proposer(cfg: dict) -> nn.Module:
     return torchvision.models.mobilenet_v3_small(num_classes=cfg["num_classes"], width_mult=cfg["width_mult"])
 
 
+# timm's flattened MobileNetV3-small blocks (stage, index) in order: torchvision's features.1 .. features.11.
+_V3_SMALL_BLOCKS = [(0, 0), (1, 0), (1, 1), (2, 0), (2, 1), (2, 2), (3, 0), (3, 1), (4, 0), (4, 1), (4, 2)]
+
+
+def proposer_state_from_timm(state: dict) -> dict:
+    """A papr-ts weights folder's MobileNetV3-small (timm names, as `papr convert` writes them) -> torchvision's
+    state dict, for make_proposer: the inverse of the project's torchvision -> timm map (names_mobilenet.ts).
+    torchvision's BatchNorm eps is 1e-3 and timm's 1e-5: the converter added the difference to every running_var."""
+    out = {}
+
+    def put(tv: str, timm: str, bn: bool = False) -> None:
+        for param in ("weight", "bias", "running_mean", "running_var"):
+            if f"{timm}.{param}" in state:
+                v = state[f"{timm}.{param}"]
+                out[f"{tv}.{param}"] = v - (1e-3 - 1e-5) if bn and param == "running_var" else v
+
+    put("features.0.0", "conv_stem")
+    put("features.0.1", "bn1", bn=True)
+    for j, (stage, index) in enumerate(_V3_SMALL_BLOCKS):
+        b, f = f"blocks.{stage}.{index}", f"features.{j + 1}.block"
+        steps = [("conv_dw", "bn1")] if j == 0 else [("conv_pw", "bn1"), ("conv_dw", "bn2")]
+        k = 0
+        for conv, bn in steps:
+            put(f"{f}.{k}.0", f"{b}.{conv}")
+            put(f"{f}.{k}.1", f"{b}.{bn}", bn=True)
+            k += 1
+        if f"{b}.se.conv_reduce.weight" in state:
+            put(f"{f}.{k}.fc1", f"{b}.se.conv_reduce")
+            put(f"{f}.{k}.fc2", f"{b}.se.conv_expand")
+            k += 1
+        conv, bn = ("conv_pw", "bn2") if j == 0 else ("conv_pwl", "bn3")
+        put(f"{f}.{k}.0", f"{b}.{conv}")
+        put(f"{f}.{k}.1", f"{b}.{bn}", bn=True)
+    put("features.12.0", "blocks.5.0.conv")
+    put("features.12.1", "blocks.5.0.bn1", bn=True)
+    put("classifier.0", "conv_head")
+    out["classifier.0.weight"] = out["classifier.0.weight"].flatten(1)  # 1x1 conv -> Linear
+    put("classifier.3", "classifier")
+    return out
+
+
+def load_proposer(state: dict, num_classes: int = 10) -> nn.Module:
+    """make_proposer with a timm-named state (proposer_state_from_timm); every tensor must be used, none missing."""
+    model = make_proposer({"num_classes": num_classes, "width_mult": 1.0})
+    missing, unexpected = model.load_state_dict(proposer_state_from_timm(state), strict=False)
+    missing = [m for m in missing if not m.endswith("num_batches_tracked")]
+    if missing or unexpected or len(proposer_state_from_timm(state)) != len(state):
+        raise ValueError(f"load_proposer: missing {missing}, unexpected {unexpected}, "
+                         f"{len(state)} timm tensors for {len(proposer_state_from_timm(state))} mapped")
+    return model.eval()
+
+
 class LayerNorm2d(nn.LayerNorm):
     """LayerNorm over the channels of a [B, C, H, W] map (timm's LayerNorm2d)."""
 
