@@ -6,7 +6,14 @@ import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { checkPreprocessConfig, type PreprocessConfig } from "../image/preprocess.ts";
 import { readCheckpointFile } from "../models/load/node.ts";
-import { PRESETS, buildModel, convertCheckpoint, type ModelFile, type Naming } from "../models/registry.ts";
+import {
+  PRESETS,
+  buildModel,
+  buildVideoModel,
+  convertCheckpoint,
+  type ModelFile,
+  type Naming,
+} from "../models/registry.ts";
 import { UserError, checkOutFolder, isInside, oneOf, parsePositiveInteger, readLabels, saveModelDir } from "./files.ts";
 import { USAGE } from "./usage.ts";
 
@@ -55,7 +62,8 @@ export function convert(argv: string[]): void {
   if (preprocessOverride) file.preprocess = { ...file.preprocess, ...preprocessOverride };
   checkPreprocessForModel(file);
   try {
-    buildModel(file, weights);
+    if (file.family === "videomae") buildVideoModel(file, weights);
+    else buildModel(file, weights);
   } catch (e) {
     throw new UserError(`convert ${source}: the converted model does not load (${(e as Error).message})`);
   }

@@ -30,9 +30,20 @@ import { createResNet, resnetSpec, type ResNetConfig } from "./resnet.ts";
 import { VIT_PRESETS, createVit, vitSpec, type Vit, type VitConfig } from "./vit.ts";
 import { SWIN_PRESETS, createSwin, swinSpec, type Swin, type SwinConfig } from "./swin.ts";
 import { canonicalSwinWeights, detectSwinNaming } from "./load/names_swin.ts";
+import { VIDEO_VIT_PRESETS, createVideoVit, videoVitSpec, type VideoVit, type VideoVitConfig } from "./video_vit.ts";
+import { canonicalVideoMaeWeights, detectVideoMaeNaming } from "./load/names_videomae.ts";
 
 export type Family =
-  "vit" | "mobilenetv3" | "mobilenetv2" | "resnet" | "mobileone" | "mobilenetv1" | "darknet" | "swin" | "convnext";
+  | "vit"
+  | "mobilenetv3"
+  | "mobilenetv2"
+  | "resnet"
+  | "mobileone"
+  | "mobilenetv1"
+  | "darknet"
+  | "swin"
+  | "convnext"
+  | "videomae";
 export type Naming = "canonical" | "timm" | "torchvision" | "hf" | "tfjs";
 
 /** config.json of a converted model directory. */
@@ -57,10 +68,12 @@ export interface ConvNet {
 // serves as a plain classifier (`convnet`: features = the last stage's map).
 export type LoadedModel =
   | { family: "vit"; file: ModelFile; vit: Vit }
-  | { family: Exclude<Family, "vit" | "swin" | "convnext">; file: ModelFile; convnet: ConvNet }
+  | { family: Exclude<Family, "vit" | "swin" | "convnext" | "videomae">; file: ModelFile; convnet: ConvNet }
   // hierarchical backbones (src/models/hierarchical_model.ts), also usable as plain classifiers (convnet)
   | { family: "swin"; file: ModelFile; convnet: ConvNet; hierarchical: Swin }
   | { family: "convnext"; file: ModelFile; convnet: ConvNet; hierarchical: ConvNeXt };
+// Video classifiers (clips [1, 3, T, S, S]) are converted like the others but are not a LoadedModel: no image
+// command can run them (buildModel refuses them); buildVideoModel builds them (issue #21).
 
 const INCEPTION: Pick<PreprocessConfig, "mean" | "std"> = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
 const IMAGENET: Pick<PreprocessConfig, "mean" | "std"> = { mean: IMAGENET_DEFAULT_MEAN, std: IMAGENET_DEFAULT_STD };
@@ -118,6 +131,14 @@ export const PRESETS: Record<string, Preset> = {
       { family: "convnext" as Family, model: { ...config }, preprocess: { ...crop(0.875), ...IMAGENET } },
     ]),
   ),
+  // VideoMAE's Kinetics-400 classifiers (src/models/video_vit.ts): frames resized to 224 on the short side
+  // (bilinear) and center-cropped, ImageNet mean / std, as VideoMAE evaluates
+  ...Object.fromEntries(
+    Object.entries(VIDEO_VIT_PRESETS).map(([name, config]) => [
+      name,
+      { family: "videomae" as Family, model: { ...config }, preprocess: { ...crop(1, "bilinear"), ...IMAGENET } },
+    ]),
+  ),
   // TFLite's quantized MobileNetV2 (1001 classes, 0 = background; input (u - 128) / 128, the uint8
   // pixels themselves for the integer path): converted from the .tflite file (load/tflite_models.ts)
   "mobilenet_v2_1.0_224_quant": {
@@ -163,6 +184,8 @@ export function familySpec(family: Family, model: Record<string, unknown>): Mode
       return swinSpec(model as unknown as SwinConfig);
     case "convnext":
       return convnextSpec(model as unknown as ConvNeXtConfig);
+    case "videomae":
+      return videoVitSpec(model as unknown as VideoVitConfig);
   }
 }
 
@@ -227,9 +250,20 @@ export function buildModel(file: ModelFile, weights: Map<string, Tensor>): Loade
       };
       return { family: "convnext", file, convnet, hierarchical: model };
     }
+    case "videomae":
+      throw new Error(
+        `config.json: ${file.arch} is a video classifier (clips, not images); load it with buildVideoModel`,
+      );
     default:
       throw new Error(`config.json: unknown model family '${String((file as ModelFile).family)}'`);
   }
+}
+
+/** Builds a video classifier (family videomae) from a config file and canonical weights (all checked). */
+export function buildVideoModel(file: ModelFile, weights: Map<string, Tensor>): VideoVit {
+  if (file.family !== "videomae") throw new Error(`config.json: ${file.arch} (${file.family}) is not a video model`);
+  checkFiniteWeights("weights", weights);
+  return createVideoVit(file.model as unknown as VideoVitConfig, weights);
 }
 
 /** Guesses the naming scheme of a state dict from its keys. */
@@ -243,6 +277,7 @@ export function detectNaming(family: Family, names: string[]): Naming {
     return has(/^(module\.|model\.)*features\.\d/) ? "torchvision" : "timm";
   if (family === "resnet") return "torchvision";
   if (family === "swin") return detectSwinNaming(names);
+  if (family === "videomae") return detectVideoMaeNaming(names) === "hf" ? "hf" : "timm";
   if (family === "convnext") return has(/^(module\.|model\.)*(features|classifier)\.\d/) ? "torchvision" : "timm";
   return "timm";
 }
@@ -299,6 +334,8 @@ export function convertCheckpoint(
   if (p.family === "vit")
     Object.assign(model, inferVitGeometry(weights), options.numHeads ? { numHeads: options.numHeads } : {});
   if (p.family === "swin") Object.assign(model, inferSwinGeometry(weights));
+  if (p.family === "videomae")
+    Object.assign(model, inferVideoVitGeometry(weights), options.numHeads ? { numHeads: options.numHeads } : {});
   const spec = familySpec(p.family, model);
   checkWeights(`convert ${input.source} as ${arch}`, spec, weights);
   checkFiniteWeights(`convert ${input.source}`, weights);
@@ -343,6 +380,11 @@ function toCanonical(
       return canonicalSwinWeights(tensors, naming === "torchvision" ? "torchvision" : "timm");
     case "convnext":
       return naming === "torchvision" ? torchvisionToCanonicalConvnext(tensors) : timmToCanonicalConvnext(tensors);
+    case "videomae":
+      // the original release's names are the canonical ones but for q_bias / v_bias ("timm" = "canonical" here)
+      if (naming !== "hf" && naming !== "timm" && naming !== "canonical")
+        throw new Error(`a VideoMAE checkpoint is named as the original release (timm) or hf, not ${naming}`);
+      return canonicalVideoMaeWeights(tensors, naming === "hf" ? "hf" : "original");
     default:
       return stripped();
   }
@@ -375,6 +417,26 @@ function inferVitGeometry(weights: Map<string, Tensor>): Partial<VitConfig> {
     distillToken: weights.has("dist_token"),
     fcNorm: weights.has("fc_norm.weight"),
     globalPool: weights.has("fc_norm.weight") || !weights.has("cls_token") ? "avg" : "token",
+  };
+}
+
+/**
+ * A VideoMAE classifier's geometry read from its weights (width, depth, tubelet and patch size, MLP ratio);
+ * the clip size (frames, image size) and the head count come from the preset (no position table is stored).
+ */
+function inferVideoVitGeometry(weights: Map<string, Tensor>): Partial<VideoVitConfig> {
+  const proj = weights.get("patch_embed.proj.weight"); // [D, C, t, p, p]
+  const fc1 = weights.get("blocks.0.mlp.fc1.weight");
+  if (!proj || proj.rank !== 5 || !fc1) return {}; // checkWeights reports what is missing or mis-shaped
+  let depth = 0;
+  while (weights.has(`blocks.${depth}.norm1.weight`)) depth++;
+  return {
+    embedDim: proj.shape[0],
+    inChannels: proj.shape[1],
+    tubeletSize: proj.shape[2],
+    patchSize: proj.shape[3],
+    depth,
+    mlpRatio: fc1.shape[0] / proj.shape[0],
   };
 }
 
@@ -419,6 +481,7 @@ function inferNumClasses(family: Family, weights: Map<string, Tensor>): number |
     darknet: "head.weight",
     swin: "head.fc.weight",
     convnext: "head.fc.weight",
+    videomae: "head.weight",
   }[family];
   return weights.get(head)?.shape[0];
 }

@@ -11,7 +11,8 @@
 // Tokens are [n, D] (no batch axis). The forward pass is split so that PaPr can prune between embed and blocks:
 //   forward(x) = head(blocks(embed(x))), blocks(t) = block(depth-1, ... block(0, t)),
 //   block(i, t) = mlpHalf(i, attentionHalf(i, t))   (token merging / dropping acts between the halves).
-// The blocks and head work on any number of tokens >= the prefix (a pruned set).
+// The blocks and head work on any number of tokens >= the prefix (a pruned set). They are built by createVitTrunk,
+// which other embeddings reuse (VideoMAE tubelets: src/models/video_vit.ts).
 import { conv2d } from "../tensor/conv.ts";
 import { add } from "../tensor/elementwise.ts";
 import { linear } from "../tensor/linear.ts";
@@ -103,7 +104,7 @@ export function gridSize(config: VitConfig): number {
   return config.imageSize / config.patchSize;
 }
 
-function mlpHidden(config: VitConfig): number {
+function mlpHidden(config: Pick<VitConfig, "embedDim" | "mlpRatio">): number {
   return Math.floor(config.embedDim * config.mlpRatio);
 }
 
@@ -130,7 +131,6 @@ function checkConfig(c: VitConfig): void {
 export function vitSpec(config: VitConfig): ModelSpec {
   checkConfig(config);
   const { embedDim: D, patchSize: p, inChannels } = config;
-  const hidden = mlpHidden(config);
   const numTokens = numPrefixTokens(config) + gridSize(config) ** 2;
   const spec: ModelSpec = new Map();
   if (config.classToken) spec.set("cls_token", [1, 1, D]);
@@ -138,6 +138,34 @@ export function vitSpec(config: VitConfig): ModelSpec {
   spec.set("pos_embed", [1, numTokens, D]);
   spec.set("patch_embed.proj.weight", [D, inChannels, p, p]);
   spec.set("patch_embed.proj.bias", [D]);
+  for (const [name, shape] of vitTrunkSpec(config)) spec.set(name, shape);
+  return spec;
+}
+
+/**
+ * What follows the embedding (blocks, final norm or fc_norm, head): the part a ViT shares with the other
+ * embeddings (video tubelets, src/models/video_vit.ts). Only these fields of a VitConfig are read.
+ */
+export type VitTrunkConfig = Pick<
+  VitConfig,
+  | "embedDim"
+  | "depth"
+  | "numHeads"
+  | "mlpRatio"
+  | "qkvBias"
+  | "numClasses"
+  | "classToken"
+  | "distillToken"
+  | "globalPool"
+  | "fcNorm"
+  | "layerNormEps"
+>;
+
+/** The trunk's parameters, name -> shape: blocks.i.*, norm | fc_norm, head (, head_dist), in timm's order. */
+export function vitTrunkSpec(config: VitTrunkConfig): ModelSpec {
+  const D = config.embedDim;
+  const hidden = mlpHidden(config);
+  const spec: ModelSpec = new Map();
   const linearSpec = (name: string, outF: number, inF: number, bias = true) => {
     spec.set(`${name}.weight`, [outF, inF]);
     if (bias) spec.set(`${name}.bias`, [outF]);
@@ -181,10 +209,9 @@ export interface VitBlockWeights {
 /** The attention of a block: normed tokens [n, D] -> [n, D]. multiHeadSelfAttention, or a variant that taps it. */
 export type AttentionKernel = (x: Tensor, params: AttentionParams) => Tensor;
 
-export interface Vit {
-  readonly config: VitConfig & { numPrefixTokens: number; gridSize: number; numPatches: number };
+/** The blocks and the head of a ViT: everything after the embedding (tokens [n, D] in, logits out). */
+export interface VitTrunk {
   readonly numBlocks: number;
-  embed(x: Tensor): Tensor; // [1, 3, H, W] -> [prefix + patches, D]
   // block i = mlpHalf(i, attentionHalf(i, tokens)); token-reduction methods act between the halves
   attentionHalf(i: number, tokens: Tensor, attention?: AttentionKernel): Tensor; // tokens + attention(norm1(tokens))
   mlpHalf(i: number, x: Tensor): Tensor; // x + mlp(norm2(x)), exact GELU
@@ -192,6 +219,11 @@ export interface Vit {
   blockWeights(i: number): VitBlockWeights;
   blocks(tokens: Tensor): Tensor; // all blocks in order
   head(tokens: Tensor): Tensor; // [n, D] -> [numClasses]
+}
+
+export interface Vit extends VitTrunk {
+  readonly config: VitConfig & { numPrefixTokens: number; gridSize: number; numPatches: number };
+  embed(x: Tensor): Tensor; // [1, 3, H, W] -> [prefix + patches, D]
   forward(x: Tensor): Tensor; // [1, 3, H, W] -> [numClasses]
 }
 
@@ -200,34 +232,16 @@ export function createVit(config: VitConfig, weights: Map<string, Tensor>): Vit 
   const spec = vitSpec(config);
   checkWeights("createVit", spec, weights);
   const w = (name: string) => weights.get(name)!; // every name was checked against the spec
-  const norm = (name: string): NormWeights => ({ weight: w(`${name}.weight`), bias: w(`${name}.bias`) });
-  const fc = (name: string): LinearWeights => ({
-    weight: w(`${name}.weight`),
-    bias: weights.get(`${name}.bias`) ?? null,
-  });
-
   const D = config.embedDim;
   const prefix = numPrefixTokens(config);
   const grid = gridSize(config);
   const numPatches = grid * grid;
-  const eps = config.layerNormEps;
   const prefixTokens = (["cls_token", "dist_token"] as const)
     .filter((name) => spec.has(name))
     .map((name) => w(name).reshape([1, D]));
   const posEmbed = w("pos_embed").reshape([prefix + numPatches, D]);
-  const patchProj = fc("patch_embed.proj");
-  const weightsOfBlock: VitBlockWeights[] = Array.from({ length: config.depth }, (_, i) => ({
-    norm1: norm(`blocks.${i}.norm1`),
-    qkv: fc(`blocks.${i}.attn.qkv`),
-    proj: fc(`blocks.${i}.attn.proj`),
-    norm2: norm(`blocks.${i}.norm2`),
-    fc1: fc(`blocks.${i}.mlp.fc1`),
-    fc2: fc(`blocks.${i}.mlp.fc2`),
-  }));
-  const finalNorm = config.fcNorm ? null : norm("norm");
-  const fcNorm = config.fcNorm ? norm("fc_norm") : null;
-  const headFc = fc("head");
-  const headDist = config.distillToken ? fc("head_dist") : null;
+  const patchProj = linearWeights(weights, "patch_embed.proj");
+  const trunk = createVitTrunk(config, weights);
 
   function embed(x: Tensor): Tensor {
     const { inChannels: C, imageSize: S } = config;
@@ -242,6 +256,42 @@ export function createVit(config: VitConfig, weights: Map<string, Tensor>): Vit 
     const patchTokens = transpose(patches.reshape([D, numPatches]), [1, 0]); // [numPatches, D], row-major over the grid
     return add(concat([...prefixTokens, patchTokens], 0), posEmbed); // [prefix + numPatches, D]
   }
+
+  return {
+    ...trunk,
+    config: { ...config, numPrefixTokens: prefix, gridSize: grid, numPatches },
+    embed,
+    forward: (x) => trunk.head(trunk.blocks(embed(x))),
+  };
+}
+
+function linearWeights(weights: Map<string, Tensor>, name: string): LinearWeights {
+  return { weight: weights.get(`${name}.weight`)!, bias: weights.get(`${name}.bias`) ?? null };
+}
+
+/**
+ * The blocks and head of a ViT from timm-named weights (blocks.i.*, norm | fc_norm, head, head_dist). The caller
+ * has checked the names against a spec that contains vitTrunkSpec(config); the embedding is the caller's.
+ */
+export function createVitTrunk(config: VitTrunkConfig, weights: Map<string, Tensor>): VitTrunk {
+  const w = (name: string) => weights.get(name)!;
+  const norm = (name: string): NormWeights => ({ weight: w(`${name}.weight`), bias: w(`${name}.bias`) });
+  const fc = (name: string) => linearWeights(weights, name);
+  const D = config.embedDim;
+  const prefix = Number(config.classToken) + Number(config.distillToken);
+  const eps = config.layerNormEps;
+  const weightsOfBlock: VitBlockWeights[] = Array.from({ length: config.depth }, (_, i) => ({
+    norm1: norm(`blocks.${i}.norm1`),
+    qkv: fc(`blocks.${i}.attn.qkv`),
+    proj: fc(`blocks.${i}.attn.proj`),
+    norm2: norm(`blocks.${i}.norm2`),
+    fc1: fc(`blocks.${i}.mlp.fc1`),
+    fc2: fc(`blocks.${i}.mlp.fc2`),
+  }));
+  const finalNorm = config.fcNorm ? null : norm("norm");
+  const fcNorm = config.fcNorm ? norm("fc_norm") : null;
+  const headFc = fc("head");
+  const headDist = config.distillToken ? fc("head_dist") : null;
 
   function expectTokens(op: string, tokens: Tensor, minRows: number): void {
     expectRank(op, "tokens", tokens, 2);
@@ -310,18 +360,7 @@ export function createVit(config: VitConfig, weights: Map<string, Tensor>): Vit 
     return linear(pooled, headFc.weight, headFc.bias); // [numClasses]
   }
 
-  return {
-    config: { ...config, numPrefixTokens: prefix, gridSize: grid, numPatches },
-    numBlocks: config.depth,
-    embed,
-    attentionHalf,
-    mlpHalf,
-    block,
-    blockWeights,
-    blocks,
-    head,
-    forward: (x) => head(blocks(embed(x))),
-  };
+  return { numBlocks: config.depth, attentionHalf, mlpHalf, block, blockWeights, blocks, head };
 }
 
 /** Row i of x[n, D] as a [D] tensor. */
