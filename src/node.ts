@@ -7,6 +7,7 @@ import type { LoadedModel } from "./models/registry.ts";
 
 export * from "./index.ts";
 export { loadModelDir, readImageFile, readLabels, UserError } from "./cli/files.ts";
+export { readClip, readFrameFolder } from "./cli/clip_files.ts";
 export { DEFAULT_BACKBONE_DIR, DEFAULT_PROPOSER_DIR } from "./models/default_weights_node.ts";
 
 /** Reads the default pair from the package's weights/ folder. */

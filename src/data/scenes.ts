@@ -55,7 +55,7 @@ export interface Scene {
 const SIZE = SCENE_SIZE;
 const ITEM_PIXELS = ITEM_SIDE * ITEM_SIDE;
 
-class SceneRng {
+export class SceneRng {
   private readonly rng: Mulberry32;
   constructor(seed: number) {
     this.rng = new Mulberry32(seed);
@@ -70,7 +70,7 @@ export function sceneSeed(split: SceneSplit, index: number): number {
   return fnv1a(`fashion-scene/${split}/${index}`);
 }
 
-function backdrop(rng: SceneRng): Int32Array {
+export function backdrop(rng: SceneRng): Int32Array {
   const lo = rng.below(64);
   const span = 32 + rng.below(65);
   const grid = new Int32Array(81); // [9, 9]
@@ -101,14 +101,14 @@ function backdrop(rng: SceneRng): Int32Array {
 }
 
 /** Blends item value s (0..255) at brightness level/256 into gray at (px, py) with opacity min(256, 8 s)/256. */
-function paint(gray: Int32Array, px: number, py: number, s: number, level: number): void {
+export function paint(gray: Int32Array, px: number, py: number, s: number, level: number): void {
   const f = (s * level) >> 8;
   const op = Math.min(256, 8 * s);
   const at = py * SIZE + px;
   gray[at] = (gray[at] * (256 - op) + f * op) >> 8;
 }
 
-function checkItems(items: FashionItems, split: SceneSplit): void {
+export function checkItems(items: FashionItems, split: SceneSplit): void {
   const { count, images, labels } = items;
   if (!Number.isInteger(count) || count < 2) throw new Error(`makeScene(${split}): need at least 2 items, got ${count}`);
   if (images.length !== count * ITEM_PIXELS || labels.length !== count) {

@@ -108,7 +108,7 @@ function decodePng(bytes: Uint8Array, source: string, limits: ImageLimits): RgbI
 }
 
 /** How PIL brings one sample of this depth to 8 bits. */
-function eightBitRule(depth: number, channels: number): (v: number) => number {
+export function eightBitRule(depth: number, channels: number): (v: number) => number {
   if (depth === 16) return channels === 1 ? (v) => Math.min(v, 255) : (v) => v >> 8;
   if (depth < 8) {
     const scale = 255 / ((1 << depth) - 1); // 1 bit: x255, 2 bit: x85, 4 bit: x17
@@ -118,7 +118,7 @@ function eightBitRule(depth: number, channels: number): (v: number) => number {
 }
 
 /** Packed 1/2/4-bit rows (each row starts on a byte) -> one value per pixel. */
-function unpackSamples(packed: Uint8Array, width: number, height: number, depth: number): Uint8Array {
+export function unpackSamples(packed: Uint8Array, width: number, height: number, depth: number): Uint8Array {
   if (depth === 8) return packed;
   const rowBytes = Math.ceil((width * depth) / 8);
   const mask = (1 << depth) - 1;

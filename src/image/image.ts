@@ -29,11 +29,19 @@ export class ImageError extends Error {
 //   maxJpegScans   256       libjpeg's progressive script has 10 scans, mozjpeg's searched scripts
 //                            fewer than 70; each scan is a pass over every block (20000 scans: 39 s)
 //   PNG data       exact     the inflated IDAT size follows from IHDR: more is refused mid-inflate
+// Clips (src/image/clip.ts: an APNG, or a folder of frame images) also pass, before their frames are
+// allocated:
+//   maxFrames      4096      frames of one clip: a 465-byte APNG can declare 2^31 frames; video models
+//                            sample 8..32 frames, 4096 is 2 min 16 s at 30 fps
+//   maxClipPixels  100 Mpx   frames x width x height: the decoded clip is 3 bytes per pixel (300 MB);
+//                            64 frames of 1080p are 133 Mpx, 16 frames of 1080p 33 Mpx
 export interface ImageLimits {
   maxPixels: number;
   maxSide: number;
   maxAspect: number;
   maxJpegScans: number;
+  maxFrames: number;
+  maxClipPixels: number;
 }
 
 export const DEFAULT_IMAGE_LIMITS: Readonly<ImageLimits> = Object.freeze({
@@ -41,6 +49,8 @@ export const DEFAULT_IMAGE_LIMITS: Readonly<ImageLimits> = Object.freeze({
   maxSide: 16384,
   maxAspect: 16,
   maxJpegScans: 256,
+  maxFrames: 4096,
+  maxClipPixels: 100_000_000,
 });
 
 /** Throws an ImageError naming `source` unless width x height is a sane image size within `limits`. */

@@ -217,3 +217,14 @@ export function checkImageData(zlib: Uint8Array, expected: number, source: strin
   if (stored !== adler.value)
     throw corrupt(`fails its Adler-32 check (stored ${hex32(stored)}, computed ${hex32(adler.value)})`);
 }
+
+/** A chunk: length, type, data, CRC-32 of type + data. */
+export function pngChunk(type: string, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + data.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, data.length);
+  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+  out.set(data, 8);
+  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
+  return out;
+}

@@ -98,6 +98,7 @@ TOLERANCES = [
     ("scenes.safetensors",               r".*",                               EXACT,             "data/scenes.test.ts"),
     ("image.safetensors",                r".*",                               EXACT,             "image/decode.test.ts, image/preprocess.test.ts"),
     ("image_resize.safetensors",         r".*",                               EXACT,             "image/resize.test.ts"),
+    ("apng.safetensors",                 r".*",                               EXACT,             "image/clip.test.ts"),
 ]
 
 # Metadata the tests do not read: smallest decision margins, printed by the generators as a diagnostic.
