@@ -66,6 +66,16 @@ export {
   type ConvNeXtConfig,
 } from "./models/convnext.ts";
 export type { HierarchicalModel, MaskedForward, SpatialMask } from "./models/hierarchical_model.ts";
+// video: VideoMAE's classifier ViT (clips [1, 3, T, S, S]; docs/video-vit.md)
+export {
+  VIDEO_VIT_PRESETS,
+  createVideoVit,
+  sinusoidPositionTable,
+  videoVitConfig,
+  videoVitSpec,
+  type VideoVit,
+  type VideoVitConfig,
+} from "./models/video_vit.ts";
 // checkpoint readers over bytes (.pth zip archives, TF.js layers models)
 export { readPth, readPthCheckpoint, PthError, type PthCheckpoint } from "./models/load/pth.ts";
 export { readTfjsLayersModel, TfjsError, type TfjsLayersModel } from "./models/load/tfjs.ts";
@@ -81,6 +91,7 @@ export * from "./papr/ranking.ts";
 export * from "./papr/prune.ts";
 export * from "./papr/macs.ts";
 export { swinMacs, type SwinCostBreakdown } from "./papr/swin_macs.ts";
+export { tubeletEmbedMacs, videoVitCost, videoVitCostKept } from "./papr/video_macs.ts";
 export * from "./papr/explain.ts";
 export * from "./papr/adaptive_pruning.ts";
 

@@ -37,8 +37,10 @@ and the preprocessing; --heads overrides the preset's head count). It writes int
 --out and renames it into place when complete; an existing non-empty --out is replaced only with --force.
 A Swin (swin_*) checkpoint's width, stage depths, heads and window are read from it too; timm (before and
 after 0.9) and torchvision (swin_t / swin_s / swin_b) names are recognised; so are a ConvNeXt's (convnext_*,
-timm or torchvision names). A TFLite file (.tflite, e.g. --arch mobilenet_v2_1.0_224_quant) converts to float
-weights; given directly as --weights / --proposer, a .tflite runs on TFLite's integer arithmetic.
+timm or torchvision names), and a VideoMAE classifier's (videomae_small / videomae_base: original release or
+Hugging Face names; a video model, which no command here runs yet). A TFLite file (.tflite, e.g. --arch
+mobilenet_v2_1.0_224_quant) converts to float weights; given directly as --weights / --proposer, a .tflite runs
+on TFLite's integer arithmetic.
 
 prune removes the fraction F of a Swin, ConvNeXt or ViT folder's MACs by zeroing weights, without data:
 dimap (He & Zhou, ICLR 2024) ranks the weights of each module (attention qkv, attention proj, MLP,

@@ -201,11 +201,19 @@ export interface ReductionRun {
 }
 
 /**
+ * What the block loop needs of a backbone: the image ViT (vit.ts) or any model built on its trunk, e.g. the
+ * VideoMAE classifier (video_vit.ts, no prefix token, numPatches = its 1568 tubelet tokens).
+ */
+export type BlockBackbone = Pick<Vit, "numBlocks" | "block" | "attentionHalf" | "mlpHalf"> & {
+  readonly config: Pick<Vit["config"], "numPrefixTokens" | "numPatches" | "embedDim" | "mlpRatio">;
+};
+
+/**
  * Runs every block of the ViT on `tokens` [n, D] (already PaPr-pruned or not), whose embed rows are
  * `rows` [n] (embedRowsOf), letting `reducer` merge or drop tokens inside the blocks.
  */
 export function runReducedBlocks(
-  vit: Vit,
+  vit: BlockBackbone,
   tokens: Tensor,
   rows: Int32Array,
   reducer: TokenReducer,
@@ -257,7 +265,7 @@ export function runReducedBlocks(
  * null is the plain vit.block.
  */
 export function reducedBlock(
-  vit: Vit,
+  vit: BlockBackbone,
   i: number,
   state: ReductionState,
   reducer: TokenReducer,

@@ -6,7 +6,9 @@ import { createVideoVit, videoVitConfig, videoVitSpec } from "../../src/models/v
 import { syntheticWeights } from "../../src/models/synthetic.ts";
 import { LAYER_NORM_MACS_PER_ELEMENT } from "../../src/papr/macs.ts";
 import { tubeletEmbedMacs, videoVitCost, videoVitCostKept } from "../../src/papr/video_macs.ts";
+import { embedRowsOf, noReduction, runReducedBlocks } from "../../src/papr/token_reduction.ts";
 import { countMacs } from "../../src/tensor/mac_counter.ts";
+import { syntheticTensor } from "../../src/tensor/random.ts";
 import { zeros } from "../../src/tensor/tensor.ts";
 
 const BASE = videoVitConfig("videomae_base");
@@ -43,6 +45,26 @@ test("the formula = the MACs the kernels count on a forward (+ the layer norms, 
     const norms = LAYER_NORM_MACS_PER_ELEMENT * 48 * (2 * 2 * kept + 1);
     assert.is(counted, cost.total - norms, `${kept} tokens`);
   }
+});
+
+test("the VideoMAE model composes with PaPr's block loop: same logits as forward(x, keep), tokens and MACs per block", () => {
+  const config = { ...SMALL, embedDim: 48, numHeads: 3, depth: 2 };
+  const vit = createVideoVit(config, syntheticWeights(videoVitSpec(config)));
+  const x = syntheticTensor("video_macs.input", [1, 3, 16, 224, 224], 1);
+  const keep = Int32Array.from({ length: 627 }, (_, i) => (i * 5 + 3) % 1568);
+  const run = runReducedBlocks(vit, vit.keepTokens(vit.embed(x), keep), embedRowsOf(0, keep), noReduction);
+  assert.equal([...vit.head(run.tokens).data], [...vit.forward(x, keep).data]);
+  assert.equal(
+    run.blocks.map((b) => [b.tokensIn, b.tokensOut]),
+    [
+      [627, 627],
+      [627, 627],
+    ],
+  );
+  assert.equal(
+    run.blocks.map((b) => b.macs),
+    videoVitCost(config, [627, 627]).blocks,
+  );
 });
 
 test.run();
