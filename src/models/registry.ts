@@ -290,8 +290,10 @@ export function buildModel(file: ModelFile, weights: Map<string, Tensor>): Loade
     }
     case "videomae":
     case "x3d":
-    case "r3d":
-      throw new Error(`config.json: ${file.arch} is a video model (clips, not images): classify-video runs it`);
+    case "r3d": {
+      const kind = file.family === "videomae" ? "classifier" : "proposer";
+      throw new Error(`config.json: ${file.arch} is a video ${kind} (clips, not images); classify-video runs it`);
+    }
     default:
       throw new Error(`config.json: unknown model family '${String((file as ModelFile).family)}'`);
   }

@@ -14,7 +14,8 @@ import { saveModelDir } from "../../src/cli/files.ts";
 import { decodeImage } from "../../src/image/decode.ts";
 import { encodeApng, encodePng } from "../../src/image/encode.ts";
 import type { RgbClip } from "../../src/image/clip.ts";
-import { PRESETS, familySpec, type ModelFile } from "../../src/models/registry.ts";
+import { PRESETS, convertCheckpoint, familySpec, type ModelFile } from "../../src/models/registry.ts";
+import { x3dSpec } from "../../src/models/x3d.ts";
 import { syntheticWeights } from "../../src/models/synthetic.ts";
 import { readSafetensors } from "../../src/tensor/safetensors.ts";
 import { Mulberry32 } from "../../src/tensor/random.ts";
@@ -185,8 +186,20 @@ test("the papr binary dispatches classify-video; image commands refuse a video f
     await classify([picture, "--weights", vit, "--proposer", image, "--threads", "1"]);
     assert.unreachable("classify ran a video folder");
   } catch (e) {
-    assert.match((e as Error).message, /video model \(clips, not images\): classify-video runs it/);
+    assert.match(
+      (e as Error).message,
+      /videomae_small is a video classifier \(clips, not images\); classify-video runs it/,
+    );
   }
+});
+
+test("convert maps a PyTorchVideo-named X3D checkpoint to an x3d folder config (classes read from the head)", () => {
+  const tensors = syntheticWeights(x3dSpec({ variant: "s", numClasses: 7 }));
+  const { file, weights } = convertCheckpoint({ tensors, source: "x3d_s.pyth" }, "x3d_s");
+  assert.is(file.family, "x3d");
+  assert.equal(file.model, { variant: "s", numClasses: 7 });
+  assert.is(weights.size, tensors.size);
+  assert.throws(() => convertCheckpoint({ tensors, source: "x3d_s.pyth" }, "r3d_18"), /r3d_18/);
 });
 
 test.run();
