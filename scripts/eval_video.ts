@@ -1,4 +1,4 @@
-// npm run eval:video [-- --clips 20 --out docs/eval]
+// npm run eval:video [-- --clips 20 --seeds 2 --out docs/eval]   (defaults: 20 clips, 2 random seeds)
 // Video PaPr (PAPR-SPEC.md section 6) vs random token pruning on moving-object clips (src/data/moving_scenes.ts,
 // test split, 16 frames of 224 px: 8 x 14 x 14 = 1568 tokens), with models obtained WITHOUT training
 // (src/eval/inflated_video.ts): weights/vit-scenes inflated I3D-style into a tubelet ViT (kernel / 2 over 2 frames,
@@ -28,7 +28,7 @@ const { values } = parseArgs({
   options: {
     clips: { type: "string", default: "20" },
     z: { type: "string", default: "0.8,0.6,0.4,0.2" },
-    seeds: { type: "string", default: "1" },
+    seeds: { type: "string", default: "2" },
     backbone: { type: "string", default: "weights/vit-scenes" },
     proposer: { type: "string", default: "weights/mobilenetv3-scenes" },
     "proposer-clip": { type: "string", default: "8x224x224" },
