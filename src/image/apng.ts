@@ -325,7 +325,10 @@ export function decodeApng(
   }
   checkClipSize(source, frames.length, width, height, limits);
   const canvas = new Uint8Array(width * height * 4);
-  const saved = new Uint8Array(width * height * 4);
+  // the canvas before a dispose-previous frame (allocated only when a frame needs it)
+  const saved = frames.some((f, t) => t > 0 && f.control.dispose === "previous")
+    ? new Uint8Array(width * height * 4)
+    : canvas;
   const frameBytes = width * height * 3;
   const data = new Uint8Array(frames.length * frameBytes);
   frames.forEach((frame, t) => {
