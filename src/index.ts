@@ -111,3 +111,5 @@ export { integerV3Forward, type IntegerV3Result } from "./quant/v3_integer.ts";
 export { quantizedV3ModelFile, v3NetFrom } from "./quant/v3_model_file.ts";
 export * from "./papr/hierarchical.ts";
 export * from "./papr/convnext_macs.ts";
+// video PaPr (PAPR-SPEC.md section 6; docs/video_papr.md)
+export * from "./papr/video_papr.ts";

@@ -290,7 +290,7 @@ function writeTrace(
   writeOutputFile(out, JSON.stringify(trace, null, 1) + "\n");
 }
 
-function useBackend(name: string): void {
+export function useBackend(name: string): void {
   const backend = oneOf("--backend", name, ["js", "wasm"]) as BackendName;
   try {
     setBackend(backend);
@@ -303,7 +303,7 @@ function useBackend(name: string): void {
  * Worker threads split GEMM rows and attention heads (same results); default = available cores. Where the
  * backend cannot use threads here, one thread, with a note on stderr when --threads asked for more.
  */
-async function startThreads(text: string | undefined, force: boolean): Promise<void> {
+export async function startThreads(text: string | undefined, force: boolean): Promise<void> {
   if (text === undefined) {
     await setThreads();
     return;

@@ -10,6 +10,7 @@ import {
   PRESETS,
   buildModel,
   buildVideoModel,
+  buildVideoProposer,
   convertCheckpoint,
   type ModelFile,
   type Naming,
@@ -63,6 +64,7 @@ export function convert(argv: string[]): void {
   checkPreprocessForModel(file);
   try {
     if (file.family === "videomae") buildVideoModel(file, weights);
+    else if (file.family === "x3d" || file.family === "r3d") buildVideoProposer(file, weights);
     else buildModel(file, weights);
   } catch (e) {
     throw new UserError(`convert ${source}: the converted model does not load (${(e as Error).message})`);

@@ -3,7 +3,16 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, isAbsolute } from "node:path";
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from "../image/image.ts";
-import { buildModel, type LoadedModel, type ModelFile } from "../models/registry.ts";
+import {
+  VIDEO_FAMILIES,
+  buildModel,
+  buildVideoModel,
+  buildVideoProposer,
+  type LoadedModel,
+  type ModelFile,
+} from "../models/registry.ts";
+import type { VideoConvNetModel } from "../models/model_spec.ts";
+import type { VideoVit } from "../models/video_vit.ts";
 import type { QuantizedModelFile } from "../quant/model_file.ts";
 import { buildQuantizedModel } from "../quant/quantized_model.ts";
 import { MAX_CHECKPOINT_BYTES, readRegularFile } from "../models/load/node.ts";
@@ -30,6 +39,35 @@ export function loadModelDir(dir: string, role = "model"): LoadedModel {
       throw new UserError(`${role} ${dir}: ${(e as Error).message}`);
     }
   }
+  const { file, weights } = readModelDir(dir, role);
+  try {
+    // a folder written by `papr quantize` (src/quant/model_file.ts)
+    if ("quantization" in file) return buildQuantizedModel(file as QuantizedModelFile, weights);
+    return buildModel(file, weights);
+  } catch (e) {
+    throw new UserError(`${dir}: ${(e as Error).message}`);
+  }
+}
+
+/** A video model folder: a VideoMAE classifier (family videomae) or a 3-D ConvNet proposer (x3d, r3d). */
+export type LoadedVideoModel =
+  | { family: "videomae"; file: ModelFile; vit: VideoVit }
+  | { family: "x3d" | "r3d"; file: ModelFile; convnet: VideoConvNetModel<unknown> };
+
+export function loadVideoModelDir(dir: string, role = "model"): LoadedVideoModel {
+  const { file, weights } = readModelDir(dir, role);
+  if (!VIDEO_FAMILIES.includes(file.family))
+    throw new UserError(`${role} ${dir}: a ${String(file.family)} (${file.arch}) is an image model, not a video model`);
+  try {
+    if (file.family === "videomae") return { family: "videomae", file, vit: buildVideoModel(file, weights) };
+    return { family: file.family as "x3d" | "r3d", file, convnet: buildVideoProposer(file, weights) };
+  } catch (e) {
+    throw new UserError(`${dir}: ${(e as Error).message}`);
+  }
+}
+
+/** config.json (checked: JSON, format papr-ts/1) and model.safetensors of a converted model folder. */
+function readModelDir(dir: string, role: string): { file: ModelFile; weights: Map<string, Tensor> } {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new UserError(
       `${role} directory '${dir}' does not exist (convert a checkpoint with 'papr convert', or see README)`,
@@ -50,13 +88,7 @@ export function loadModelDir(dir: string, role = "model"): LoadedModel {
     throw new UserError(`${configPath}: format '${String(file.format)}' is not 'papr-ts/1'`);
   // regular files only (a FIFO or device would hang the read), sizes checked before reading
   const weights = readSafetensors(readRegularFile(weightsPath, weightsPath, MAX_CHECKPOINT_BYTES), weightsPath).tensors;
-  try {
-    // a folder written by `papr quantize` (src/quant/model_file.ts)
-    if ("quantization" in file) return buildQuantizedModel(file as QuantizedModelFile, weights);
-    return buildModel(file, weights);
-  } catch (e) {
-    throw new UserError(`${dir}: ${(e as Error).message}`);
-  }
+  return { file, weights };
 }
 
 /** The files of a converted model folder. */

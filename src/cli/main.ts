@@ -2,6 +2,7 @@
 // The `papr` command line. Node-only: file I/O lives here, the computation in src/.
 //
 //   papr classify <image...> [--weights DIR] [--proposer DIR] [--z 0.5] ...   (classify.ts)
+//   papr classify-video <clip> --weights DIR --proposer DIR [--z 0.4] ...      (classify_video.ts)
 //   papr convert <checkpoint> --arch NAME --out DIR [--force] ...              (convert.ts)
 //   papr eval-folder DIR --weights DIR [--classes FILE] [--limit N] ...        (eval_folder.ts)
 //   papr gallery [--proposer DIR] [--images DIR...] ...                        (gallery.ts)
@@ -13,6 +14,7 @@ import { printable } from "../image/image.ts";
 import { PRESETS } from "../models/registry.ts";
 import { stopThreads } from "../tensor/backend.ts";
 import { classify } from "./classify.ts";
+import { classifyVideo } from "./classify_video.ts";
 import { convert } from "./convert.ts";
 import { evalFolder } from "./eval_folder.ts";
 import { UserError } from "./files.ts";
@@ -26,6 +28,8 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case "classify":
       return classify(rest);
+    case "classify-video":
+      return classifyVideo(rest);
     case "convert":
       return convert(rest);
     case "eval-folder":

@@ -5,6 +5,9 @@ export const USAGE = `usage:
                 [--trace out.json] [--explain out.png] [--threads N [--force-threads]]
                 [--backend js|wasm]
                 [--tome R | --attention-keep F | --adaptive BUDGET] [--max-megapixels 40] [--max-aspect 16]
+  papr classify-video <clip: frame folder | .png> --weights DIR [--proposer DIR] [--z 0.4] [--frames 16]
+                [--proposer-clip TxHxW] [--topk 5] [--order significance|spatial]
+                [--explain out.png] [--trace out.json] [--threads N] [--backend js|wasm]
   papr convert <checkpoint> --arch NAME --out DIR [--force] [--naming auto|timm|torchvision|hf] [--labels FILE] [--heads N]
                [--preprocess '{"cropPct":1,"mean":[0.5,0.5,0.5],"std":[0.5,0.5,0.5]}']
   papr eval-folder DIR --weights DIR [--classes FILE] [--limit N] [--proposer DIR [--z Z]] [--max-megapixels 40] [--max-aspect 16]
@@ -21,6 +24,13 @@ head-weighted class attention is below the thresholds fit for that budget (adapt
 --weights). The explain picture then adds the merged / dropped tokens.
 With a ConvNeXt or Swin folder as --weights, classify runs hierarchical PaPr (default z = 0.65): the MLPs of
 every stage run on the top floor(z H W) positions only; it prints the foreground per stage and MACs per stage.
+
+classify-video runs video PaPr (PAPR-SPEC.md section 6) on one clip (a folder of frames in natural order, or an
+animated PNG): --frames frames sampled uniformly, each resized on its shorter side and centre-cropped as the
+backbone's config says; the proposer (an X3D or R3D folder: papr convert --arch x3d_s|x3d_m|x3d_xs|r3d_18) sees the
+clip resized trilinearly to --proposer-clip (default: X3D-S 8x160x160, X3D-M 8x224x224; X3D-XS 4x160x160 and
+R3D-18 16x112x112 are this project's choice); floor(L z) of the L tubelet tokens enter the blocks. --explain writes
+one panel per temporal token slice with the pruned tokens dimmed.
 
 convert reads a ViT's width, depth, patch and image size from the checkpoint (--arch gives the family
 and the preprocessing; --heads overrides the preset's head count). It writes into a temporary folder beside

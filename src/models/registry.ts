@@ -32,6 +32,9 @@ import { SWIN_PRESETS, createSwin, swinSpec, type Swin, type SwinConfig } from "
 import { canonicalSwinWeights, detectSwinNaming } from "./load/names_swin.ts";
 import { VIDEO_VIT_PRESETS, createVideoVit, videoVitSpec, type VideoVit, type VideoVitConfig } from "./video_vit.ts";
 import { canonicalVideoMaeWeights, detectVideoMaeNaming } from "./load/names_videomae.ts";
+import { createResNet3d, resnet3dSpec, type ResNet3dConfig } from "./resnet3d.ts";
+import { X3D_CLIPS, createX3d, x3dSpec, type X3dConfig, type X3dVariant } from "./x3d.ts";
+import type { VideoConvNetModel } from "./model_spec.ts";
 
 export type Family =
   | "vit"
@@ -43,7 +46,9 @@ export type Family =
   | "darknet"
   | "swin"
   | "convnext"
-  | "videomae";
+  | "videomae"
+  | "x3d"
+  | "r3d";
 export type Naming = "canonical" | "timm" | "torchvision" | "hf" | "tfjs";
 
 /** config.json of a converted model directory. */
@@ -68,12 +73,15 @@ export interface ConvNet {
 // serves as a plain classifier (`convnet`: features = the last stage's map).
 export type LoadedModel =
   | { family: "vit"; file: ModelFile; vit: Vit }
-  | { family: Exclude<Family, "vit" | "swin" | "convnext" | "videomae">; file: ModelFile; convnet: ConvNet }
+  | { family: Exclude<Family, "vit" | "swin" | "convnext" | VideoFamily>; file: ModelFile; convnet: ConvNet }
   // hierarchical backbones (src/models/hierarchical_model.ts), also usable as plain classifiers (convnet)
   | { family: "swin"; file: ModelFile; convnet: ConvNet; hierarchical: Swin }
   | { family: "convnext"; file: ModelFile; convnet: ConvNet; hierarchical: ConvNeXt };
 // Video classifiers (clips [1, 3, T, S, S]) are converted like the others but are not a LoadedModel: no image
-// command can run them (buildModel refuses them); buildVideoModel builds them (issue #21).
+// command can run them (buildModel refuses them); buildVideoModel builds them, buildVideoProposer the 3-D ConvNets
+// (X3D, R3D-18: video PaPr's proposers; issue #21).
+export type VideoFamily = "videomae" | "x3d" | "r3d";
+export const VIDEO_FAMILIES: readonly Family[] = ["videomae", "x3d", "r3d"];
 
 const INCEPTION: Pick<PreprocessConfig, "mean" | "std"> = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
 const IMAGENET: Pick<PreprocessConfig, "mean" | "std"> = { mean: IMAGENET_DEFAULT_MEAN, std: IMAGENET_DEFAULT_STD };
@@ -139,6 +147,32 @@ export const PRESETS: Record<string, Preset> = {
       { family: "videomae" as Family, model: { ...config }, preprocess: { ...crop(1, "bilinear"), ...IMAGENET } },
     ]),
   ),
+  // video PaPr's proposers (src/models/x3d.ts, resnet3d.ts): Kinetics-400 3-D ConvNets. Their preprocessing is
+  // that of their own training (PyTorchVideo's X3D, torchvision's r3d_18); as PaPr proposers they see the
+  // backbone's clip instead (resized to the proposer's clip: src/papr/video_papr.ts)
+  ...Object.fromEntries(
+    (["xs", "s", "m"] as X3dVariant[]).map((variant) => [
+      `x3d_${variant}`,
+      {
+        family: "x3d" as Family,
+        model: { variant },
+        preprocess: {
+          ...crop(1, "bilinear", X3D_CLIPS[variant][1]),
+          mean: [0.45, 0.45, 0.45] as const,
+          std: [0.225, 0.225, 0.225] as const,
+        },
+      },
+    ]),
+  ),
+  r3d_18: {
+    family: "r3d",
+    model: {},
+    preprocess: {
+      ...crop(1, "bilinear", 112),
+      mean: [0.43216, 0.394666, 0.37645],
+      std: [0.22803, 0.22145, 0.216989],
+    },
+  },
   // TFLite's quantized MobileNetV2 (1001 classes, 0 = background; input (u - 128) / 128, the uint8
   // pixels themselves for the integer path): converted from the .tflite file (load/tflite_models.ts)
   "mobilenet_v2_1.0_224_quant": {
@@ -186,6 +220,10 @@ export function familySpec(family: Family, model: Record<string, unknown>): Mode
       return convnextSpec(model as unknown as ConvNeXtConfig);
     case "videomae":
       return videoVitSpec(model as unknown as VideoVitConfig);
+    case "x3d":
+      return x3dSpec(model as unknown as X3dConfig);
+    case "r3d":
+      return resnet3dSpec(model as ResNet3dConfig);
   }
 }
 
@@ -251,9 +289,11 @@ export function buildModel(file: ModelFile, weights: Map<string, Tensor>): Loade
       return { family: "convnext", file, convnet, hierarchical: model };
     }
     case "videomae":
-      throw new Error(
-        `config.json: ${file.arch} is a video classifier (clips, not images); load it with buildVideoModel`,
-      );
+    case "x3d":
+    case "r3d": {
+      const kind = file.family === "videomae" ? "classifier" : "proposer";
+      throw new Error(`config.json: ${file.arch} is a video ${kind} (clips, not images); classify-video runs it`);
+    }
     default:
       throw new Error(`config.json: unknown model family '${String((file as ModelFile).family)}'`);
   }
@@ -264,6 +304,14 @@ export function buildVideoModel(file: ModelFile, weights: Map<string, Tensor>): 
   if (file.family !== "videomae") throw new Error(`config.json: ${file.arch} (${file.family}) is not a video model`);
   checkFiniteWeights("weights", weights);
   return createVideoVit(file.model as unknown as VideoVitConfig, weights);
+}
+
+/** Builds a 3-D ConvNet (family x3d or r3d: a video PaPr proposer) from a config file and canonical weights. */
+export function buildVideoProposer(file: ModelFile, weights: Map<string, Tensor>): VideoConvNetModel<unknown> {
+  checkFiniteWeights("weights", weights);
+  if (file.family === "x3d") return createX3d(file.model as unknown as X3dConfig, weights);
+  if (file.family === "r3d") return createResNet3d(file.model as ResNet3dConfig, weights);
+  throw new Error(`config.json: ${file.arch} (${file.family}) is not a 3-D ConvNet (x3d or r3d)`);
 }
 
 /** Guesses the naming scheme of a state dict from its keys. */
@@ -482,6 +530,8 @@ function inferNumClasses(family: Family, weights: Map<string, Tensor>): number |
     swin: "head.fc.weight",
     convnext: "head.fc.weight",
     videomae: "head.weight",
+    x3d: "blocks.5.proj.weight",
+    r3d: "fc.weight",
   }[family];
   return weights.get(head)?.shape[0];
 }

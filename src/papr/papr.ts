@@ -177,8 +177,8 @@ export class Papr {
   }
 }
 
-/** An Observer that records each stage's time, counted MACs and output. */
-class StageLog {
+/** An Observer that records each stage's time, counted MACs and output (video_papr.ts uses it too). */
+export class StageLog {
   private readonly records = new Map<string, { ms: number; macs: number; output: unknown }>();
 
   readonly observe: Observer = (stage, run) => {

@@ -9,7 +9,14 @@ import { SimulatedV3Net } from "./v3_simulated.ts";
 
 /** A quantized model folder as the CLI loads any model: a ConvNet (simulated execution). */
 export function buildQuantizedModel(file: QuantizedModelFile, weights: Map<string, Tensor>): LoadedModel {
-  if (file.family === "vit" || file.family === "swin" || file.family === "convnext" || file.family === "videomae")
+  if (
+    file.family === "vit" ||
+    file.family === "swin" ||
+    file.family === "convnext" ||
+    file.family === "videomae" ||
+    file.family === "x3d" ||
+    file.family === "r3d"
+  )
     throw new Error(`config.json: a quantized model must be a plain ConvNet, not the ${file.family} family`);
   if ((file.quantization as unknown as { graph?: string }).graph === V3_GRAPH) {
     if (file.family !== "mobilenetv3")
