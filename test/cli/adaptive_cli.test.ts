@@ -19,11 +19,16 @@ const budgets = parseAdaptiveThresholds(
   "thresholds",
 ).budgets.map((b) => b.budget);
 
+/** `papr classify` with the backbone that has thresholds (weights/vit-scenes; a later --weights overrides it). */
 function classify(...args: string[]) {
-  const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "classify", ...args], {
-    cwd: ROOT,
-    encoding: "utf8",
-  });
+  const r = spawnSync(
+    process.execPath,
+    ["--import", "tsx", "src/cli/main.ts", "classify", "--weights", WEIGHTS, ...args],
+    {
+      cwd: ROOT,
+      encoding: "utf8",
+    },
+  );
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
