@@ -12,21 +12,21 @@ export function bnSpec(spec: ModelSpec, prefix: string, channels: number): void 
   for (const key of ["weight", "bias", "running_mean", "running_var"]) spec.set(`${prefix}.${key}`, [channels]);
 }
 
-/** A convolution with BatchNorm (if any) already folded in: y = conv(x, weight) + bias. */
-export interface FusedConv {
-  weight: Tensor; // [O, C/groups, kh, kw]
+/** A convolution with BatchNorm (if any) already folded in: y = conv(x, weight) + bias (2-D, or 3-D in conv_bn3d.ts). */
+export interface FusedConv<Options = Conv2dOptions> {
+  weight: Tensor; // [O, C/groups, kh, kw] ([O, C/groups, kt, kh, kw] for 3-D)
   bias: Tensor; // [O]
-  options: Conv2dOptions;
+  options: Options;
 }
 
-/** conv `convName` (no bias) followed by BatchNorm `bnName`, folded into one conv at load time. */
-export function foldConvBn(
+/** conv `convName` (bias optional) followed by BatchNorm `bnName`, folded into one conv at load time (any rank). */
+export function foldConvBn<Options = Conv2dOptions>(
   weights: Map<string, Tensor>,
   convName: string,
   bnName: string,
   eps: number,
-  options: Conv2dOptions,
-): FusedConv {
+  options: Options,
+): FusedConv<Options> {
   const get = (name: string) => weights.get(name)!; // names were checked against the spec
   const folded = foldBatchNorm(get(`${convName}.weight`), weights.get(`${convName}.bias`) ?? null, {
     weight: get(`${bnName}.weight`),

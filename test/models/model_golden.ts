@@ -53,3 +53,15 @@ export function assertGoldenOutputs(golden: Fixture, features: Tensor, logits: T
   assertClose(view.first8, golden.get(`${prefix}features_first8`), tol, "features first 8 channels");
   assertClose(logits, golden.get(`${prefix}logits`), tol, "logits");
 }
+
+/** A 3-D proposer's features [1, C, t, h, w] and logits against its fixture (compact view over (t, h, w)). */
+export function assertClipGolden(golden: Fixture, features: Tensor, logits: Tensor, tol: number): void {
+  const [, C, t, h, w] = features.shape;
+  const view = compactFeatures(features.reshape([1, C, t * h, w]));
+  assertClose(view.spatialMean, golden.get("features_spatial_mean"), tol, "features mean per channel");
+  const channelMean = golden.get("features_channel_mean");
+  assertClose(view.channelMean.reshape(channelMean.shape), channelMean, tol, "features channel mean");
+  const first8 = golden.get("features_first8");
+  assertClose(view.first8.reshape(first8.shape), first8, tol, "features first 8 channels");
+  assertClose(logits, golden.get("logits"), tol, "logits");
+}

@@ -18,7 +18,7 @@ import {
 import { countMacs } from "../../src/tensor/mac_counter.ts";
 import { Tensor, zeros } from "../../src/tensor/tensor.ts";
 import { assertClose, fixture, relativeError } from "../golden.ts";
-import { compactFeatures, goldenInput, goldenSpec } from "./model_golden.ts";
+import { assertClipGolden, goldenInput, goldenSpec } from "./model_golden.ts";
 
 const TOL = 1e-5;
 const golden = fixture("x3d_s");
@@ -27,14 +27,7 @@ const WEIGHTS = syntheticWeights(x3dSpec({ variant: "s" }));
 
 /** features [1, C, t, h, w] and logits against the fixture (compact view over (t, h, w)). */
 function assertMatchesGolden(features: Tensor, logits: Tensor): void {
-  const [, C, t, h, w] = features.shape;
-  const view = compactFeatures(features.reshape([1, C, t * h, w]));
-  assertClose(view.spatialMean, golden.get("features_spatial_mean"), TOL, "features mean per channel");
-  const channelMean = golden.get("features_channel_mean");
-  assertClose(view.channelMean.reshape(channelMean.shape), channelMean, TOL, "features channel mean");
-  const first8 = golden.get("features_first8");
-  assertClose(view.first8.reshape(first8.shape), first8, TOL, "features first 8 channels");
-  assertClose(logits, golden.get("logits"), TOL, "logits");
+  assertClipGolden(golden, features, logits, TOL);
 }
 
 test("x3d: the paper's expansion of X2D gives Table 1's widths and depths, PyTorchVideo's SE widths", () => {
