@@ -30,34 +30,11 @@ export interface Conv2dOptions {
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
   expectRank("conv2d", "x", x, 4);
   expectRank("conv2d", "weight", weight, 4);
-  const [N, C] = x.shape;
+  const N = x.shape[0];
   const [O, Cg, kh, kw] = weight.shape;
   const groups = opts.groups ?? 1;
-  if (!Number.isInteger(groups) || groups < 1) {
-    throw new ShapeError("conv2d", `groups must be an integer >= 1, got ${JSON.stringify(groups)}`);
-  }
-  if (C % groups !== 0 || C / groups !== Cg) {
-    throw new ShapeError(
-      "conv2d",
-      `x ${shapeStr(x.shape)} has ${C} channels but weight ${shapeStr(weight.shape)} with groups=${groups} expects ${Cg * groups}`,
-    );
-  }
-  if (O % groups !== 0) {
-    throw new ShapeError(
-      "conv2d",
-      `weight ${shapeStr(weight.shape)}: ${O} output channels are not divisible by groups=${groups}`,
-    );
-  }
+  checkConvChannels("conv2d", x, weight, bias, groups);
   if (kh < 1 || kw < 1) throw new ShapeError("conv2d", `weight ${shapeStr(weight.shape)} has an empty kernel`);
-  if (bias !== null) {
-    expectRank("conv2d", "bias", bias, 1);
-    if (bias.shape[0] !== O) {
-      throw new ShapeError(
-        "conv2d",
-        `bias ${shapeStr(bias.shape)} does not match weight ${shapeStr(weight.shape)}: expected [${O}]`,
-      );
-    }
-  }
   const geometry = windowGeometry("conv2d", x.shape, [kh, kw], {
     stride: opts.stride ?? 1,
     padding: opts.padding ?? 0,
@@ -74,6 +51,35 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   else if (isPointwise(geometry)) pointwiseGemm(x, weight, bias, groups, act, out);
   else im2colGemm(x, weight, bias, groups, geometry, act, out);
   return result;
+}
+
+/** conv2d / conv3d: groups, channels and bias agree with x and weight, or a ShapeError naming both shapes. */
+export function checkConvChannels(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, groups: number): void {
+  const C = x.shape[1];
+  const [O, Cg] = weight.shape;
+  if (!Number.isInteger(groups) || groups < 1) {
+    throw new ShapeError(op, `groups must be an integer >= 1, got ${JSON.stringify(groups)}`);
+  }
+  if (C % groups !== 0 || C / groups !== Cg) {
+    throw new ShapeError(
+      op,
+      `x ${shapeStr(x.shape)} has ${C} channels but weight ${shapeStr(weight.shape)} with groups=${groups} expects ${Cg * groups}`,
+    );
+  }
+  if (O % groups !== 0) {
+    throw new ShapeError(
+      op,
+      `weight ${shapeStr(weight.shape)}: ${O} output channels are not divisible by groups=${groups}`,
+    );
+  }
+  if (bias === null) return;
+  expectRank(op, "bias", bias, 1);
+  if (bias.shape[0] !== O) {
+    throw new ShapeError(
+      op,
+      `bias ${shapeStr(bias.shape)} does not match weight ${shapeStr(weight.shape)}: expected [${O}]`,
+    );
+  }
 }
 
 /**

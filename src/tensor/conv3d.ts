@@ -18,6 +18,7 @@ import { Tensor, ShapeError, expectRank, shapeStr } from "./tensor.ts";
 import { addMacs } from "./mac_counter.ts";
 import { activationCode, applyActivation, gemmArgs, runGemm, type FusedActivation } from "./gemm.ts";
 import { window3dGeometry, type Triple, type Window3dGeometry } from "./window3d.ts";
+import { checkConvChannels } from "./conv.ts";
 
 export type { Triple } from "./window3d.ts";
 
@@ -37,7 +38,7 @@ export function conv3d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   expectRank("conv3d", "weight", weight, 5);
   const N = x.shape[0];
   const [O, Cg, kt, kh, kw] = weight.shape;
-  checkChannels(x, weight, bias, opts.groups ?? 1);
+  checkConvChannels("conv3d", x, weight, bias, opts.groups ?? 1);
   if (kt < 1 || kh < 1 || kw < 1)
     throw new ShapeError("conv3d", `weight ${shapeStr(weight.shape)} has an empty kernel`);
   const g = window3dGeometry("conv3d", x.shape, [kt, kh, kw], { stride: opts.stride ?? 1, padding: opts.padding ?? 0 });
@@ -50,35 +51,6 @@ export function conv3d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   else if (isPointwise3d(g)) pointwiseGemm3d(x, weight, bias, groups, act, out);
   else im2colGemm3d(x, weight, bias, groups, g, act, out);
   return new Tensor(out, [N, O, g.outT, g.outH, g.outW]);
-}
-
-/** groups, channels and bias agree with x and weight, or a ShapeError naming both shapes. */
-function checkChannels(x: Tensor, weight: Tensor, bias: Tensor | null, groups: number): void {
-  const C = x.shape[1];
-  const [O, Cg] = weight.shape;
-  if (!Number.isInteger(groups) || groups < 1) {
-    throw new ShapeError("conv3d", `groups must be an integer >= 1, got ${JSON.stringify(groups)}`);
-  }
-  if (C % groups !== 0 || C / groups !== Cg) {
-    throw new ShapeError(
-      "conv3d",
-      `x ${shapeStr(x.shape)} has ${C} channels but weight ${shapeStr(weight.shape)} with groups=${groups} expects ${Cg * groups}`,
-    );
-  }
-  if (O % groups !== 0) {
-    throw new ShapeError(
-      "conv3d",
-      `weight ${shapeStr(weight.shape)}: ${O} output channels are not divisible by groups=${groups}`,
-    );
-  }
-  if (bias === null) return;
-  expectRank("conv3d", "bias", bias, 1);
-  if (bias.shape[0] !== O) {
-    throw new ShapeError(
-      "conv3d",
-      `bias ${shapeStr(bias.shape)} does not match weight ${shapeStr(weight.shape)}: expected [${O}]`,
-    );
-  }
 }
 
 function isPointwise3d(g: Window3dGeometry): boolean {
