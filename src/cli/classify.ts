@@ -193,8 +193,6 @@ function tokenReducer(
 }
 
 function printResult(path: string, r: PaprResult, labels: string[] | undefined, k: number, z: number): void {
-  const probabilities = softmax(r.logits);
-  const best = topk(probabilities, k);
   console.log(printable(path));
   if (r.method !== "none") {
     console.log(
@@ -203,6 +201,16 @@ function printResult(path: string, r: PaprResult, labels: string[] | undefined, 
   } else {
     console.log(`  z = ${z}: kept ${r.keptCount} of ${r.numPatches} patches (${r.tokensPerBlock[0]} tokens per block)`);
   }
+  printPrediction(r, labels, k);
+}
+
+/** What `classify` and `classify-video` print after the kept-count line: top-k, MACs against unpruned, times. */
+export function printPrediction(
+  r: Pick<PaprResult, "logits" | "macs" | "unprunedMacs" | "timeMs">,
+  labels: string[] | undefined,
+  k: number,
+): void {
+  const best = topk(softmax(r.logits), k);
   best.indices.forEach((cls, i) => {
     const name = labels?.[cls] ?? `class ${cls}`;
     console.log(`  ${String(i + 1).padStart(2)}. ${name.padEnd(28)} ${(100 * best.values[i]).toFixed(2).padStart(6)}%`);

@@ -26,7 +26,7 @@ import { writeSafetensors } from "../tensor/safetensors.ts";
 import { softmax } from "../tensor/softmax.ts";
 import { topk } from "../tensor/sort.ts";
 import { Tensor } from "../tensor/tensor.ts";
-import { startThreads, useBackend } from "./classify.ts";
+import { printPrediction, startThreads, useBackend } from "./classify.ts";
 import { readClip } from "./clip_files.ts";
 import {
   IMAGE_LIMIT_OPTIONS,
@@ -191,24 +191,10 @@ function maskSlices(r: VideoPaprResult): Uint8Array[] {
 }
 
 function printResult(r: VideoPaprResult, labels: string[] | undefined, k: number, z: number, proposer: string): void {
-  const best = topk(softmax(r.logits), k);
   console.log(
     `  z = ${z}: kept ${r.keptCount} of ${r.numTokens} tokens (grid ${r.tokenGrid.join(" x ")})${proposer ? `, proposer ${proposer}` : ""}`,
   );
-  best.indices.forEach((cls, i) => {
-    const name = labels?.[cls] ?? `class ${cls}`;
-    console.log(`  ${String(i + 1).padStart(2)}. ${name.padEnd(28)} ${(100 * best.values[i]).toFixed(2).padStart(6)}%`);
-  });
-  const g = (macs: number) => (macs / 1e9).toFixed(3);
-  const blocks = r.macs.blocks.reduce((a, b) => a + b, 0);
-  console.log(
-    `  MACs: ${g(r.macs.total)} G (proposer ${g(r.macs.proposer)} + patch embed ${g(r.macs.patchEmbed)} + blocks ${g(blocks)} + head ${g(r.macs.head)})` +
-      ` vs ${g(r.unprunedMacs.total)} G unpruned = ${((100 * r.macs.total) / r.unprunedMacs.total).toFixed(1)}%`,
-  );
-  const t = r.timeMs;
-  console.log(
-    `  time: ${t.total.toFixed(1)} ms (proposer ${t.proposer.toFixed(1)}, ranking ${t.ranking.toFixed(1)}, embed ${t.embed.toFixed(1)}, blocks ${t.blocks.reduce((a, b) => a + b, 0).toFixed(1)}, head ${t.head.toFixed(1)})`,
-  );
+  printPrediction(r, labels, k);
 }
 
 const tensorsPath = (json: string) => json.replace(/\.json$/, "") + ".safetensors";
