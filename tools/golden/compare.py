@@ -97,6 +97,8 @@ TOLERANCES = [
     ("convert/*.safetensors",            r".*",                               EXACT,             "cli/convert_roundtrip.test.ts"),
     ("default_vit_logits.safetensors",   r"labels",                           EXACT,             "eval/default_pair.test.ts"),
     ("default_vit_logits.safetensors",   r"logits",                           scaled(1e-4),      "eval/default_pair.test.ts"),
+    ("default_pair.safetensors",         r"labels|kept_.*",                   EXACT,             "eval/default_pair.test.ts"),
+    ("default_pair.safetensors",         r"logits.*",                         scaled(1e-4),      "eval/default_pair.test.ts"),
     ("checkpoints.safetensors",          r".*",                               EXACT,             "load/pth.test.ts"),
     ("scenes.safetensors",               r".*",                               EXACT,             "data/scenes.test.ts"),
     ("image.safetensors",                r".*",                               EXACT,             "image/decode.test.ts, image/preprocess.test.ts"),

@@ -183,11 +183,12 @@ def proposer_state_from_timm(state: dict) -> dict:
 def load_proposer(state: dict, num_classes: int = 10) -> nn.Module:
     """make_proposer with a timm-named state (proposer_state_from_timm); every tensor must be used, none missing."""
     model = make_proposer({"num_classes": num_classes, "width_mult": 1.0})
-    missing, unexpected = model.load_state_dict(proposer_state_from_timm(state), strict=False)
+    mapped = proposer_state_from_timm(state)
+    missing, unexpected = model.load_state_dict(mapped, strict=False)
     missing = [m for m in missing if not m.endswith("num_batches_tracked")]
-    if missing or unexpected or len(proposer_state_from_timm(state)) != len(state):
+    if missing or unexpected or len(mapped) != len(state):
         raise ValueError(f"load_proposer: missing {missing}, unexpected {unexpected}, "
-                         f"{len(state)} timm tensors for {len(proposer_state_from_timm(state))} mapped")
+                         f"{len(state)} timm tensors for {len(mapped)} mapped")
     return model.eval()
 
 
